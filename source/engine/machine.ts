@@ -1,0 +1,373 @@
+/**
+ * Compiles a resolved plan into an XState machine: one state per applicable step, each
+ * with the substates of its kind (confirm, running, waiting, failed, unknown …). Steps
+ * run as invoked actors (provided by the session); the machine emits journal events
+ * (phase entered, prompt shown, variable captured, step finished) and never logs.
+ */
+import {assertEvent, assign, emit, fromPromise, setup, type AnyStateMachine} from 'xstate';
+import type {JournalEvent, Outcome, PromptKind} from '../journal/events.js';
+import type {ResolvedPlan, ResolvedStep} from './plan.js';
+
+/** What a step actor receives. */
+export interface StepInput {
+  key: string;
+  /** Profile variables and values captured so far. */
+  vars: Record<string, string>;
+  attempt: number;
+}
+
+/** What a step actor answers. */
+export interface StepResult {
+  outcome: Extract<Outcome, 'ok' | 'failed' | 'timed-out' | 'unknown' | 'canceled'>;
+  exitCode?: number | null;
+  durationMs: number;
+  reason?: string;
+  /** Values captured from the output, by variable name. */
+  captured?: Record<string, string>;
+}
+
+export type DriverEvent =
+  | {type: 'GO'; value: string}
+  | {type: 'CONFIRM'; value: string}
+  | {type: 'TICK'; note?: string}
+  | {type: 'SKIP'; reason: string}
+  | {type: 'RETRY'}
+  | {type: 'MARK_DONE'; reason?: string}
+  | {type: 'ABORT'; reason?: string}
+  | {type: 'CHOOSE'; option: string}
+  | {type: 'KEEP_WAITING'}
+  | {type: 'INVESTIGATE'}
+  | {type: 'CANCEL'};
+
+export interface EngineContext {
+  vars: Record<string, string>;
+  attempt: number;
+  stepStartedAt: number;
+}
+
+const notProvided = (name: string) =>
+  fromPromise<StepResult, StepInput>(async () => {
+    throw new Error(`the session did not provide the "${name}" step actor`);
+  });
+
+/** The one shared setup every site's machine is created from. */
+export const engineSetup = setup({
+  types: {
+    context: {} as EngineContext,
+    events: {} as DriverEvent,
+    input: {} as {vars: Record<string, string>},
+    emitted: {} as JournalEvent,
+  },
+  actors: {
+    command: notProvided('command'),
+    watch: notProvided('watch'),
+    check: notProvided('check'),
+    notify: notProvided('notify'),
+    send: notProvided('send'),
+  },
+  guards: {
+    succeeded: ({event}) => (event as unknown as {output?: StepResult}).output?.outcome === 'ok',
+    outcomeUnknown: ({event}) =>
+      (event as unknown as {output?: StepResult}).output?.outcome === 'unknown',
+    typedWord: ({event}, params: {word: string}) =>
+      (event.type === 'GO' || event.type === 'CONFIRM') && event.value.trim() === params.word,
+    choseOption: ({event}, params: {option: string}) =>
+      event.type === 'CHOOSE' && event.option === params.option,
+  },
+  actions: {
+    startClock: assign({stepStartedAt: () => Date.now()}),
+    nextAttempt: assign({attempt: ({context}) => context.attempt + 1}),
+    resetAttempt: assign({attempt: () => 1}),
+    phaseEntered: emit((_, params: {phase: string}) => ({type: 'phase-entered', phase: params.phase}) as const),
+    prompt: emit(
+      (
+        _,
+        params: {step: string; prompt: PromptKind; text: string; expects?: string; options?: string[]},
+      ) => ({type: 'prompt-shown', ...params}) as const,
+    ),
+    captured: emit(({event}, params: {step: string}) => {
+      const output = (event as unknown as {output?: StepResult}).output;
+      const [name, value] = Object.entries(output?.captured ?? {})[0] ?? ['', ''];
+      return {type: 'variable-captured', step: params.step, name, value} as const;
+    }),
+    keepCaptured: assign({
+      vars: ({context, event}) => ({
+        ...context.vars,
+        ...((event as unknown as {output?: StepResult}).output?.captured ?? {}),
+      }),
+    }),
+    finishedWithResult: emit(({event}, params: {step: string}) => {
+      const output = (event as unknown as {output?: StepResult; error?: unknown}).output;
+      const error = (event as unknown as {error?: unknown}).error;
+      return {
+        type: 'step-finished',
+        step: params.step,
+        outcome: output?.outcome ?? 'failed',
+        ...(output?.exitCode !== undefined ? {exitCode: output.exitCode} : {}),
+        durationMs: Math.round(output?.durationMs ?? 0),
+        ...(output?.reason
+          ? {reason: output.reason}
+          : error
+            ? {reason: error instanceof Error ? error.message : String(error)}
+            : {}),
+      } as const;
+    }),
+    finishedByDriver: emit(({context, event}, params: {step: string; outcome: Outcome}) => {
+      const reason =
+        event.type === 'SKIP'
+          ? event.reason
+          : event.type === 'MARK_DONE' || event.type === 'ABORT'
+            ? event.reason
+            : event.type === 'TICK'
+              ? event.note
+              : event.type === 'CHOOSE'
+                ? `chose ${event.option}`
+                : undefined;
+      return {
+        type: 'step-finished',
+        step: params.step,
+        outcome: params.outcome,
+        durationMs: Date.now() - context.stepStartedAt,
+        ...(reason ? {reason} : {}),
+      } as const;
+    }),
+  },
+});
+
+export type EngineMachine = ReturnType<typeof compileMachine>;
+
+/** Where a resumed session starts. */
+export interface StartAt {
+  key: string;
+  /**
+   * `unknown`: the step started and never finished, ask the driver first.
+   * `failed`: it failed and the driver had not decided yet.
+   */
+  substate?: 'unknown' | 'failed';
+}
+
+const stateId = (plan: ResolvedPlan, key: string): string => `step-${plan.steps.findIndex((s) => s.key === key)}`;
+
+/** Builds the machine for a plan. */
+export function compileMachine(plan: ResolvedPlan, startAt?: StartAt) {
+  const target = (key: string | undefined): string => (key ? `#${stateId(plan, key)}` : '#finished');
+  const states: Record<string, object> = {};
+  let previousPhase: string | undefined;
+  const ordered = plan.steps.filter((s) => s.applies);
+  // Phase entries: the first applicable step of each phase in walking order.
+  const firstOfPhase = new Set<string>();
+  for (const s of ordered) {
+    if (s.branch) continue;
+    if (s.phase.id !== previousPhase) firstOfPhase.add(s.key);
+    previousPhase = s.phase.id;
+  }
+  for (const s of ordered) {
+    states[stateId(plan, s.key)] = stepState(s, target, plan, firstOfPhase.has(s.key), startAt);
+  }
+  const initial = startAt ? stateId(plan, startAt.key) : plan.first ? stateId(plan, plan.first) : 'finished';
+  return engineSetup.createMachine({
+    id: 'session',
+    context: ({input}) => ({vars: input.vars, attempt: 1, stepStartedAt: Date.now()}),
+    initial,
+    states: {
+      ...states,
+      finished: {id: 'finished', type: 'final'},
+      aborted: {id: 'aborted', type: 'final'},
+    },
+  } as Parameters<typeof engineSetup.createMachine>[0]);
+}
+
+function stepState(
+  s: ResolvedStep,
+  target: (key: string | undefined) => string,
+  plan: ResolvedPlan,
+  entersPhase: boolean,
+  startAt: StartAt | undefined,
+): object {
+  const step = s.key;
+  const next = target(s.next);
+  const finish = (outcome: Outcome) => ({type: 'finishedByDriver', params: {step, outcome}});
+  const skip = {target: next, actions: [finish('skipped')]};
+  const abort = {target: '#aborted', actions: [finish('canceled')]};
+  const markDone = {target: next, actions: [finish('done')]};
+  const decide = {SKIP: skip, ABORT: abort, MARK_DONE: markDone};
+  const entry = [
+    'startClock',
+    'resetAttempt',
+    ...(entersPhase ? [{type: 'phaseEntered', params: {phase: s.phase.id}}] : []),
+  ];
+  const prompt = (prompt: PromptKind, text: string, extra: object = {}) => ({
+    type: 'prompt',
+    params: {step, prompt, text, ...extra},
+  });
+  const failedState = (text: string) => ({
+    entry: [prompt('failed', text)],
+    on: {RETRY: {target: 'running', actions: ['nextAttempt']}, ...decide},
+  });
+  const unknownState = {
+    entry: [
+      prompt(
+        'unknown',
+        `"${s.step.title}" started before the last session stopped and never finished: it may or may not have run. Run it again, mark it done, or skip it with a reason.`,
+      ),
+    ],
+    on: {RETRY: {target: 'running', actions: ['nextAttempt']}, ...decide},
+  };
+  const invokeStep = (src: string) => ({
+    id: src,
+    src,
+    input: ({context}: {context: EngineContext}) => ({key: step, vars: context.vars, attempt: context.attempt}),
+  });
+  const resumeIn = startAt?.key === step ? startAt.substate : undefined;
+
+  const copyOnly = s.step.kind === 'notify' && !s.step.webhook;
+  if (s.step.kind === 'manual' || copyOnly) {
+    const text =
+      s.step.kind === 'notify'
+        ? `Post${s.step.channel ? ` on ${s.step.channel}` : ''}:\n${s.step.text}`
+        : (s.step.help ?? s.step.title);
+    return {
+      id: `step-${plan.steps.indexOf(s)}`,
+      entry: [...entry, prompt('manual', text)],
+      on: {TICK: {target: next, actions: [finish('done')]}, SKIP: skip, ABORT: abort},
+    };
+  }
+  switch (s.step.kind) {
+    case 'gate': {
+      const word = s.step.word ?? 'go';
+      const waiting = {
+        entry: [
+          prompt('gate', (s.step.checks ?? []).join('\n') || s.step.title, {expects: word}),
+        ],
+        on: {
+          GO: {guard: {type: 'typedWord', params: {word}}, target: s.step.send ? 'sending' : 'done'},
+          SKIP: skip,
+          ABORT: abort,
+        },
+      };
+      return {
+        id: `step-${plan.steps.indexOf(s)}`,
+        entry,
+        initial: 'waiting',
+        states: {
+          waiting,
+          sending: {
+            invoke: {
+              ...invokeStep('send'),
+              onDone: [
+                {guard: 'succeeded', target: next, actions: [{type: 'finishedWithResult', params: {step}}]},
+                {target: 'failed', actions: [{type: 'finishedWithResult', params: {step}}]},
+              ],
+              onError: {target: 'failed', actions: [{type: 'finishedWithResult', params: {step}}]},
+            },
+            on: {CANCEL: 'failed'},
+          },
+          failed: {
+            entry: [prompt('failed', `"${s.step.title}": the process did not answer as expected.`)],
+            on: {RETRY: 'sending', ...decide},
+          },
+          done: {always: {target: next, actions: [finish('ok')]}},
+        },
+      };
+    }
+    case 'choice': {
+      const options = s.step.options;
+      return {
+        id: `step-${plan.steps.indexOf(s)}`,
+        entry: [
+          ...entry,
+          prompt('choice', s.step.question, {options: options.map((o) => o.id)}),
+        ],
+        on: {
+          CHOOSE: options.map((o) => {
+            const firstApplicable = (s.branches?.[o.id] ?? []).find((b) => b.applies);
+            return {
+              guard: {type: 'choseOption', params: {option: o.id}},
+              target: firstApplicable ? target(firstApplicable.key) : next,
+              actions: [finish('ok')],
+            };
+          }),
+          SKIP: skip,
+          ABORT: abort,
+        },
+      };
+    }
+    case 'command':
+    case 'watch':
+    case 'check':
+    case 'notify': {
+      const kind = s.step.kind;
+      const done = [
+        ...(kind === 'command' && s.step.capture
+          ? [{type: 'captured', params: {step}}, 'keepCaptured']
+          : []),
+        {type: 'finishedWithResult', params: {step}},
+      ];
+      const running = {
+        invoke: {
+          ...invokeStep(kind),
+          onDone: [
+            {guard: 'succeeded', target: next, actions: done},
+            ...(kind === 'watch'
+              ? [{target: 'timedOut'}]
+              : [
+                  {guard: 'outcomeUnknown', target: 'unknown', actions: [{type: 'finishedWithResult', params: {step}}]},
+                  {target: 'failed', actions: [{type: 'finishedWithResult', params: {step}}]},
+                ]),
+          ],
+          onError: {target: 'failed', actions: [{type: 'finishedWithResult', params: {step}}]},
+        },
+        on: {CANCEL: {target: 'failed', actions: [finish('canceled')]}},
+      };
+      const confirm = s.danger
+        ? {
+            confirm: {
+              entry: [
+                prompt('confirm', `DANGER: type "${s.danger}" to run "${s.step.title}"`, {
+                  expects: s.danger,
+                }),
+              ],
+              on: {
+                CONFIRM: {guard: {type: 'typedWord', params: {word: s.danger}}, target: 'running'},
+                SKIP: skip,
+                ABORT: abort,
+              },
+            },
+          }
+        : {};
+      const watchStates =
+        kind === 'watch'
+          ? {
+              timedOut: {
+                entry: [
+                  prompt(
+                    'watch-timeout',
+                    `"${s.step.title}" did not reach its target in time. Keep waiting, investigate, skip with a reason, or abort.`,
+                  ),
+                ],
+                on: {KEEP_WAITING: 'running', INVESTIGATE: 'investigating', ...decide},
+              },
+              investigating: {
+                entry: [prompt('watch-timeout', `Investigating "${s.step.title}". Keep waiting when ready, skip with a reason, or abort.`)],
+                on: {KEEP_WAITING: 'running', ...decide},
+              },
+            }
+          : {};
+      return {
+        id: `step-${plan.steps.indexOf(s)}`,
+        entry,
+        initial: resumeIn ?? (s.danger ? 'confirm' : 'running'),
+        states: {
+          ...confirm,
+          running,
+          failed: failedState(`"${s.step.title}" failed. Retry, skip with a reason, mark it done, or abort.`),
+          unknown: unknownState,
+          ...watchStates,
+        },
+      };
+    }
+  }
+}
+
+/** Every machine compiled from a plan, for `graph` and path tests. */
+export type CompiledMachine = AnyStateMachine;

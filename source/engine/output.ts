@@ -1,0 +1,116 @@
+/**
+ * Turns a command's raw output into journal events: redacted (also across chunks),
+ * text when it is UTF-8 and base64 when not, bounded per step and host (head and tail
+ * kept, the middle counted and hashed).
+ */
+import {createHash} from 'node:crypto';
+import {isUtf8} from 'node:buffer';
+import type {JournalEvent} from '../journal/events.js';
+import type {Redactor, StreamRedactor} from '../journal/redact.js';
+
+/** How long output may sit unfinished (no newline) before it is shown anyway. */
+const IDLE_FLUSH_MS = 150;
+
+export interface OutputRecorderOptions {
+  step: string;
+  host: string;
+  redactor: Redactor;
+  /** Bytes journaled per step and host before only the tail is kept. */
+  capBytes: number;
+  append: (event: JournalEvent) => void;
+  /** Keep this much recent redacted text for `expect` and `capture` (default 1 MiB). */
+  keepText?: number;
+}
+
+export class OutputRecorder {
+  private readonly streams: Record<'stdout' | 'stderr', StreamRedactor>;
+  private journaled = 0;
+  private total = 0;
+  private readonly hash = createHash('sha256');
+  private tail: Buffer[] = [];
+  private tailBytes = 0;
+  private readonly tailCap: number;
+  private recent = '';
+  private readonly keepText: number;
+  private idle: NodeJS.Timeout | undefined;
+  /** Called with every piece of redacted text (background processes wait on patterns). */
+  onText?: (text: string) => void;
+
+  constructor(private readonly options: OutputRecorderOptions) {
+    this.streams = {stdout: options.redactor.stream(), stderr: options.redactor.stream()};
+    this.tailCap = Math.max(4096, Math.floor(options.capBytes / 4));
+    this.keepText = options.keepText ?? 1 << 20;
+  }
+
+  /** Redacted text seen recently (bounded), for expect and capture. */
+  get text(): string {
+    return this.recent;
+  }
+
+  get totalBytes(): number {
+    return this.total;
+  }
+
+  readonly sink = {
+    stdout: (chunk: Buffer): void => this.push('stdout', this.streams.stdout.push(chunk)),
+    stderr: (chunk: Buffer): void => this.push('stderr', this.streams.stderr.push(chunk)),
+  };
+
+  private push(stream: 'stdout' | 'stderr', bytes: Buffer): void {
+    this.armIdleFlush();
+    if (!bytes.length) return;
+    this.total += bytes.length;
+    this.hash.update(bytes);
+    const text = bytes.toString('utf8');
+    this.recent = (this.recent + text).slice(-this.keepText);
+    this.onText?.(text);
+    if (this.journaled < this.options.capBytes) {
+      const room = this.options.capBytes - this.journaled;
+      const head = bytes.length <= room ? bytes : bytes.subarray(0, room);
+      this.journaled += head.length;
+      this.options.append(this.event(stream, head));
+      if (head.length === bytes.length) return;
+      bytes = bytes.subarray(head.length);
+    }
+    this.tail.push(bytes);
+    this.tailBytes += bytes.length;
+    while (this.tailBytes - (this.tail[0]?.length ?? 0) >= this.tailCap && this.tail.length > 1) {
+      this.tailBytes -= this.tail.shift()!.length;
+    }
+  }
+
+  private armIdleFlush(): void {
+    if (this.idle) clearTimeout(this.idle);
+    this.idle = setTimeout(() => {
+      this.push('stdout', this.streams.stdout.flush());
+      this.push('stderr', this.streams.stderr.flush());
+    }, IDLE_FLUSH_MS);
+    this.idle.unref?.();
+  }
+
+  private event(stream: 'stdout' | 'stderr', bytes: Buffer): JournalEvent {
+    const base = {type: 'output', step: this.options.step, host: this.options.host, stream} as const;
+    return isUtf8(bytes) ? {...base, text: bytes.toString('utf8')} : {...base, b64: bytes.toString('base64')};
+  }
+
+  /** Ends the streams: what was held back, then the truncation note and the tail. */
+  end(): void {
+    if (this.idle) clearTimeout(this.idle);
+    this.push('stdout', this.streams.stdout.end());
+    this.push('stderr', this.streams.stderr.end());
+    const omitted = this.total - this.journaled - this.tailBytes;
+    if (this.total > this.journaled) {
+      this.options.append({
+        type: 'output-truncated',
+        step: this.options.step,
+        host: this.options.host,
+        totalBytes: this.total,
+        omittedBytes: omitted,
+        sha256: this.hash.digest('hex'),
+      });
+      const tail = Buffer.concat(this.tail);
+      if (tail.length) this.options.append(this.event('stdout', tail));
+    }
+    this.tail = [];
+  }
+}

@@ -1,0 +1,266 @@
+/**
+ * Site + profile → a resolved plan: every step with its key, whether it applies on this
+ * profile, its hosts, its due date and the order the engine walks them in.
+ */
+import {createHash} from 'node:crypto';
+import type {Plan, PlanPhase, PlanStep} from '../journal/events.js';
+import type {Profile} from '../runbook/profile.js';
+import type {FlagCondition, Phase, Site, Step} from '../runbook/vocabulary.js';
+import type {HostSpec} from '../transport/types.js';
+
+export interface ResolvedStep {
+  key: string;
+  step: Step;
+  phase: Phase;
+  applies: boolean;
+  reason?: string;
+  /** `local`, or the hosts of the step's target. */
+  hosts: 'local' | HostSpec[];
+  /** The choice step and option this step belongs to, if it is in a branch. */
+  branch?: {choice: string; option: string};
+  /** Key of the step that follows when this one is done (undefined: the end). */
+  next?: string;
+  due?: string;
+  danger?: string;
+  hash: string;
+  /** For a choice: the steps of each option, by option id. */
+  branches?: Record<string, ResolvedStep[]>;
+}
+
+export interface ResolvedPlan {
+  site: Site;
+  profile: Profile;
+  steps: ResolvedStep[];
+  byKey: Map<string, ResolvedStep>;
+  /** First step to run (undefined when nothing applies). */
+  first?: string;
+  /** Hash of the whole runbook structure as resolved for this profile. */
+  hash: string;
+  /** What the journal records at session start. */
+  outline: Plan;
+}
+
+/** Does a flag condition hold on these flags? A list means any of. `!x` negates. */
+export function flagsMatch(condition: FlagCondition, flags: readonly string[]): boolean {
+  const list = typeof condition === 'string' ? [condition] : condition;
+  return list.some((c) => (c.startsWith('!') ? !flags.includes(c.slice(1)) : flags.includes(c)));
+}
+
+function applicability(
+  item: {only?: FlagCondition; unless?: FlagCondition},
+  flags: readonly string[],
+): string | undefined {
+  if (item.only !== undefined && !flagsMatch(item.only, flags)) {
+    return `only for ${[item.only].flat().join(' or ')}`;
+  }
+  if (item.unless !== undefined && flagsMatch(item.unless, flags)) {
+    return `not for ${[item.unless].flat().join(' or ')}`;
+  }
+  return undefined;
+}
+
+/**
+ * Resolves `T-14d` (calendar days) or `T-2wd` (working days, Monday to Friday) against a
+ * release date. Returns YYYY-MM-DD, or null when the form is not understood.
+ */
+export function resolveDue(due: string, release: string): string | null {
+  const match = /^T-(\d+)(d|wd)$/.exec(due.trim());
+  if (!match) return null;
+  const date = new Date(`${release}T00:00:00Z`);
+  if (Number.isNaN(date.getTime())) return null;
+  let n = Number(match[1]);
+  if (match[2] === 'd') date.setUTCDate(date.getUTCDate() - n);
+  else {
+    while (n > 0) {
+      date.setUTCDate(date.getUTCDate() - 1);
+      const day = date.getUTCDay();
+      if (day !== 0 && day !== 6) n--;
+    }
+  }
+  return date.toISOString().slice(0, 10);
+}
+
+/** The hosts a target names: `local`, a host, or a group (with or without a leading @). */
+export function resolveTarget(
+  target: string | undefined,
+  profile: Profile,
+): 'local' | HostSpec[] | null {
+  if (target === undefined || target === 'local') return 'local';
+  const name = target.startsWith('@') ? target.slice(1) : target;
+  const host = profile.hosts[name];
+  if (host) return [host];
+  const group = profile.groups[name];
+  if (group) return group.map((h) => profile.hosts[h]).filter((h): h is HostSpec => !!h);
+  return null;
+}
+
+const stepTarget = (step: Step): string | undefined =>
+  step.kind === 'command' || step.kind === 'watch' || step.kind === 'check' ? step.on : undefined;
+
+/** Interpolates profile-level names; captured variables stay as `${name}` until run time. */
+export function interpolate(
+  text: string,
+  vars: Readonly<Record<string, string>>,
+  onMissing?: (name: string) => void,
+): string {
+  return text.replace(/\$\{([A-Za-z_][\w.-]*)\}/g, (whole, name: string) => {
+    const value = vars[name];
+    if (value === undefined) {
+      onMissing?.(name);
+      return whole;
+    }
+    return value;
+  });
+}
+
+/** Names a template refers to with `${…}`. */
+export const referencedNames = (text: string): string[] =>
+  [...text.matchAll(/\$\{([A-Za-z_][\w.-]*)\}/g)].map((m) => m[1]!);
+
+/** Built-in variables every runbook can use. */
+export const builtInVariables = (profile: Profile): Record<string, string> => ({
+  site: profile.site,
+  profile: profile.name,
+  release: profile.release ?? '',
+  ...profile.variables,
+});
+
+const hashOf = (value: unknown): string =>
+  createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 16);
+
+/** Applies the profile's per-step timing overrides. */
+function withOverrides(step: Step, profile: Profile): Step {
+  const override = profile.overrides[step.id];
+  return override ? ({...step, ...override} as Step) : step;
+}
+
+export function resolvePlan(site: Site, profile: Profile): ResolvedPlan {
+  const vars = builtInVariables(profile);
+  const steps: ResolvedStep[] = [];
+
+  // Walk a list of steps, then link each applicable step to the next applicable one.
+  const walk = (
+    list: readonly Step[],
+    phase: Phase,
+    phaseReason: string | undefined,
+    prefix: string,
+    branch: ResolvedStep['branch'],
+  ): ResolvedStep[] => {
+    const level: ResolvedStep[] = [];
+    for (const raw of list) {
+      const step = withOverrides(raw, profile);
+      const reason = phaseReason ?? applicability(step, profile.flags);
+      const target = stepTarget(step);
+      const hosts = resolveTarget(target, profile) ?? [];
+      const due = step.due ?? phase.due;
+      const dueDate = due && profile.release ? resolveDue(due, profile.release) : undefined;
+      const danger =
+        step.danger === true ? step.id : step.danger ? interpolate(step.danger, vars) : undefined;
+      const resolved: ResolvedStep = {
+        key: `${prefix}${step.id}`,
+        step,
+        phase,
+        applies: reason === undefined,
+        ...(reason ? {reason} : {}),
+        hosts,
+        ...(branch ? {branch} : {}),
+        ...(dueDate ? {due: dueDate} : {}),
+        ...(danger ? {danger} : {}),
+        hash: hashOf({
+          ...step,
+          ...('options' in step ? {options: step.options.map((o) => o.id)} : {}),
+          hosts: hosts === 'local' ? 'local' : hosts.map((h) => h.name),
+          text: interpolateStep(step, vars),
+        }),
+      };
+      steps.push(resolved);
+      level.push(resolved);
+      if (step.kind === 'choice') {
+        for (const option of step.options) {
+          const inner = walk(option.steps, phase, reason, `${resolved.key}/${option.id}/`, {
+            choice: resolved.key,
+            option: option.id,
+          });
+          (resolved.branches ??= {})[option.id] = inner;
+        }
+      }
+    }
+    return level;
+  };
+
+  const top: ResolvedStep[] = [];
+  for (const phase of site.phases) {
+    const reason = applicability(phase, profile.flags);
+    top.push(...walk(phase.steps, phase, reason, `${phase.id}/`, undefined));
+  }
+
+  const link = (level: ResolvedStep[], after: string | undefined): string | undefined => {
+    let next = after;
+    for (let i = level.length - 1; i >= 0; i--) {
+      const s = level[i]!;
+      if (!s.applies) continue;
+      if (next !== undefined) s.next = next;
+      for (const inner of Object.values(s.branches ?? {})) link(inner, s.next);
+      next = s.key;
+    }
+    return next;
+  };
+  const first = link(top, undefined);
+
+  const byKey = new Map(steps.map((s) => [s.key, s]));
+  const phases: PlanPhase[] = site.phases.map((p) => {
+    const reason = applicability(p, profile.flags);
+    const due = p.due && profile.release ? resolveDue(p.due, profile.release) : undefined;
+    return {
+      id: p.id,
+      title: p.title,
+      applies: reason === undefined,
+      ...(reason ? {reason} : {}),
+      ...(due ? {due} : {}),
+    };
+  });
+  const outline: Plan = {
+    phases,
+    steps: steps.map(
+      (s): PlanStep => ({
+        key: s.key,
+        id: s.step.id,
+        title: interpolate(s.step.title, vars),
+        kind: s.step.kind,
+        phase: s.phase.id,
+        applies: s.applies,
+        ...(s.reason ? {reason: s.reason} : {}),
+        ...(s.danger ? {danger: s.danger} : {}),
+        ...(s.due ? {due: s.due} : {}),
+        ...(s.branch ? {branch: s.branch} : {}),
+        ...(s.hosts !== 'local' ? {hosts: s.hosts.map((h) => h.name)} : {}),
+        hash: s.hash,
+      }),
+    ),
+  };
+  return {
+    site,
+    profile,
+    steps,
+    byKey,
+    ...(first ? {first} : {}),
+    hash: hashOf(outline.steps.map((s) => [s.key, s.hash, s.applies])),
+    outline,
+  };
+}
+
+/** The text fields of a step with profile variables filled in (for hashes and display). */
+function interpolateStep(step: Step, vars: Record<string, string>): string {
+  switch (step.kind) {
+    case 'command':
+      return interpolate(step.run, vars);
+    case 'watch':
+      return interpolate(step.probe, vars);
+    case 'notify':
+      return interpolate(step.text, vars);
+    case 'check':
+      return interpolate(JSON.stringify(step.probes), vars);
+    default:
+      return '';
+  }
+}

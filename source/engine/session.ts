@@ -1,0 +1,211 @@
+/**
+ * A session: one run of a site's runbook on a profile. Wires the machine to the journal
+ * and the transports; driver decisions come in through `decide`, are journaled (fsynced)
+ * and only then reach the machine.
+ */
+import {createActor, type Actor as XActor} from 'xstate';
+import type {DecisionKind, JournalEvent} from '../journal/events.js';
+import type {JournalWriter} from '../journal/file.js';
+import type {Redactor} from '../journal/redact.js';
+import type {Transport} from '../transport/types.js';
+import {compileMachine, type DriverEvent, type EngineMachine, type StartAt} from './machine.js';
+import {builtInVariables, type ResolvedPlan} from './plan.js';
+import {stepActors, type Background, type StepServices} from './steps.js';
+
+export interface SessionOptions {
+  id: string;
+  plan: ResolvedPlan;
+  journal: JournalWriter;
+  transport: Transport;
+  local: Transport;
+  redactor: Redactor;
+  secrets: Readonly<Record<string, string>>;
+  /** user@host of whoever drives. */
+  driver: string;
+  version: string;
+  dryRun?: boolean;
+  /** Going on from a journal: where, with which variables. */
+  resume?: {startAt?: StartAt; vars: Record<string, string>; from: number};
+  /** Test seams. */
+  services?: Partial<Pick<StepServices, 'sleep' | 'fetch'>>;
+}
+
+/** How a session ended here: `detached` means it can be resumed. */
+export type SessionEnd = 'finished' | 'aborted' | 'detached';
+
+const decisionOf: Record<DriverEvent['type'], DecisionKind> = {
+  GO: 'go',
+  CONFIRM: 'confirm',
+  TICK: 'tick',
+  SKIP: 'skip',
+  RETRY: 'retry',
+  MARK_DONE: 'mark-done',
+  ABORT: 'abort',
+  CHOOSE: 'choose',
+  KEEP_WAITING: 'keep-waiting',
+  INVESTIGATE: 'investigate',
+  CANCEL: 'abort',
+};
+
+export class Session {
+  readonly done: Promise<SessionEnd>;
+  private actor: XActor<EngineMachine> | undefined;
+  private resolveDone!: (end: SessionEnd) => void;
+  private readonly backgrounds = new Map<string, Background>();
+  private closed = false;
+
+  constructor(private readonly options: SessionOptions) {
+    this.done = new Promise((resolve) => (this.resolveDone = resolve));
+  }
+
+  /** Journals the opening (or the resumption) and starts the machine. */
+  start(): void {
+    const {plan, journal, redactor} = this.options;
+    if (this.options.resume) {
+      journal.append({
+        type: 'session-resumed',
+        driver: this.options.driver,
+        version: this.options.version,
+        from: this.options.resume.from,
+      });
+    } else {
+      const variables = Object.fromEntries(
+        Object.entries(builtInVariables(plan.profile)).map(([k, v]) => [k, redactor.text(v)]),
+      );
+      journal.append({
+        type: 'session-opened',
+        session: this.options.id,
+        site: plan.site.id,
+        siteTitle: plan.site.title,
+        profile: plan.profile.name,
+        ...(plan.profile.release ? {release: plan.profile.release} : {}),
+        runbookHash: plan.hash,
+        driver: this.options.driver,
+        version: this.options.version,
+        transport: this.options.dryRun ? 'dry-run' : this.options.transport.kind,
+        dryRun: !!this.options.dryRun,
+        plan: plan.outline,
+        variables,
+      });
+    }
+    const services: StepServices = {
+      plan,
+      transport: this.options.transport,
+      local: this.options.local,
+      redactor,
+      secrets: this.options.secrets,
+      append: (event) => this.append(event),
+      dryRun: !!this.options.dryRun,
+      backgrounds: this.backgrounds,
+      ...this.options.services,
+    };
+    const machine = compileMachine(plan, this.options.resume?.startAt).provide({
+      actors: stepActors(services),
+    });
+    const vars = this.options.resume?.vars ?? builtInVariables(plan.profile);
+    const actor = createActor(machine, {input: {vars}});
+    this.actor = actor;
+    actor.on('*', (event) => this.append(event as JournalEvent));
+    actor.subscribe({
+      next: (snapshot) => {
+        if (snapshot.status === 'done') this.finish(snapshot.value === 'aborted' ? 'aborted' : 'finished');
+      },
+      error: (error) => {
+        this.append({type: 'notice', level: 'error', text: `engine error: ${(error as Error).message}`});
+        this.finish('aborted', (error as Error).message);
+      },
+    });
+    if (this.options.resume && !this.options.resume.startAt) {
+      this.finish('finished');
+      return;
+    }
+    actor.start();
+  }
+
+  /** Appends to the journal; a closed session drops stragglers (late output after the end). */
+  private append(event: JournalEvent): void {
+    if (this.closed) return;
+    this.options.journal.append(event);
+  }
+
+  /**
+   * A driver decision: journaled (fsynced) first, then handed to the machine. Returns
+   * false, journaling nothing, when the machine would not take it now (a wrong word,
+   * a key typed where no prompt is).
+   */
+  decide(event: DriverEvent, by = this.options.driver): boolean {
+    const actor = this.actor;
+    if (!actor || this.closed) return false;
+    const snapshot = actor.getSnapshot();
+    if (!snapshot.can(event)) return false;
+    const step = this.currentStep() ?? '';
+    const value =
+      event.type === 'GO' || event.type === 'CONFIRM'
+        ? event.value
+        : event.type === 'CHOOSE'
+          ? event.option
+          : undefined;
+    const reason =
+      event.type === 'SKIP'
+        ? event.reason
+        : event.type === 'MARK_DONE' || event.type === 'ABORT'
+          ? event.reason
+          : event.type === 'TICK'
+            ? event.note
+            : event.type === 'CANCEL'
+              ? 'canceled the running command'
+              : undefined;
+    this.append({
+      type: 'decision',
+      step,
+      decision: decisionOf[event.type],
+      by,
+      ...(value !== undefined ? {value: this.options.redactor.text(value)} : {}),
+      ...(reason ? {reason: this.options.redactor.text(reason)} : {}),
+    });
+    actor.send(event);
+    return true;
+  }
+
+  /** Whether the machine takes this event now. */
+  can(event: DriverEvent): boolean {
+    return !!this.actor && !this.closed && this.actor.getSnapshot().can(event);
+  }
+
+  /** The step the machine is in. */
+  currentStep(): string | undefined {
+    const value = this.actor?.getSnapshot().value;
+    const name = typeof value === 'string' ? value : value ? Object.keys(value)[0] : undefined;
+    const index = name?.startsWith('step-') ? Number(name.slice(5)) : -1;
+    return this.options.plan.steps[index]?.key;
+  }
+
+  /**
+   * Leaves the session without closing it (the driver quit, a signal): running commands
+   * are stopped, and `resume` will put any step that was running to the driver.
+   */
+  async detach(reason: string): Promise<void> {
+    if (this.closed) return;
+    this.append({type: 'notice', level: 'warn', text: `session left: ${reason}`});
+    this.closed = true;
+    for (const background of this.backgrounds.values()) background.stop?.();
+    this.actor?.stop();
+    this.options.journal.flush();
+    await Promise.all([this.options.transport.close(), this.options.local.close()]);
+    this.resolveDone('detached');
+  }
+
+  private finish(end: 'finished' | 'aborted', reason?: string): void {
+    if (this.closed) return;
+    for (const background of this.backgrounds.values()) background.stop?.();
+    this.append({
+      type: 'session-closed',
+      outcome: end,
+      ...(reason ? {reason} : {}),
+    });
+    this.closed = true;
+    this.actor?.stop();
+    this.options.journal.flush();
+    this.resolveDone(end);
+  }
+}

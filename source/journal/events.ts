@@ -1,0 +1,158 @@
+/**
+ * Journal events, version 1. The journal is the only source of truth: the store folds
+ * these, resume rebuilds the engine from these, replay and watch read these.
+ *
+ * Every line of a journal file after the header is one {@link JournalEntry}.
+ */
+
+export const JOURNAL_VERSION = 1;
+
+/** The first line of a journal file. */
+export interface JournalHeader {
+  crewchief: 'journal';
+  version: number;
+  session: string;
+  created: string;
+}
+
+/** What a step is, as the journal records it at session start (replay needs no machine). */
+export interface PlanStep {
+  /** Unique key: `phase/step`, or `phase/choice/option/step` for a branch. */
+  key: string;
+  id: string;
+  title: string;
+  kind: string;
+  phase: string;
+  /** False when `only`/`unless` rule it out on this profile. */
+  applies: boolean;
+  /** Why it does not apply. */
+  reason?: string;
+  danger?: string;
+  due?: string;
+  /** For choice branches: the choice step's key and option id. */
+  branch?: {choice: string; option: string};
+  /** Hosts it runs on, as names. */
+  hosts?: readonly string[];
+  /** Hash of the step's definition after interpolation of profile values. */
+  hash: string;
+}
+
+export interface PlanPhase {
+  id: string;
+  title: string;
+  applies: boolean;
+  reason?: string;
+  due?: string;
+}
+
+export interface Plan {
+  phases: readonly PlanPhase[];
+  steps: readonly PlanStep[];
+}
+
+export type Outcome = 'ok' | 'failed' | 'skipped' | 'timed-out' | 'unknown' | 'canceled' | 'done';
+
+/** Who did something: `user@host`. */
+export type Actor = string;
+
+export type DecisionKind =
+  | 'go'
+  | 'confirm'
+  | 'skip'
+  | 'retry'
+  | 'mark-done'
+  | 'abort'
+  | 'choose'
+  | 'keep-waiting'
+  | 'investigate'
+  | 'tick'
+  | 'resume'
+  | 'hand-over';
+
+export type PromptKind = 'gate' | 'confirm' | 'manual' | 'choice' | 'failed' | 'unknown' | 'watch-timeout';
+
+export type JournalEvent =
+  | {
+      type: 'session-opened';
+      session: string;
+      site: string;
+      siteTitle: string;
+      profile: string;
+      release?: string;
+      runbookHash: string;
+      driver: Actor;
+      version: string;
+      transport: string;
+      dryRun: boolean;
+      plan: Plan;
+      variables: Record<string, string>;
+    }
+  | {type: 'session-resumed'; driver: Actor; version: string; from: number}
+  | {type: 'phase-entered'; phase: string}
+  | {type: 'step-skipped'; step: string; reason: string; by?: Actor}
+  | {
+      type: 'step-started';
+      step: string;
+      /** One entry per host: the exact command, redacted. */
+      runs: readonly {host: string; command: string}[];
+      attempt: number;
+    }
+  | {
+      type: 'output';
+      step: string;
+      host: string;
+      stream: 'stdout' | 'stderr';
+      /** UTF-8 text, when the bytes are valid UTF-8. */
+      text?: string;
+      /** Base64 of the bytes otherwise. */
+      b64?: string;
+    }
+  | {
+      type: 'output-truncated';
+      step: string;
+      host: string;
+      /** Bytes the command printed in all. */
+      totalBytes: number;
+      /** Bytes left out between head and tail. */
+      omittedBytes: number;
+      sha256: string;
+    }
+  | {type: 'host-finished'; step: string; host: string; exitCode: number | null; outcome: Outcome; error?: string}
+  | {type: 'count-sampled'; step: string; value: number | null; target: string; raw?: string}
+  | {type: 'count-stalled'; step: string; value: number | null; sinceMs: number}
+  | {type: 'prompt-shown'; step: string; prompt: PromptKind; text: string; expects?: string; options?: readonly string[]}
+  | {type: 'decision'; step: string; decision: DecisionKind; by: Actor; reason?: string; value?: string}
+  | {type: 'variable-captured'; step: string; name: string; value: string}
+  | {type: 'notice'; step?: string; level: 'info' | 'warn' | 'error'; text: string}
+  | {
+      type: 'step-finished';
+      step: string;
+      outcome: Outcome;
+      exitCode?: number | null;
+      durationMs: number;
+      reason?: string;
+    }
+  | {type: 'session-closed'; outcome: 'finished' | 'aborted' | 'failed'; reason?: string};
+
+export type JournalEventType = JournalEvent['type'];
+
+/** A journaled event: the event plus its place and time. */
+export type JournalEntry = JournalEvent & {
+  seq: number;
+  /** Wall time, ISO 8601. */
+  time: string;
+  /** Monotonic milliseconds since the session's process started this segment. */
+  mono: number;
+};
+
+/** Events that must be on disk before their effect happens. */
+export const syncEvents: ReadonlySet<JournalEventType> = new Set([
+  'session-opened',
+  'session-resumed',
+  'step-started',
+  'decision',
+  'step-finished',
+  'session-closed',
+  'variable-captured',
+  'step-skipped',
+]);

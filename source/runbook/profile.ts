@@ -1,0 +1,512 @@
+/**
+ * Profiles: one YAML file per site installation. Parsed with line numbers so every error
+ * names the file, the line and the field, and says what was expected.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {isMap, isSeq, LineCounter, parseDocument, type Document} from 'yaml';
+import type {HostSpec} from '../transport/types.js';
+import {parseDuration} from './duration.js';
+
+/** Where a secret comes from. Secrets are never written inline in a profile. */
+export type SecretRef = {env: string} | {file: string};
+
+export interface SshSettings {
+  /** An ssh config file read after ~/.ssh/config. */
+  config?: string;
+  knownHosts?: string;
+  identity?: string;
+  user?: string;
+  /** Jump host(s) for every host (ProxyJump), outermost first. */
+  jump?: string[];
+  strictHostKeys: 'yes' | 'accept-new';
+  keepaliveIntervalMs: number;
+  keepaliveCountMax: number;
+  /** Forward the ssh-agent to hosts (only where asked). */
+  forwardAgent: boolean;
+}
+
+export interface Profile {
+  /** File name without .yaml: the name on the command line. */
+  name: string;
+  file: string;
+  site: string;
+  title?: string;
+  /** Release date, YYYY-MM-DD. */
+  release?: string;
+  /** `ssh` for real hosts; `local` runs every host's commands here (simulated sites). */
+  transport: 'ssh' | 'local';
+  /** The simulated site that stands in for the hosts (with `transport: local`, or on the far side of ssh). */
+  sim?: {site: string; speed: number};
+  ssh: SshSettings;
+  hosts: Record<string, HostSpec>;
+  groups: Record<string, string[]>;
+  variables: Record<string, string>;
+  flags: string[];
+  secrets: Record<string, SecretRef>;
+  /** Per-step timing overrides: `{step id: {every, patience, timeout, interval}}`. */
+  overrides: Record<string, Record<string, number>>;
+  /** Journal settings. */
+  outputCapBytes: number;
+  /** Where fields were written: `field.path` → line. */
+  lines: Map<string, number>;
+}
+
+export interface ValidationError {
+  file: string;
+  line: number;
+  field: string;
+  message: string;
+}
+
+export const formatError = (e: ValidationError): string =>
+  `${e.file}:${e.line}: ${e.field ? `${e.field}: ` : ''}${e.message}`;
+
+export class ProfileError extends Error {
+  constructor(readonly errors: ValidationError[]) {
+    super(errors.map(formatError).join('\n'));
+  }
+}
+
+const TOP_LEVEL = [
+  'site',
+  'title',
+  'release',
+  'transport',
+  'sim',
+  'ssh',
+  'hosts',
+  'groups',
+  'variables',
+  'flags',
+  'secrets',
+  'overrides',
+  'journal',
+] as const;
+const HOST_FIELDS = ['address', 'user', 'port', 'jump', 'env', 'prelude'];
+const SSH_FIELDS = [
+  'config',
+  'known_hosts',
+  'identity',
+  'user',
+  'jump',
+  'strict_host_keys',
+  'keepalive',
+  'forward_agent',
+];
+const OVERRIDE_FIELDS = ['every', 'patience', 'timeout', 'interval'];
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+const expandHome = (p: string): string =>
+  p === '~' || p.startsWith('~/') ? path.join(os.homedir(), p.slice(1)) : p;
+
+/** Parses and validates a profile file. Throws ProfileError with every problem found. */
+export function loadProfile(file: string): Profile {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ProfileError([
+      {file, line: 0, field: '', message: `cannot read profile: ${(error as Error).message}`},
+    ]);
+  }
+  return parseProfile(text, file);
+}
+
+export function parseProfile(text: string, file: string): Profile {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, {lineCounter, prettyErrors: false, uniqueKeys: true});
+  const errors: ValidationError[] = [];
+  for (const error of doc.errors) {
+    const line = error.linePos?.[0]?.line ?? lineCounter.linePos(error.pos[0]).line;
+    errors.push({file, line, field: '', message: `YAML syntax: ${error.message.split('\n')[0]}`});
+  }
+  if (errors.length) throw new ProfileError(errors);
+  const v = new Validator(file, doc, lineCounter);
+  const profile = v.profile(path.basename(file).replace(/\.ya?ml$/, ''));
+  if (v.errors.length) throw new ProfileError(v.errors);
+  return profile;
+}
+
+type Path = (string | number)[];
+
+class Validator {
+  readonly errors: ValidationError[] = [];
+  readonly lines = new Map<string, number>();
+
+  constructor(
+    private readonly file: string,
+    private readonly doc: Document,
+    private readonly lineCounter: LineCounter,
+  ) {}
+
+  lineOf(p: Path): number {
+    for (let n = p.length; n >= 0; n--) {
+      const node = this.doc.getIn(p.slice(0, n), true) as {range?: [number, number, number]} | undefined;
+      const range = node && typeof node === 'object' ? node.range : undefined;
+      if (range) return this.lineCounter.linePos(range[0]).line;
+      // A key with a null value: find the key's own node.
+      if (n > 0) {
+        const parent = this.doc.getIn(p.slice(0, n - 1), true);
+        if (isMap(parent)) {
+          const pair = parent.items.find(
+            (item) => (item.key as {value?: unknown} | null)?.value === p[n - 1],
+          );
+          const keyRange = (pair?.key as {range?: [number, number, number]} | null)?.range;
+          if (keyRange) return this.lineCounter.linePos(keyRange[0]).line;
+        }
+      }
+    }
+    return 1;
+  }
+
+  fail(p: Path, message: string): void {
+    this.errors.push({file: this.file, line: this.lineOf(p), field: p.join('.'), message});
+  }
+
+  get(p: Path): unknown {
+    const value = this.doc.getIn(p);
+    this.lines.set(p.join('.'), this.lineOf(p));
+    return value;
+  }
+
+  string(p: Path, required = false): string | undefined {
+    const value = this.get(p);
+    if (value === undefined || value === null) {
+      if (required) this.fail(p, 'is required (expected a string)');
+      return undefined;
+    }
+    if (typeof value === 'number') return String(value);
+    if (typeof value !== 'string') {
+      this.fail(p, `expected a string, found ${describe(value)}`);
+      return undefined;
+    }
+    return value;
+  }
+
+  map(p: Path): Record<string, unknown> {
+    const node = this.doc.getIn(p, true);
+    if (node === undefined || node === null) return {};
+    if (!isMap(node)) {
+      this.fail(p, `expected a mapping (key: value lines), found ${describe(this.doc.getIn(p))}`);
+      return {};
+    }
+    return (this.doc.getIn(p) as {toJSON(): Record<string, unknown>}).toJSON();
+  }
+
+  known(p: Path, allowed: readonly string[]): void {
+    for (const key of Object.keys(this.map(p))) {
+      if (!allowed.includes(key)) {
+        this.fail([...p, key], `unknown field (expected one of: ${allowed.join(', ')})`);
+      }
+    }
+  }
+
+  duration(p: Path): number | undefined {
+    const value = this.get(p);
+    if (value === undefined || value === null) return undefined;
+    const ms = parseDuration(value as string | number);
+    if (ms === null) {
+      this.fail(p, `expected a duration such as 10s, 2m or 1h30m, found ${describe(value)}`);
+      return undefined;
+    }
+    return ms;
+  }
+
+  stringList(p: Path): string[] {
+    const value = this.get(p);
+    if (value === undefined || value === null) return [];
+    if (typeof value === 'string') return [value];
+    if (!isSeq(this.doc.getIn(p, true)) || !Array.isArray(value)) {
+      this.fail(p, `expected a list of names, found ${describe(value)}`);
+      return [];
+    }
+    const out: string[] = [];
+    value.forEach((item, i) => {
+      if (typeof item !== 'string' || !NAME.test(item)) {
+        this.fail([...p, i], `expected a name (letters, digits, . _ -), found ${describe(item)}`);
+      } else out.push(item);
+    });
+    return out;
+  }
+
+  profile(name: string): Profile {
+    const root = this.doc.contents;
+    if (!isMap(root)) {
+      this.errors.push({
+        file: this.file,
+        line: 1,
+        field: '',
+        message: 'a profile is a YAML mapping with at least `site:`',
+      });
+      return emptyProfile(name, this.file);
+    }
+    this.known([], TOP_LEVEL);
+    const site = this.string(['site'], true) ?? '';
+    const release = this.string(['release']);
+    if (release !== undefined && !validDate(release)) {
+      this.fail(['release'], `expected a date as YYYY-MM-DD, found "${release}"`);
+    }
+    const transport = this.string(['transport']) ?? 'ssh';
+    if (transport !== 'ssh' && transport !== 'local') {
+      this.fail(['transport'], `expected "ssh" or "local", found "${transport}"`);
+    }
+    let sim: Profile['sim'];
+    const simValue = this.get(['sim']);
+    if (typeof simValue === 'string') sim = {site: simValue, speed: 1};
+    else if (simValue !== undefined && simValue !== null) {
+      this.known(['sim'], ['site', 'speed']);
+      const simSite = this.string(['sim', 'site'], true) ?? '';
+      const speed = this.get(['sim', 'speed']) ?? 1;
+      if (typeof speed !== 'number' || speed <= 0) {
+        this.fail(['sim', 'speed'], `expected a positive number, found ${describe(speed)}`);
+      }
+      sim = {site: simSite, speed: typeof speed === 'number' && speed > 0 ? speed : 1};
+    }
+    const ssh = this.ssh();
+    const hosts = this.hosts();
+    const groups = this.groups(hosts);
+    const variables: Record<string, string> = {};
+    for (const [key, value] of Object.entries(this.map(['variables']))) {
+      if (!NAME.test(key)) this.fail(['variables', key], 'expected a variable name (letters, digits, _)');
+      if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
+        variables[key] = String(value);
+      } else {
+        this.fail(['variables', key], `expected a string or number, found ${describe(value)}`);
+      }
+    }
+    const flags = this.stringList(['flags']);
+    const secrets = this.secrets();
+    const overrides: Profile['overrides'] = {};
+    for (const [step, fields] of Object.entries(this.map(['overrides']))) {
+      this.known(['overrides', step], OVERRIDE_FIELDS);
+      overrides[step] = {};
+      for (const field of Object.keys(fields && typeof fields === 'object' ? fields : {})) {
+        const ms = this.duration(['overrides', step, field]);
+        if (ms !== undefined && OVERRIDE_FIELDS.includes(field)) overrides[step]![field] = ms;
+      }
+    }
+    this.known(['journal'], ['output_cap']);
+    let outputCapBytes = 1 << 20;
+    const cap = this.get(['journal', 'output_cap']);
+    if (cap !== undefined && cap !== null) {
+      const bytes = parseBytes(cap);
+      if (bytes === null) this.fail(['journal', 'output_cap'], `expected a size such as 512KB or 4MB, found ${describe(cap)}`);
+      else outputCapBytes = bytes;
+    }
+    return {
+      name,
+      file: this.file,
+      site,
+      ...(this.string(['title']) ? {title: this.string(['title'])!} : {}),
+      ...(release ? {release} : {}),
+      transport: transport === 'local' ? 'local' : 'ssh',
+      ...(sim ? {sim} : {}),
+      ssh,
+      hosts,
+      groups,
+      variables,
+      flags,
+      secrets,
+      overrides,
+      outputCapBytes,
+      lines: this.lines,
+    };
+  }
+
+  ssh(): SshSettings {
+    this.known(['ssh'], SSH_FIELDS);
+    const strict = this.string(['ssh', 'strict_host_keys']) ?? 'yes';
+    if (strict !== 'yes' && strict !== 'accept-new') {
+      this.fail(
+        ['ssh', 'strict_host_keys'],
+        `expected "yes" or "accept-new" (crewchief never accepts a changed key), found "${strict}"`,
+      );
+    }
+    this.known(['ssh', 'keepalive'], ['interval', 'count']);
+    const interval = this.duration(['ssh', 'keepalive', 'interval']) ?? 10_000;
+    const count = this.get(['ssh', 'keepalive', 'count']) ?? 3;
+    if (typeof count !== 'number' || !Number.isInteger(count) || count < 1) {
+      this.fail(['ssh', 'keepalive', 'count'], `expected a whole number of at least 1, found ${describe(count)}`);
+    }
+    const forward = this.get(['ssh', 'forward_agent']) ?? false;
+    if (typeof forward !== 'boolean') {
+      this.fail(['ssh', 'forward_agent'], `expected true or false, found ${describe(forward)}`);
+    }
+    const config = this.string(['ssh', 'config']);
+    const knownHosts = this.string(['ssh', 'known_hosts']);
+    const identity = this.string(['ssh', 'identity']);
+    const user = this.string(['ssh', 'user']);
+    const jump = this.stringListOrCsv(['ssh', 'jump']);
+    const rel = (p: string): string => path.resolve(path.dirname(this.file), expandHome(p));
+    return {
+      ...(config ? {config: rel(config)} : {}),
+      ...(knownHosts ? {knownHosts: rel(knownHosts)} : {}),
+      ...(identity ? {identity: rel(identity)} : {}),
+      ...(user ? {user} : {}),
+      ...(jump.length ? {jump} : {}),
+      strictHostKeys: strict === 'accept-new' ? 'accept-new' : 'yes',
+      keepaliveIntervalMs: interval,
+      keepaliveCountMax: typeof count === 'number' ? count : 3,
+      forwardAgent: forward === true,
+    };
+  }
+
+  stringListOrCsv(p: Path): string[] {
+    const value = this.get(p);
+    if (typeof value === 'string') return value.split(',').map((s) => s.trim()).filter(Boolean);
+    return this.stringList(p);
+  }
+
+  hosts(): Record<string, HostSpec> {
+    const hosts: Record<string, HostSpec> = {};
+    for (const [name, value] of Object.entries(this.map(['hosts']))) {
+      const p = ['hosts', name];
+      if (!NAME.test(name)) {
+        this.fail(p, 'expected a host name (letters, digits, . _ -)');
+        continue;
+      }
+      if (value === null || value === undefined) {
+        hosts[name] = {name};
+        continue;
+      }
+      if (typeof value === 'string') {
+        hosts[name] = {name, address: value};
+        continue;
+      }
+      if (typeof value !== 'object' || Array.isArray(value)) {
+        this.fail(p, `expected an address string or a mapping with address/user/port, found ${describe(value)}`);
+        continue;
+      }
+      this.known(p, HOST_FIELDS);
+      const host: HostSpec = {name};
+      const address = this.string([...p, 'address']);
+      if (address) host.address = address;
+      const user = this.string([...p, 'user']);
+      if (user) host.user = user;
+      const port = this.get([...p, 'port']);
+      if (port !== undefined && port !== null) {
+        if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
+          this.fail([...p, 'port'], `expected a port number 1-65535, found ${describe(port)}`);
+        } else host.port = port;
+      }
+      const jump = this.stringListOrCsv([...p, 'jump']);
+      if (jump.length) host.jump = jump;
+      const env = this.map([...p, 'env']);
+      if (Object.keys(env).length) {
+        const hostEnv: Record<string, string> = {};
+        for (const [k, v] of Object.entries(env)) {
+          if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) this.fail([...p, 'env', k], 'expected an environment variable name');
+          else hostEnv[k] = String(v);
+        }
+        host.env = hostEnv;
+      }
+      const prelude = this.string([...p, 'prelude']);
+      if (prelude) host.prelude = prelude;
+      hosts[name] = host;
+    }
+    return hosts;
+  }
+
+  groups(hosts: Record<string, HostSpec>): Record<string, string[]> {
+    const groups: Record<string, string[]> = {};
+    for (const name of Object.keys(this.map(['groups']))) {
+      const p = ['groups', name];
+      if (hosts[name]) this.fail(p, `a group cannot have the name of a host ("${name}")`);
+      const members = this.stringList(p);
+      if (!members.length) this.fail(p, 'expected a non-empty list of host names');
+      members.forEach((member, i) => {
+        if (!hosts[member]) {
+          this.fail([...p, i], `names host "${member}", which is not under hosts: (expected one of: ${Object.keys(hosts).join(', ') || 'none declared'})`);
+        }
+      });
+      groups[name] = members;
+    }
+    return groups;
+  }
+
+  secrets(): Record<string, SecretRef> {
+    const secrets: Record<string, SecretRef> = {};
+    for (const [name, value] of Object.entries(this.map(['secrets']))) {
+      const p = ['secrets', name];
+      if (typeof value === 'string' || typeof value === 'number') {
+        this.fail(
+          p,
+          'secrets are never written inline: expected {env: VARIABLE} or {file: path} naming where the value is',
+        );
+        continue;
+      }
+      if (!value || typeof value !== 'object' || Array.isArray(value)) {
+        this.fail(p, 'expected {env: VARIABLE} or {file: path}');
+        continue;
+      }
+      const keys = Object.keys(value);
+      if (keys.length !== 1 || (keys[0] !== 'env' && keys[0] !== 'file')) {
+        this.fail(p, `expected exactly one of env: or file:, found ${keys.join(', ') || 'nothing'}`);
+        continue;
+      }
+      const ref = this.string([...p, keys[0]!], true);
+      if (!ref) continue;
+      secrets[name] =
+        keys[0] === 'env'
+          ? {env: ref}
+          : {file: path.resolve(path.dirname(this.file), expandHome(ref))};
+    }
+    return secrets;
+  }
+}
+
+function emptyProfile(name: string, file: string): Profile {
+  return {
+    name,
+    file,
+    site: '',
+    transport: 'ssh',
+    ssh: {strictHostKeys: 'yes', keepaliveIntervalMs: 10_000, keepaliveCountMax: 3, forwardAgent: false},
+    hosts: {},
+    groups: {},
+    variables: {},
+    flags: [],
+    secrets: {},
+    overrides: {},
+    outputCapBytes: 1 << 20,
+    lines: new Map(),
+  };
+}
+
+const validDate = (s: string): boolean =>
+  /^\d{4}-\d{2}-\d{2}$/.test(s) && !Number.isNaN(Date.parse(`${s}T00:00:00Z`)) &&
+  new Date(`${s}T00:00:00Z`).toISOString().startsWith(s);
+
+function parseBytes(value: unknown): number | null {
+  if (typeof value === 'number') return value > 0 ? value : null;
+  const match = /^(\d+)\s*(B|KB|MB|GB)?$/i.exec(String(value).trim());
+  if (!match) return null;
+  const unit = {B: 1, KB: 1024, MB: 1 << 20, GB: 1 << 30}[(match[2] ?? 'B').toUpperCase() as 'B'];
+  return Number(match[1]) * unit;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'nothing';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  if (typeof value === 'string') return `"${value}"`;
+  return `${typeof value} ${String(value)}`;
+}
+
+/** Reads a secret's value: from the environment or a file. Throws a clear error when missing. */
+export function resolveSecret(name: string, ref: SecretRef, env = process.env): string {
+  if ('env' in ref) {
+    const value = env[ref.env];
+    if (value === undefined || value === '') {
+      throw new Error(`secret "${name}": environment variable ${ref.env} is not set`);
+    }
+    return value;
+  }
+  try {
+    return fs.readFileSync(ref.file, 'utf8').replace(/\r?\n$/, '');
+  } catch (error) {
+    throw new Error(`secret "${name}": cannot read ${ref.file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+}

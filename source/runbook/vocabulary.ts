@@ -1,0 +1,288 @@
+/**
+ * The runbook vocabulary: a site is a list of phases, a phase a list of steps.
+ *
+ * Runbook authors write machines/*.ts with the helpers at the bottom of this file
+ * (`site`, `phase`, `manual`, `command`, `watch`, `gate`, `check`, `notify`, `choice`),
+ * so an editor completes every field and shows these comments.
+ *
+ * Strings in `run`, `probe`, `text`, `title` and check targets may use `${name}`:
+ * profile variables, values captured by earlier steps, `${site}`, `${profile}`,
+ * `${release}` and secrets (`${secret.NAME}`, redacted from the journal and screen).
+ */
+
+import {recordCaller} from './source-location.js';
+
+/** A duration: milliseconds as a number, or a string such as `"30s"`, `"2m"`, `"1h30m"`. */
+export type Duration = number | string;
+
+/**
+ * Applicability against the profile's flags. A flag name (`"tts"`), or a list meaning
+ * "any of". Prefix with `!` to negate. `only: "summit"` runs the step on profiles with
+ * flag `summit`; `unless: "k8s"` skips it where flag `k8s` is set.
+ */
+export type FlagCondition = string | readonly string[];
+
+/** When a pre-release task is due, relative to the profile's `release` date. */
+export type Due =
+  /** Calendar days before the release, e.g. `"T-14d"`; or working days, `"T-2wd"`. */
+  string;
+
+/** Where a command, watch or check runs. */
+export type Target =
+  /** On the machine crewchief runs on (the bastion). */
+  | 'local'
+  /** A host name or host-group name from the profile, e.g. `"ospl"`, `"@canary"`. */
+  | string;
+
+/** Fields every step has. */
+export interface StepBase {
+  /** Stable identifier, unique within the site. Journal and resume use it: never rename a step mid-release. */
+  id: string;
+  /** What the driver reads in the checklist. */
+  title: string;
+  /** Longer guidance shown with the step: what to look at, who to ask, what can go wrong. */
+  help?: string;
+  /** Only on profiles with this flag (see {@link FlagCondition}). */
+  only?: FlagCondition;
+  /** Not on profiles with this flag. */
+  unless?: FlagCondition;
+  /** Due date relative to the release, e.g. `"T-14d"` or `"T-2wd"` (working days). */
+  due?: Due;
+  /**
+   * The step can destroy something. The driver must type a word before it runs:
+   * `true` asks for the step id, a string asks for that word (e.g. `"${site}"`).
+   */
+  danger?: boolean | string;
+  /**
+   * Safe to run again after a crash without asking (probes, reads). Watches, checks,
+   * gates and manual steps are safe to repeat by default; commands are not.
+   */
+  repeatable?: boolean;
+}
+
+/** A checklist item a person does outside the console; ticked, with an optional note. */
+export interface ManualStep extends StepBase {
+  kind: 'manual';
+  /** Links or references the driver needs (dashboards, tickets). */
+  links?: readonly string[];
+}
+
+/** How a fan-out command walks its hosts. */
+export interface FanOut {
+  /** Run on at most this many hosts at once (default: all at once). */
+  parallel?: number;
+  /** Rolling: hosts in batches of this size, each batch must succeed before the next. */
+  batch?: number;
+  /** Checks run on each host after the command there succeeds (rolling restarts). */
+  verify?: readonly CheckProbe[];
+}
+
+/** Captures a value from a command's output into a variable for later steps. */
+export interface Capture {
+  /** Variable name, used later as `${name}`. */
+  as: string;
+  /** A regular expression; the first group (or whole match) of the last matching line is kept. */
+  pattern: string;
+}
+
+/** Runs a command on a host, a host group or locally. */
+export interface CommandStep extends StepBase {
+  kind: 'command';
+  /** The shell command. `${var}` is interpolated; secrets are redacted from the journal. */
+  run: string;
+  /** Where it runs (default `local`). A group runs on each of its hosts. */
+  on?: Target;
+  /** How a group is walked. */
+  fanOut?: FanOut;
+  /** Give up after this long (default 10m). The process group is killed. */
+  timeout?: Duration;
+  /** Exit statuses counted as success (default `[0]`). */
+  okExit?: readonly number[];
+  /** The output must match this regular expression for success. */
+  expect?: string;
+  /** Keep a value from the output. */
+  capture?: Capture;
+  /** The working directory on the target. */
+  cwd?: string;
+  /** Allocate a pseudo-terminal (merges stderr into stdout). */
+  pty?: boolean;
+  /**
+   * Keep the process running after the step: the step succeeds once the output matches
+   * `readyWhen`, and later gates talk to the process by `name` (a script that pauses for
+   * "type go"). The process is stopped when the session ends.
+   */
+  background?: {name: string; readyWhen: string};
+  /** A file the command must leave non-empty on the target before the next step may start. */
+  produces?: string;
+}
+
+/** The condition a watch waits for. */
+export type WatchUntil =
+  /** The count equals this number. */
+  | {equals: number}
+  /** The count is at most this number. */
+  | {atMost: number}
+  /** The count is at least this number. */
+  | {atLeast: number}
+  /** Within `tolerance` (absolute, or `"5%"`) of a captured variable's value. */
+  | {near: string; tolerance: number | string}
+  /** A pattern with two groups, "(\d+) of (\d+)", holds when both numbers are equal. */
+  | {xOfX: string};
+
+/** Polls a probe, parses a number, waits until a condition holds. */
+export interface WatchStep extends StepBase {
+  kind: 'watch';
+  /** The command that prints the count. */
+  probe: string;
+  on?: Target;
+  /** How often to poll (default 5s). */
+  every?: Duration;
+  /**
+   * How to read the number: a regular expression whose first group is the number,
+   * applied to the last matching line; or `"lines"` to count output lines. Default: the
+   * last integer in the output.
+   */
+  parse?: string;
+  until: WatchUntil;
+  /** Warn the driver when the count has not changed for this long (default 2m). */
+  patience?: Duration;
+  /** Ask the driver what to do after this long (default 30m). */
+  timeout?: Duration;
+  /** What the count means, e.g. "connected daemons". */
+  unit?: string;
+}
+
+/** Pauses until the driver types a word (default `go`), showing what to check first. */
+export interface GateStep extends StepBase {
+  kind: 'gate';
+  /** What to check before going on. */
+  checks?: readonly string[];
+  /** The word to type (default `go`). */
+  word?: string;
+  /**
+   * After the driver says the word, type it into a background process started by an
+   * earlier command step, and wait until its output matches `until` (or it exits).
+   */
+  send?: {to: string; text?: string; until?: string; timeout?: Duration};
+}
+
+/** One health assertion. */
+export type CheckProbe =
+  | {http: string; status?: number; contains?: string}
+  | {tcp: string}
+  | {process: string}
+  | {command: string; expect?: string}
+  | {sql: string; expect: string; database?: string};
+
+/** A health assertion with retries. */
+export interface CheckStep extends StepBase {
+  kind: 'check';
+  on?: Target;
+  /** Every probe must pass. */
+  probes: readonly CheckProbe[];
+  /** Tries before failing (default 3). */
+  retries?: number;
+  /** Pause between tries (default 5s). */
+  interval?: Duration;
+}
+
+/** Posts to a chat webhook, or shows text to copy. */
+export interface NotifyStep extends StepBase {
+  kind: 'notify';
+  /** The message; `${var}` interpolated. */
+  text: string;
+  /** Channel name shown to the driver (e.g. "#summit-ops"). */
+  channel?: string;
+  /** Secret name holding a Slack-compatible incoming-webhook URL. Without it the text is shown to copy. */
+  webhook?: string;
+}
+
+/** One branch of a choice. */
+export interface ChoiceOption {
+  id: string;
+  label: string;
+  /** Steps run when the driver picks this branch; then the runbook goes on after the choice. */
+  steps: readonly Step[];
+}
+
+/** The driver picks a branch. */
+export interface ChoiceStep extends StepBase {
+  kind: 'choice';
+  /** The question. */
+  question: string;
+  options: readonly ChoiceOption[];
+}
+
+export type Step =
+  | ManualStep
+  | CommandStep
+  | WatchStep
+  | GateStep
+  | CheckStep
+  | NotifyStep
+  | ChoiceStep;
+
+export type StepKind = Step['kind'];
+
+export const stepKinds: readonly StepKind[] = [
+  'manual',
+  'command',
+  'watch',
+  'gate',
+  'check',
+  'notify',
+  'choice',
+];
+
+/** A phase: a titled group of steps. */
+export interface Phase {
+  id: string;
+  title: string;
+  help?: string;
+  only?: FlagCondition;
+  unless?: FlagCondition;
+  due?: Due;
+  steps: readonly Step[];
+}
+
+/** A site: a runbook. */
+export interface Site {
+  /** The name used on the command line (`crewchief run rubin`). */
+  id: string;
+  title: string;
+  description?: string;
+  /** Variables the runbook expects from the profile, with a short description each. */
+  variables?: Readonly<Record<string, string>>;
+  /** Secrets the runbook expects from the profile. */
+  secrets?: Readonly<Record<string, string>>;
+  /** Host groups the runbook targets (validated against the profile). */
+  phases: readonly Phase[];
+}
+
+/** A module in machines/ exports a site (default export) or several (`sites`). */
+export interface MachineModule {
+  default?: Site;
+  sites?: readonly Site[];
+}
+
+type Fields<T> = Omit<T, 'kind'>;
+
+/** Declares a site. */
+export const site = (s: Site): Site => recordCaller({...s});
+/** Declares a phase. */
+export const phase = (p: Phase): Phase => recordCaller({...p});
+/** A checklist item done outside the console. */
+export const manual = (s: Fields<ManualStep>): ManualStep => recordCaller({kind: 'manual', ...s});
+/** A command on a host, a group or locally. */
+export const command = (s: Fields<CommandStep>): CommandStep =>
+  recordCaller({kind: 'command', ...s});
+/** A count polled until a condition holds. */
+export const watch = (s: Fields<WatchStep>): WatchStep => recordCaller({kind: 'watch', ...s});
+/** A pause until the driver types go. */
+export const gate = (s: Fields<GateStep>): GateStep => recordCaller({kind: 'gate', ...s});
+/** A health assertion. */
+export const check = (s: Fields<CheckStep>): CheckStep => recordCaller({kind: 'check', ...s});
+/** A chat message, posted or shown to copy. */
+export const notify = (s: Fields<NotifyStep>): NotifyStep => recordCaller({kind: 'notify', ...s});
+/** A branch the driver picks. */
+export const choice = (s: Fields<ChoiceStep>): ChoiceStep => recordCaller({kind: 'choice', ...s});

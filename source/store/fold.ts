@@ -1,0 +1,380 @@
+/**
+ * The session as the screen sees it: a pure fold over journal entries. Live run, resume,
+ * watch and replay all feed entries through this, so a replay ends on the same state as
+ * the live run did.
+ */
+import type {JournalEntry, Outcome, PlanPhase, PlanStep, PromptKind} from '../journal/events.js';
+
+export type StepStatus =
+  | 'pending'
+  | 'running'
+  | 'waiting'
+  | 'not-applicable'
+  | 'not-chosen'
+  | Outcome;
+
+export interface StepView extends PlanStep {
+  status: StepStatus;
+  attempt: number;
+  startedAt?: string;
+  finishedAt?: string;
+  durationMs?: number;
+  exitCode?: number | null;
+  reason?: string;
+  runs?: readonly {host: string; command: string}[];
+  hosts?: readonly string[];
+  hostResults?: Readonly<Record<string, {exitCode: number | null; outcome: Outcome; error?: string}>>;
+}
+
+export interface OutputView {
+  /** The last lines (bounded), escaped for display where the bytes were not text. */
+  text: string;
+  bytes: number;
+  /** Bytes the journal left out (the command printed more than the cap). */
+  omitted: number;
+}
+
+export interface CountView {
+  step: string;
+  value: number | null;
+  target: string;
+  /** Recent samples, oldest first. */
+  samples: readonly (number | null)[];
+  lastChange: string;
+  lastSample: string;
+  stalled: boolean;
+  raw?: string;
+}
+
+export interface PromptView {
+  step: string;
+  prompt: PromptKind;
+  text: string;
+  expects?: string;
+  options?: readonly string[];
+  seq: number;
+  time: string;
+}
+
+export interface LogLine {
+  seq: number;
+  time: string;
+  step?: string;
+  level: 'info' | 'warn' | 'error';
+  text: string;
+}
+
+export interface CommandLogEntry {
+  seq: number;
+  time: string;
+  step: string;
+  host: string;
+  command: string;
+  exitCode?: number | null;
+  outcome?: Outcome;
+}
+
+export interface SessionState {
+  session?: {
+    id: string;
+    site: string;
+    siteTitle: string;
+    profile: string;
+    release?: string;
+    driver: string;
+    version: string;
+    transport: string;
+    dryRun: boolean;
+    started: string;
+    runbookHash: string;
+  };
+  phases: readonly (PlanPhase & {entered?: string})[];
+  steps: readonly StepView[];
+  /** Key of the step running or waiting for the driver. */
+  current?: string;
+  prompt?: PromptView;
+  /** Output tails by step, then host. */
+  output: Readonly<Record<string, Readonly<Record<string, OutputView>>>>;
+  counts: Readonly<Record<string, CountView>>;
+  vars: Readonly<Record<string, string>>;
+  log: readonly LogLine[];
+  commands: readonly CommandLogEntry[];
+  closed?: {outcome: string; reason?: string; time: string};
+  lastSeq: number;
+  lastTime?: string;
+  events: number;
+}
+
+export const initialState = (): SessionState => ({
+  phases: [],
+  steps: [],
+  output: {},
+  counts: {},
+  vars: {},
+  log: [],
+  commands: [],
+  lastSeq: 0,
+  events: 0,
+});
+
+const OUTPUT_TAIL_CHARS = 64 * 1024;
+const LOG_LINES = 500;
+const COMMAND_LOG = 2000;
+const SAMPLES = 60;
+
+/** Shows bytes that are not text as \xHH, keeping newlines and tabs. */
+export function escapeBytes(bytes: Buffer): string {
+  let out = '';
+  for (const byte of bytes) {
+    out +=
+      byte === 0x0a || byte === 0x09 || (byte >= 0x20 && byte < 0x7f)
+        ? String.fromCharCode(byte)
+        : `\\x${byte.toString(16).padStart(2, '0')}`;
+  }
+  return out;
+}
+
+const updateStep = (
+  state: SessionState,
+  key: string,
+  change: (step: StepView) => Partial<StepView>,
+): readonly StepView[] =>
+  state.steps.map((s) => (s.key === key ? {...s, ...change(s)} : s));
+
+/** Applies one journal entry. Never mutates its arguments. */
+export function fold(state: SessionState, e: JournalEntry): SessionState {
+  const base = {...state, lastSeq: e.seq, lastTime: e.time, events: state.events + 1};
+  switch (e.type) {
+    case 'session-opened':
+      return {
+        ...base,
+        session: {
+          id: e.session,
+          site: e.site,
+          siteTitle: e.siteTitle,
+          profile: e.profile,
+          ...(e.release ? {release: e.release} : {}),
+          driver: e.driver,
+          version: e.version,
+          transport: e.transport,
+          dryRun: e.dryRun,
+          started: e.time,
+          runbookHash: e.runbookHash,
+        },
+        phases: e.plan.phases,
+        steps: e.plan.steps.map((s) => ({
+          ...s,
+          status: s.applies ? 'pending' : 'not-applicable',
+          attempt: 0,
+        })),
+        vars: e.variables,
+      };
+    case 'session-resumed':
+      return {
+        ...base,
+        ...(base.session ? {session: {...base.session, driver: e.driver}} : {}),
+        log: appendLog(state.log, e, undefined, 'info', `resumed by ${e.driver}`),
+      };
+    case 'phase-entered':
+      return {
+        ...base,
+        phases: state.phases.map((p) => (p.id === e.phase ? {...p, entered: e.time} : p)),
+      };
+    case 'step-skipped':
+      return {
+        ...base,
+        steps: updateStep(state, e.step, () => ({status: 'skipped', reason: e.reason})),
+      };
+    case 'step-started': {
+      const {prompt: _prompt, ...rest} = base;
+      return {
+        ...(state.prompt?.step === e.step ? rest : base),
+        current: e.step,
+        steps: updateStep(state, e.step, () => ({
+          status: 'running',
+          attempt: e.attempt,
+          startedAt: e.time,
+          runs: e.runs,
+          hostResults: {},
+        })),
+        commands: [
+          ...state.commands,
+          ...e.runs.map((r) => ({seq: e.seq, time: e.time, step: e.step, host: r.host, command: r.command})),
+        ].slice(-COMMAND_LOG),
+      };
+    }
+    case 'output': {
+      const chunk = e.text ?? escapeBytes(Buffer.from(e.b64 ?? '', 'base64'));
+      const byHost = state.output[e.step] ?? {};
+      const prev = byHost[e.host] ?? {text: '', bytes: 0, omitted: 0};
+      const text = prev.text + chunk;
+      return {
+        ...base,
+        output: {
+          ...state.output,
+          [e.step]: {
+            ...byHost,
+            [e.host]: {
+              ...prev,
+              text: text.length > OUTPUT_TAIL_CHARS ? text.slice(-OUTPUT_TAIL_CHARS) : text,
+              bytes: prev.bytes + (e.text ? Buffer.byteLength(e.text) : Buffer.from(e.b64 ?? '', 'base64').length),
+            },
+          },
+        },
+      };
+    }
+    case 'output-truncated': {
+      const byHost = state.output[e.step] ?? {};
+      const prev = byHost[e.host] ?? {text: '', bytes: 0, omitted: 0};
+      return {
+        ...base,
+        output: {
+          ...state.output,
+          [e.step]: {
+            ...byHost,
+            [e.host]: {
+              ...prev,
+              omitted: e.omittedBytes,
+              text: `${prev.text}\n… ${e.omittedBytes} bytes not kept (of ${e.totalBytes}, sha256 ${e.sha256.slice(0, 12)}) …\n`,
+            },
+          },
+        },
+      };
+    }
+    case 'host-finished':
+      return {
+        ...base,
+        steps: updateStep(state, e.step, (s) => ({
+          hostResults: {
+            ...s.hostResults,
+            [e.host]: {exitCode: e.exitCode, outcome: e.outcome, ...(e.error ? {error: e.error} : {})},
+          },
+        })),
+        commands: markCommand(state.commands, e.step, e.host, e.exitCode, e.outcome),
+      };
+    case 'count-sampled': {
+      const prev = state.counts[e.step];
+      const changed = !prev || prev.value !== e.value;
+      return {
+        ...base,
+        counts: {
+          ...state.counts,
+          [e.step]: {
+            step: e.step,
+            value: e.value,
+            target: e.target,
+            samples: [...(prev?.samples ?? []), e.value].slice(-SAMPLES),
+            lastChange: changed ? e.time : prev.lastChange,
+            lastSample: e.time,
+            stalled: changed ? false : prev.stalled,
+            ...(e.raw ? {raw: e.raw} : {}),
+          },
+        },
+      };
+    }
+    case 'count-stalled': {
+      const prev = state.counts[e.step];
+      return {
+        ...base,
+        ...(prev ? {counts: {...state.counts, [e.step]: {...prev, stalled: true}}} : {}),
+        log: appendLog(
+          state.log,
+          e,
+          e.step,
+          'warn',
+          `the count has not moved from ${e.value ?? '?'} for ${Math.round(e.sinceMs / 1000)}s`,
+        ),
+      };
+    }
+    case 'prompt-shown':
+      return {
+        ...base,
+        current: e.step,
+        prompt: {
+          step: e.step,
+          prompt: e.prompt,
+          text: e.text,
+          ...(e.expects ? {expects: e.expects} : {}),
+          ...(e.options ? {options: e.options} : {}),
+          seq: e.seq,
+          time: e.time,
+        },
+        steps: updateStep(state, e.step, () => ({status: 'waiting'})),
+      };
+    case 'decision': {
+      const {prompt: _prompt, ...rest} = base;
+      return {
+        ...(state.prompt?.step === e.step ? rest : base),
+        log: appendLog(
+          state.log,
+          e,
+          e.step,
+          'info',
+          `${e.by}: ${e.decision}${e.value ? ` ${e.value}` : ''}${e.reason ? ` (${e.reason})` : ''}`,
+        ),
+      };
+    }
+    case 'variable-captured':
+      return {...base, vars: {...state.vars, [e.name]: e.value}};
+    case 'notice':
+      return {...base, log: appendLog(state.log, e, e.step, e.level, e.text)};
+    case 'step-finished': {
+      const {prompt: _prompt, ...rest} = base;
+      const chosen = /^chose (.+)$/.exec(e.reason ?? '')?.[1];
+      let steps = updateStep(state, e.step, () => ({
+        status: e.outcome,
+        finishedAt: e.time,
+        durationMs: e.durationMs,
+        ...(e.exitCode !== undefined ? {exitCode: e.exitCode} : {}),
+        ...(e.reason ? {reason: e.reason} : {}),
+      }));
+      if (chosen) {
+        steps = steps.map((s) =>
+          s.branch?.choice === e.step && s.branch.option !== chosen && s.status === 'pending'
+            ? {...s, status: 'not-chosen'}
+            : s,
+        );
+      }
+      return {...(state.prompt?.step === e.step ? rest : base), steps};
+    }
+    case 'session-closed': {
+      const {prompt: _prompt, current: _current, ...rest} = base;
+      return {
+        ...rest,
+        closed: {outcome: e.outcome, ...(e.reason ? {reason: e.reason} : {}), time: e.time},
+      };
+    }
+  }
+}
+
+function appendLog(
+  log: readonly LogLine[],
+  e: JournalEntry,
+  step: string | undefined,
+  level: LogLine['level'],
+  text: string,
+): readonly LogLine[] {
+  return [...log, {seq: e.seq, time: e.time, ...(step ? {step} : {}), level, text}].slice(-LOG_LINES);
+}
+
+function markCommand(
+  commands: readonly CommandLogEntry[],
+  step: string,
+  host: string,
+  exitCode: number | null,
+  outcome: Outcome,
+): readonly CommandLogEntry[] {
+  for (let i = commands.length - 1; i >= 0; i--) {
+    const c = commands[i]!;
+    if (c.step === step && c.host === host) {
+      const copy = commands.slice();
+      copy[i] = {...c, exitCode, outcome};
+      return copy;
+    }
+  }
+  return commands;
+}
+
+/** Folds a whole list of entries. */
+export const foldAll = (entries: readonly JournalEntry[], from = initialState()): SessionState =>
+  entries.reduce(fold, from);

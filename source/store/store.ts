@@ -1,0 +1,30 @@
+/**
+ * The zustand store the screen reads. It holds only what the fold makes of journal
+ * entries; the screen never reads anything else.
+ */
+import {createStore, type StoreApi} from 'zustand/vanilla';
+import type {JournalEntry} from '../journal/events.js';
+import {fold, initialState, type SessionState} from './fold.js';
+
+export interface SessionStore extends SessionState {
+  apply(entry: JournalEntry): void;
+  applyMany(entries: readonly JournalEntry[]): void;
+  reset(): void;
+}
+
+export type SessionStoreApi = StoreApi<SessionStore>;
+
+export function createSessionStore(): SessionStoreApi {
+  return createStore<SessionStore>()((set) => ({
+    ...initialState(),
+    apply: (entry) => set((state) => fold(state, entry)),
+    applyMany: (entries) => set((state) => entries.reduce<SessionState>(fold, state)),
+    reset: () => set(initialState()),
+  }));
+}
+
+/** The folded state without the store's functions (for comparisons and reports). */
+export function snapshotOf(store: SessionStoreApi): SessionState {
+  const {apply: _a, applyMany: _m, reset: _r, ...state} = store.getState();
+  return state;
+}
