@@ -1,0 +1,109 @@
+/**
+ * The exact text sent to sshd for a request, and the reading of the process-group id the
+ * wrapper prints before the command runs.
+ *
+ * sshd runs an exec request as `$SHELL -c TEXT` in a new session (it calls setsid), so the
+ * login shell is its own process-group leader. `exec sh -c SCRIPT` keeps that pid, the
+ * script prints it, then runs the command: killing `-PID` from a second channel stops
+ * the command and everything it started. ssh2's `signal()` cannot do this: sshd ignores
+ * it for root logins and ssh2 drops it after `end()`. (`setsid` is not used: for a group
+ * leader it forks, and without `-w` the exit status would be lost.)
+ */
+import type {HostSpec, RunRequest} from '../types.js';
+
+/** Quotes a string for a POSIX shell: `'it'\''s'`. */
+export const shellQuote = (value: string): string => `'${value.replace(/'/g, `'\\''`)}'`;
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** The marker line the wrapper writes to stdout first: RS, text, pid, RS, newline. */
+export const PID_MARKER_PREFIX = '\x1ecrewchief:pid=';
+
+/**
+ * The shell text run on the host: host env as `export K='v'`, the host prelude, `cd` to
+ * the working directory, then the command. sshd refuses env requests by default
+ * (AcceptEnv), hence the exports.
+ */
+export function remoteScript(request: RunRequest, host: HostSpec): string {
+  const parts: string[] = [];
+  for (const [key, value] of Object.entries(host.env ?? {})) {
+    if (!ENV_NAME.test(key)) throw new Error(`not a valid environment variable name: ${key}`);
+    parts.push(`export ${key}=${shellQuote(value)}`);
+  }
+  if (host.prelude) parts.push(host.prelude);
+  if (request.cwd) parts.push(`cd ${shellQuote(request.cwd)} || exit 125`);
+  parts.push(request.command);
+  return parts.join('\n');
+}
+
+/** The exec request text: prints the process-group id, then runs the script. */
+export function wrapForGroupKill(script: string): string {
+  const announce = `printf '${PID_MARKER_PREFIX.replace('\x1e', '\\036')}%s\\036\\n' "$$"`;
+  return `exec sh -c ${shellQuote(`${announce}\n${script}`)}`;
+}
+
+/** Kills a process group (or, if the pid leads none, the process) with a signal. */
+export function killCommand(pids: readonly number[], signal: 'TERM' | 'KILL'): string {
+  return pids
+    .map((pid) => `kill -${signal} -- -${pid} 2>/dev/null || kill -${signal} ${pid} 2>/dev/null`)
+    .concat('true')
+    .join('; ');
+}
+
+/**
+ * Splits the wrapper's pid line out of stdout. Anything a login script printed before it
+ * is passed through; after 64 KiB without a marker it gives up and passes everything.
+ */
+export class PidLineReader {
+  private pending: Buffer | undefined = Buffer.alloc(0);
+  pid: number | undefined;
+
+  constructor(
+    private readonly forward: (chunk: Buffer) => void,
+    private readonly onPid: (pid: number) => void,
+  ) {}
+
+  push(chunk: Buffer): void {
+    if (this.pending === undefined) {
+      this.forward(chunk);
+      return;
+    }
+    const data = Buffer.concat([this.pending, chunk]);
+    const text = data.toString('latin1');
+    const start = text.indexOf(PID_MARKER_PREFIX);
+    if (start >= 0) {
+      const end = text.indexOf('\n', start);
+      if (end < 0) {
+        this.pending = data;
+        return;
+      }
+      const match = /^(\d+)\x1e\r?$/.exec(text.slice(start + PID_MARKER_PREFIX.length, end));
+      this.pending = undefined;
+      if (start > 0) this.forward(data.subarray(0, start));
+      if (match?.[1]) {
+        this.pid = Number(match[1]);
+        this.onPid(this.pid);
+      } else {
+        this.forward(data.subarray(start, end + 1));
+      }
+      if (end + 1 < data.length) this.forward(data.subarray(end + 1));
+      return;
+    }
+    if (data.length > 65_536) {
+      this.pending = undefined;
+      this.forward(data);
+      return;
+    }
+    // Keep a possible partial marker at the end; pass the rest through.
+    const lastRs = text.lastIndexOf('\x1e');
+    const keepFrom = lastRs >= 0 && text.length - lastRs < 40 ? lastRs : data.length;
+    if (keepFrom > 0) this.forward(data.subarray(0, keepFrom));
+    this.pending = data.subarray(keepFrom);
+  }
+
+  /** The stream ended: whatever was held back goes out. */
+  end(): void {
+    if (this.pending && this.pending.length) this.forward(this.pending);
+    this.pending = undefined;
+  }
+}

@@ -1,0 +1,396 @@
+/**
+ * A real OpenSSH sshd on loopback for the SSH transport tests and the poll benchmark.
+ *
+ * `startSshLab()` makes a temp dir with its own host keys, a user key in
+ * authorized_keys, known_hosts (plain and hashed by ssh-keygen), an ssh config with
+ * aliases, and starts two sshd: the target and a bastion (AllowTcpForwarding yes) to jump
+ * through. Both run as the current user (root in CI) on free loopback ports. Nothing is
+ * installed: /usr/sbin/sshd and ssh-keygen must be there (`.ci/run` installs
+ * openssh-server; locally `apt-get install -y openssh-server`).
+ */
+import {spawn, execFileSync, type ChildProcess} from 'node:child_process';
+import {
+  mkdtempSync,
+  mkdirSync,
+  writeFileSync,
+  readFileSync,
+  readdirSync,
+  existsSync,
+  rmSync,
+  copyFileSync,
+} from 'node:fs';
+import {createServer} from 'node:net';
+import {tmpdir, userInfo} from 'node:os';
+import {join} from 'node:path';
+
+export const SSHD_PATH = process.env['CREWCHIEF_SSHD'] ?? '/usr/sbin/sshd';
+
+/** One running sshd and the handles a test needs to break it. */
+export interface Sshd {
+  readonly name: string;
+  readonly port: number;
+  /** `ssh-ed25519 AAAA…` of its host key. */
+  readonly hostPublicKey: string;
+  readonly logFile: string;
+  /** The listener's pid (changes on restart). */
+  pid(): number | undefined;
+  /** Starts it (again) on the same port. */
+  start(): Promise<void>;
+  /** Kills the listener and every sshd process serving a connection: links drop. */
+  stop(): Promise<void>;
+  /** sshd processes serving connections (not the listener, not user commands). */
+  sessionPids(): number[];
+  /** SIGSTOP every session process: the peer goes silent, the TCP link stays up. */
+  freeze(): number[];
+  /** SIGCONT what freeze() stopped. */
+  thaw(): void;
+  log(): string;
+}
+
+export interface SshLab {
+  dir: string;
+  user: string;
+  /** Private key in authorized_keys of both sshd, without a passphrase. */
+  keyPath: string;
+  /** Same kind of key, authorized, encrypted with `passphrase`. */
+  encryptedKeyPath: string;
+  passphrase: string;
+  /** A key no sshd accepts. */
+  wrongKeyPath: string;
+  /** Plain known_hosts with both host keys, `[127.0.0.1]:port` form. */
+  knownHostsFile: string;
+  /** The same entries hashed by `ssh-keygen -H`. */
+  hashedKnownHostsFile: string;
+  /** ssh config: `target`, `bastion`, `behind` (target through the bastion), h01…hNN. */
+  configFile: string;
+  /** Fleet aliases defined in an Included file. */
+  aliases: string[];
+  target: Sshd;
+  bastion: Sshd;
+  close(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => {
+        if (address && typeof address === 'object') resolve(address.port);
+        else reject(new Error('no port'));
+      });
+    });
+  });
+}
+
+function keygen(path: string, passphrase = ''): string {
+  execFileSync('ssh-keygen', [
+    '-q',
+    '-t',
+    'ed25519',
+    '-N',
+    passphrase,
+    '-C',
+    'crewchief-test',
+    '-f',
+    path,
+  ]);
+  return readFileSync(`${path}.pub`, 'utf8').trim().split(' ').slice(0, 2).join(' ');
+}
+
+/** Parent → children map from /proc (Linux). */
+function processTree(): Map<number, {ppid: number; comm: string}> {
+  const tree = new Map<number, {ppid: number; comm: string}>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const close = stat.lastIndexOf(')');
+      const comm = stat.slice(stat.indexOf('(') + 1, close);
+      const ppid = Number(stat.slice(close + 2).split(' ')[1]);
+      tree.set(Number(entry), {ppid, comm});
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return tree;
+}
+
+function descendants(root: number): {pid: number; comm: string}[] {
+  const tree = processTree();
+  const out: {pid: number; comm: string}[] = [];
+  const walk = (parent: number): void => {
+    for (const [pid, info] of tree) {
+      if (info.ppid === parent) {
+        out.push({pid, comm: info.comm});
+        walk(pid);
+      }
+    }
+  };
+  walk(root);
+  return out;
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // already gone
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function openSshMinor(): number {
+  try {
+    const out = execFileSync('ssh', ['-V'], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']});
+    const m = /OpenSSH_(\d+)\.(\d+)/.exec(out);
+    return m ? Number(m[1]) * 100 + Number(m[2]) : 0;
+  } catch (error) {
+    const text = String((error as {stderr?: unknown}).stderr ?? '');
+    const m = /OpenSSH_(\d+)\.(\d+)/.exec(text);
+    return m ? Number(m[1]) * 100 + Number(m[2]) : 0;
+  }
+}
+
+function startSshd(
+  name: string,
+  dir: string,
+  port: number,
+  authorizedKeys: string,
+  extra: string[],
+): Sshd {
+  const hostKey = join(dir, `${name}_host_ed25519`);
+  const hostPublicKey = keygen(hostKey);
+  const logFile = join(dir, `${name}.log`);
+  const configPath = join(dir, `${name}_sshd_config`);
+  const version = openSshMinor();
+  writeFileSync(
+    configPath,
+    [
+      `Port ${port}`,
+      'ListenAddress 127.0.0.1',
+      `HostKey ${hostKey}`,
+      `PidFile ${join(dir, `${name}.pid`)}`,
+      `AuthorizedKeysFile ${authorizedKeys}`,
+      'PubkeyAuthentication yes',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'PermitRootLogin prohibit-password',
+      'StrictModes no',
+      'UsePAM no',
+      'MaxSessions 10',
+      'MaxStartups 200',
+      'MaxAuthTries 6',
+      'LoginGraceTime 30',
+      // bash sources ~/.bashrc for commands run by sshd when it thinks it is the top-level
+      // shell; a developer's rc (pyenv init …) then costs ~35 ms per command and hides
+      // what the transport itself costs. SHLVL=1 makes bash skip it, for every client alike.
+      'SetEnv SHLVL=1',
+      // OpenSSH >= 9.8 penalises addresses with failed logins: the wrong-key test would lock
+      // the other tests out of 127.0.0.1.
+      ...(version >= 908 ? ['PerSourcePenalties no'] : []),
+      ...extra,
+      '',
+    ].join('\n'),
+  );
+  let child: ChildProcess | undefined;
+  let frozen: number[] = [];
+
+  const sshd: Sshd = {
+    name,
+    port,
+    hostPublicKey,
+    logFile,
+    pid: () => child?.pid,
+    async start() {
+      if (process.getuid?.() === 0 && !existsSync('/run/sshd')) {
+        // privilege separation directory; systemd makes it when the service runs
+        mkdirSync('/run/sshd', {recursive: true, mode: 0o755});
+      }
+      const before = existsSync(logFile) ? readFileSync(logFile, 'utf8').length : 0;
+      const proc = spawn(SSHD_PATH, ['-D', '-f', configPath, '-E', logFile], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      child = proc;
+      let stderr = '';
+      proc.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const text = existsSync(logFile) ? readFileSync(logFile, 'utf8').slice(before) : '';
+        if (text.includes('Server listening on')) return;
+        if (proc.exitCode !== null || text.includes('fatal') || Date.now() > deadline) {
+          signal(proc.pid ?? -1, 'SIGKILL');
+          throw new Error(`${name} sshd did not start on port ${port}: ${stderr}${text}`);
+        }
+        await sleep(20);
+      }
+    },
+    async stop() {
+      const pid = child?.pid;
+      if (pid === undefined) return;
+      this.thaw();
+      const sessions = descendants(pid).filter((p) => p.comm.startsWith('sshd'));
+      signal(pid, 'SIGKILL');
+      for (const p of sessions) signal(p.pid, 'SIGKILL');
+      const proc = child;
+      child = undefined;
+      if (proc && proc.exitCode === null && proc.signalCode === null) {
+        await new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+      }
+    },
+    sessionPids() {
+      const pid = child?.pid;
+      if (pid === undefined) return [];
+      return descendants(pid)
+        .filter((p) => p.comm.startsWith('sshd'))
+        .map((p) => p.pid);
+    },
+    freeze() {
+      frozen = this.sessionPids();
+      for (const pid of frozen) signal(pid, 'SIGSTOP');
+      return frozen;
+    },
+    thaw() {
+      for (const pid of frozen) signal(pid, 'SIGCONT');
+      frozen = [];
+    },
+    log: () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''),
+  };
+  return sshd;
+}
+
+export interface SshLabOptions {
+  /** How many fleet aliases (h01…) to write into the included config (default 20). */
+  aliases?: number;
+  /** Keepalive for the `ssh` client in the written config (seconds, default none). */
+  serverAliveInterval?: number;
+}
+
+/** Starts the target and bastion sshd with everything a test needs around them. */
+export async function startSshLab(options: SshLabOptions = {}): Promise<SshLab> {
+  const dir = mkdtempSync(join(tmpdir(), 'crewchief-sshd-'));
+  const user = userInfo().username;
+  const keyPath = join(dir, 'id_ed25519');
+  const encryptedKeyPath = join(dir, 'id_encrypted');
+  const wrongKeyPath = join(dir, 'id_wrong');
+  const passphrase = 'correct horse battery staple';
+  const authorizedKeys = join(dir, 'authorized_keys');
+  const pub = keygen(keyPath);
+  const encPub = keygen(encryptedKeyPath, passphrase);
+  keygen(wrongKeyPath);
+  writeFileSync(authorizedKeys, `${pub}\n${encPub}\n`, {mode: 0o600});
+
+  const [targetPort, bastionPort] = [await freePort(), await freePort()];
+  const target = startSshd('target', dir, targetPort, authorizedKeys, [
+    'AllowTcpForwarding no',
+    'LogLevel VERBOSE',
+  ]);
+  const bastion = startSshd('bastion', dir, bastionPort, authorizedKeys, [
+    'AllowTcpForwarding yes',
+    'LogLevel DEBUG1',
+  ]);
+
+  const knownHostsFile = join(dir, 'known_hosts');
+  writeFileSync(
+    knownHostsFile,
+    `[127.0.0.1]:${targetPort} ${target.hostPublicKey}\n[127.0.0.1]:${bastionPort} ${bastion.hostPublicKey}\n`,
+  );
+  const hashedKnownHostsFile = join(dir, 'known_hosts.hashed');
+  copyFileSync(knownHostsFile, hashedKnownHostsFile);
+  execFileSync('ssh-keygen', ['-q', '-H', '-f', hashedKnownHostsFile], {stdio: 'ignore'});
+  rmSync(`${hashedKnownHostsFile}.old`, {force: true});
+
+  const count = options.aliases ?? 20;
+  const aliases = Array.from({length: count}, (_, i) => `h${String(i + 1).padStart(2, '0')}`);
+  mkdirSync(join(dir, 'conf.d'));
+  writeFileSync(
+    join(dir, 'conf.d', 'fleet.conf'),
+    aliases.length ? `Host ${aliases.join(' ')}\n  HostName 127.0.0.1\n  Port ${targetPort}\n` : '',
+  );
+  const configFile = join(dir, 'ssh_config');
+  writeFileSync(
+    configFile,
+    [
+      `Include ${join(dir, 'conf.d')}/*.conf`,
+      '',
+      'Host target',
+      '  HostName 127.0.0.1',
+      `  Port ${targetPort}`,
+      '',
+      'Host bastion',
+      '  HostName 127.0.0.1',
+      `  Port ${bastionPort}`,
+      '',
+      'Host behind',
+      '  HostName 127.0.0.1',
+      `  Port ${targetPort}`,
+      '  ProxyJump bastion',
+      '',
+      'Host *',
+      `  User ${user}`,
+      `  IdentityFile ${keyPath}`,
+      '  IdentitiesOnly yes',
+      `  UserKnownHostsFile ${knownHostsFile}`,
+      '  StrictHostKeyChecking yes',
+      '  BatchMode yes',
+      ...(options.serverAliveInterval
+        ? [`  ServerAliveInterval ${options.serverAliveInterval}`]
+        : []),
+      '',
+    ].join('\n'),
+  );
+
+  await Promise.all([target.start(), bastion.start()]);
+
+  return {
+    dir,
+    user,
+    keyPath,
+    encryptedKeyPath,
+    passphrase,
+    wrongKeyPath,
+    knownHostsFile,
+    hashedKnownHostsFile,
+    configFile,
+    aliases,
+    target,
+    bastion,
+    async close() {
+      await Promise.all([target.stop(), bastion.stop()]);
+      rmSync(dir, {recursive: true, force: true});
+    },
+  };
+}
+
+/** A real ssh-agent on a socket in `dir`, holding the given keys. */
+export interface SshAgent {
+  socket: string;
+  stop(): void;
+}
+
+export async function startSshAgent(dir: string, keys: readonly string[]): Promise<SshAgent> {
+  const socket = join(dir, `agent.${process.pid}.${Date.now()}.sock`);
+  const proc = spawn('ssh-agent', ['-D', '-a', socket], {stdio: ['ignore', 'ignore', 'ignore']});
+  const deadline = Date.now() + 5000;
+  while (!existsSync(socket)) {
+    if (proc.exitCode !== null || Date.now() > deadline) {
+      signal(proc.pid ?? -1, 'SIGKILL');
+      throw new Error('ssh-agent did not start');
+    }
+    await sleep(10);
+  }
+  for (const key of keys) {
+    execFileSync('ssh-add', ['-q', key], {
+      env: {...process.env, SSH_AUTH_SOCK: socket},
+      stdio: 'ignore',
+    });
+  }
+  return {
+    socket,
+    stop() {
+      signal(proc.pid ?? -1, 'SIGTERM');
+    },
+  };
+}
