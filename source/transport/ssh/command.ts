@@ -130,7 +130,10 @@ export class SshCommand implements RunningCommand {
     const link = lease.link;
     let channel: ClientChannel;
     try {
-      channel = await link.exec(this.options.execText, {pty: this.options.pty});
+      channel = await link.exec(this.options.execText, {pty: this.options.pty}, (opened) => {
+        this.channel = opened;
+        this.wire(opened, link);
+      });
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       this.lease = undefined;
@@ -146,10 +149,8 @@ export class SshCommand implements RunningCommand {
       this.finish(`could not start the command on ${link.label}: ${message}`);
       return;
     }
-    this.channel = channel;
-    this.wire(channel, link);
-    // Stopped while the channel opened: the pid line triggers the kill.
-    for (const text of this.stdin.splice(0)) channel.write(text);
+    // (Stopped while the channel opened: the pid line triggers the kill.)
+    if (!this.settled) for (const text of this.stdin.splice(0)) channel.write(text);
   }
 
   private wire(channel: ClientChannel, link: Link): void {

@@ -99,17 +99,30 @@ export class Link {
     return () => this.listeners.delete(listener);
   }
 
-  /** Opens an exec channel. Rejects if the link is down or the server refuses. */
-  exec(command: string, options: {pty?: boolean} = {}): Promise<ClientChannel> {
+  /**
+   * Opens an exec channel. Rejects if the link is down or the server refuses. `wire` runs
+   * synchronously when the channel opens: a fast command's output, exit status and close
+   * can arrive in the same read as the open confirmation, before a promise continuation.
+   */
+  exec(
+    command: string,
+    options: {pty?: boolean},
+    wire: (channel: ClientChannel) => void,
+  ): Promise<ClientChannel> {
     return new Promise((resolve, reject) => {
       if (this.closed) {
         reject(new Error(`connection to ${this.label} is closed`));
         return;
       }
       try {
-        this.client.exec(command, options.pty ? {pty: true} : {}, (error, channel) =>
-          error ? reject(error) : resolve(channel),
-        );
+        this.client.exec(command, options.pty ? {pty: true} : {}, (error, channel) => {
+          if (error) {
+            reject(error);
+            return;
+          }
+          wire(channel);
+          resolve(channel);
+        });
       } catch (error) {
         reject(error instanceof Error ? error : new Error(String(error)));
       }
@@ -123,27 +136,21 @@ export class Link {
   runControl(command: string, timeoutMs = 5000): Promise<number | null> {
     const run = async (): Promise<number | null> => {
       if (this.closed) return null;
-      let channel: ClientChannel;
-      try {
-        channel = await this.exec(command);
-      } catch {
-        return null;
-      }
-      return new Promise<number | null>((resolve) => {
-        let code: number | null = null;
-        const timer = setTimeout(() => {
-          channel.close();
-          resolve(null);
-        }, timeoutMs);
-        channel.on('exit', (c: number | null) => (code = c));
-        channel.on('data', () => {});
-        channel.stderr.on('data', () => {});
-        channel.on('close', () => {
-          clearTimeout(timer);
-          resolve(code);
-        });
-        channel.end();
+      let code: number | null = null;
+      let timer: NodeJS.Timeout | undefined;
+      const closed = new Promise<void>((resolve) => {
+        this.exec(command, {}, (channel) => {
+          timer = setTimeout(() => channel.close(), timeoutMs);
+          channel.on('exit', (c: number | null) => (code = c));
+          channel.on('data', () => {});
+          channel.stderr.on('data', () => {});
+          channel.on('close', () => resolve());
+          channel.end();
+        }).catch(() => resolve());
       });
+      await closed;
+      clearTimeout(timer);
+      return code;
     };
     const result = this.control.then(run, run);
     this.control = result;
