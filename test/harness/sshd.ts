@@ -25,6 +25,23 @@ import {join} from 'node:path';
 
 export const SSHD_PATH = process.env['CREWCHIEF_SSHD'] ?? '/usr/sbin/sshd';
 
+const LAB_MARKER = 'CREWCHIEF_SSHD_LAB';
+
+/** Kills every process whose environment says it was started through the lab in `dir`. */
+function killLabProcesses(dir: string): void {
+  const needle = `${LAB_MARKER}=${dir}\0`;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (`${readFileSync(`/proc/${entry}/environ`, 'latin1')}\0`.includes(needle)) {
+        signal(Number(entry), 'SIGKILL');
+      }
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+}
+
 /** One running sshd and the handles a test needs to break it. */
 export interface Sshd {
   readonly name: string;
@@ -187,7 +204,8 @@ function startSshd(
       // bash sources ~/.bashrc for commands run by sshd when it thinks it is the top-level
       // shell; a developer's rc (pyenv init …) then costs ~35 ms per command and hides
       // what the transport itself costs. SHLVL=1 makes bash skip it, for every client alike.
-      'SetEnv SHLVL=1',
+      // The marker lets close() find every process started through this lab, orphans too.
+      `SetEnv SHLVL=1 ${LAB_MARKER}=${dir}`,
       // OpenSSH >= 9.8 penalises addresses with failed logins: the wrong-key test would lock
       // the other tests out of 127.0.0.1.
       ...(version >= 908 ? ['PerSourcePenalties no'] : []),
@@ -359,6 +377,8 @@ export async function startSshLab(options: SshLabOptions = {}): Promise<SshLab> 
     bastion,
     async close() {
       await Promise.all([target.stop(), bastion.stop()]);
+      // Commands a test left running (or that outlived a dropped link) go too.
+      killLabProcesses(dir);
       rmSync(dir, {recursive: true, force: true});
     },
   };

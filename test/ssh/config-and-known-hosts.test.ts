@@ -262,7 +262,7 @@ describe('command text', () => {
       remoteScript({host: 'local', command: 'x'}, {name: 'h', env: {'A B': '1'}}),
     ).toThrow();
     expect(shellQuote("a'b")).toBe(`'a'\\''b'`);
-    expect(killCommand([42], 'TERM')).toContain('kill -TERM -- -42');
+    expect(killCommand([42], 'TERM')).toContain('kill -TERM -42 ');
   });
 
   it('takes the pid line out of stdout, split across chunks, after any login banner', () => {

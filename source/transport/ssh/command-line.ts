@@ -44,10 +44,13 @@ export function wrapForGroupKill(script: string): string {
 
 /** Kills a process group (or, if the pid leads none, the process) with a signal. */
 export function killCommand(pids: readonly number[], signal: 'TERM' | 'KILL'): string {
-  return pids
-    .map((pid) => `kill -${signal} -- -${pid} 2>/dev/null || kill -${signal} ${pid} 2>/dev/null`)
-    .concat('true')
-    .join('; ');
+  return (
+    pids
+      // `kill -SIG -PGID`, not `kill -SIG -- -PGID`: dash's kill does not take `--`.
+      .map((pid) => `kill -${signal} -${pid} 2>/dev/null || kill -${signal} ${pid} 2>/dev/null`)
+      .concat('true')
+      .join('; ')
+  );
 }
 
 /**

@@ -112,7 +112,7 @@ export class SshCommand implements RunningCommand {
     );
   }
 
-  private async run(retries = 2): Promise<void> {
+  private async run(attempt = 0): Promise<void> {
     let lease: Lease;
     try {
       lease = await this.options.pool.acquire(this.acquireAbort.signal);
@@ -140,11 +140,15 @@ export class SshCommand implements RunningCommand {
       lease.release();
       // The exec was refused or the link died before it: the command did not start.
       const openFailed = /open failed/i.test(message);
-      // The server allows fewer sessions than we assumed: carry fewer on this link.
-      if (openFailed && link.up) link.capacity = Math.max(1, link.inUse);
+      // The server allows fewer sessions than we assumed (MaxSessions): carry fewer on this
+      // link, and try again shortly (sshd frees a session slot a moment after the close).
+      if (openFailed && link.up && link.inUse >= 2) {
+        link.capacity = Math.min(link.capacity, link.inUse);
+      }
       const linkGone = !link.up || /not connected|no response/i.test(message);
-      if (retries > 0 && !this.stopReason && (linkGone || openFailed)) {
-        return this.run(retries - 1);
+      if (attempt < 5 && !this.stopReason && (linkGone || openFailed)) {
+        if (openFailed) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+        return this.run(attempt + 1);
       }
       this.finish(`could not start the command on ${link.label}: ${message}`);
       return;

@@ -111,7 +111,9 @@ export interface SshPlan {
   host: string;
   /** Hops outermost first, the target last, as `alias (user@host:port)`. */
   path: string[];
-  /** The exact text sent as the exec request. */
+  /** The shell text run on the host: env exports, prelude, `cd`, the command. */
+  script: string;
+  /** The exact text sent as the exec request (the script, wrapped for group kill). */
   execText: string;
 }
 
@@ -207,6 +209,7 @@ export function createSshTransport(options: SshTransportOptions = {}): SshTransp
     return openLink(
       {
         hop,
+        name: host,
         ...(via ? {via} : {}),
         verifier: verifierFor(host),
         hostKeyAlgorithms: preferredHostKeyAlgorithms(
@@ -265,8 +268,16 @@ export function createSshTransport(options: SshTransportOptions = {}): SshTransp
     );
   };
 
-  const routeFor = (host: HostSpec): ResolvedRoute =>
-    resolveRoute(
+  const extraIdentities = asList(options.identityFile);
+  const defaultIdentities = ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((f) => join(home, '.ssh', f));
+  /** Config-named key files first, then the profile's; OpenSSH's defaults if neither. */
+  const withIdentities = (hop: ResolvedHop): ResolvedHop => {
+    const files = [...hop.identityFiles, ...extraIdentities];
+    return {...hop, identityFiles: files.length ? [...new Set(files)] : defaultIdentities};
+  };
+
+  const routeFor = (host: HostSpec): ResolvedRoute => {
+    const route = resolveRoute(
       sshConfig(),
       {
         address: host.address ?? host.name,
@@ -276,6 +287,8 @@ export function createSshTransport(options: SshTransportOptions = {}): SshTransp
       },
       home,
     );
+    return {jumps: route.jumps.map(withIdentities), target: withIdentities(route.target)};
+  };
 
   const poolFor = (host: HostSpec): HostPool => {
     const route = routeFor(host);
@@ -353,10 +366,12 @@ export function createSshTransport(options: SshTransportOptions = {}): SshTransp
     plan(request: RunRequest): SshPlan {
       const host = checkHost(request);
       const route = routeFor(host);
+      const script = remoteScript(request, host);
       return {
         host: host.name,
         path: [...route.jumps, route.target].map((hop) => `${hop.alias} (${hopLabel(hop)})`),
-        execText: execTextFor({...request, host}),
+        script,
+        execText: wrapForGroupKill(script),
       };
     },
     connections() {

@@ -32,6 +32,8 @@ export class SshConnectError extends Error {
 
 export interface LinkOptions {
   hop: ResolvedHop;
+  /** The name messages use: the profile host, or the jump alias (default: the alias). */
+  name?: string;
   /** The previous hop's link, when jumping. */
   via?: Link;
   /** Required: there is no way to connect without checking the host key. */
@@ -215,7 +217,7 @@ export async function openLink(options: LinkOptions, capacity: number): Promise<
   if (typeof options.verifier !== 'function') {
     throw new SshConnectError('refusing to connect without a host key verifier', true);
   }
-  const label = `${hop.alias} (${hopLabel(hop)})`;
+  const label = `${options.name ?? hop.alias} (${hopLabel(hop)})`;
   const started = Date.now();
   let sock: Duplex;
   try {
