@@ -6,7 +6,7 @@
  */
 import {assertEvent, assign, emit, fromPromise, setup, type AnyStateMachine} from 'xstate';
 import type {JournalEvent, Outcome, PromptKind} from '../journal/events.js';
-import type {ResolvedPlan, ResolvedStep} from './plan.js';
+import {builtInVariables, interpolate, type ResolvedPlan, type ResolvedStep} from './plan.js';
 
 /** What a step actor receives. */
 export interface StepInput {
@@ -78,11 +78,19 @@ export const engineSetup = setup({
     startClock: assign({stepStartedAt: () => Date.now()}),
     nextAttempt: assign({attempt: ({context}) => context.attempt + 1}),
     resetAttempt: assign({attempt: () => 1}),
-    phaseEntered: emit((_, params: {phase: string}) => ({type: 'phase-entered', phase: params.phase}) as const),
+    phaseEntered: emit(
+      (_, params: {phase: string}) => ({type: 'phase-entered', phase: params.phase}) as const,
+    ),
     prompt: emit(
       (
         _,
-        params: {step: string; prompt: PromptKind; text: string; expects?: string; options?: string[]},
+        params: {
+          step: string;
+          prompt: PromptKind;
+          text: string;
+          expects?: string;
+          options?: string[];
+        },
       ) => ({type: 'prompt-shown', ...params}) as const,
     ),
     captured: emit(({event}, params: {step: string}) => {
@@ -146,11 +154,13 @@ export interface StartAt {
   substate?: 'unknown' | 'failed';
 }
 
-const stateId = (plan: ResolvedPlan, key: string): string => `step-${plan.steps.findIndex((s) => s.key === key)}`;
+const stateId = (plan: ResolvedPlan, key: string): string =>
+  `step-${plan.steps.findIndex((s) => s.key === key)}`;
 
 /** Builds the machine for a plan. */
 export function compileMachine(plan: ResolvedPlan, startAt?: StartAt) {
-  const target = (key: string | undefined): string => (key ? `#${stateId(plan, key)}` : '#finished');
+  const target = (key: string | undefined): string =>
+    key ? `#${stateId(plan, key)}` : '#finished';
   const states: Record<string, object> = {};
   let previousPhase: string | undefined;
   const ordered = plan.steps.filter((s) => s.applies);
@@ -164,7 +174,11 @@ export function compileMachine(plan: ResolvedPlan, startAt?: StartAt) {
   for (const s of ordered) {
     states[stateId(plan, s.key)] = stepState(s, target, plan, firstOfPhase.has(s.key), startAt);
   }
-  const initial = startAt ? stateId(plan, startAt.key) : plan.first ? stateId(plan, plan.first) : 'finished';
+  const initial = startAt
+    ? stateId(plan, startAt.key)
+    : plan.first
+      ? stateId(plan, plan.first)
+      : 'finished';
   return engineSetup.createMachine({
     id: 'session',
     context: ({input}) => ({vars: input.vars, attempt: 1, stepStartedAt: Date.now()}),
@@ -196,9 +210,10 @@ function stepState(
     'resetAttempt',
     ...(entersPhase ? [{type: 'phaseEntered', params: {phase: s.phase.id}}] : []),
   ];
+  const vars = builtInVariables(plan.profile);
   const prompt = (prompt: PromptKind, text: string, extra: object = {}) => ({
     type: 'prompt',
-    params: {step, prompt, text, ...extra},
+    params: {step, prompt, text: interpolate(text, vars), ...extra},
   });
   const failedState = (text: string) => ({
     entry: [prompt('failed', text)],
@@ -216,7 +231,11 @@ function stepState(
   const invokeStep = (src: string) => ({
     id: src,
     src,
-    input: ({context}: {context: EngineContext}) => ({key: step, vars: context.vars, attempt: context.attempt}),
+    input: ({context}: {context: EngineContext}) => ({
+      key: step,
+      vars: context.vars,
+      attempt: context.attempt,
+    }),
   });
   const resumeIn = startAt?.key === step ? startAt.substate : undefined;
 
@@ -236,11 +255,12 @@ function stepState(
     case 'gate': {
       const word = s.step.word ?? 'go';
       const waiting = {
-        entry: [
-          prompt('gate', (s.step.checks ?? []).join('\n') || s.step.title, {expects: word}),
-        ],
+        entry: [prompt('gate', (s.step.checks ?? []).join('\n') || s.step.title, {expects: word})],
         on: {
-          GO: {guard: {type: 'typedWord', params: {word}}, target: s.step.send ? 'sending' : 'done'},
+          GO: {
+            guard: {type: 'typedWord', params: {word}},
+            target: s.step.send ? 'sending' : 'done',
+          },
           SKIP: skip,
           ABORT: abort,
         },
@@ -255,7 +275,11 @@ function stepState(
             invoke: {
               ...invokeStep('send'),
               onDone: [
-                {guard: 'succeeded', target: next, actions: [{type: 'finishedWithResult', params: {step}}]},
+                {
+                  guard: 'succeeded',
+                  target: next,
+                  actions: [{type: 'finishedWithResult', params: {step}}],
+                },
                 {target: 'failed', actions: [{type: 'finishedWithResult', params: {step}}]},
               ],
               onError: {target: 'failed', actions: [{type: 'finishedWithResult', params: {step}}]},
@@ -274,10 +298,7 @@ function stepState(
       const options = s.step.options;
       return {
         id: `step-${plan.steps.indexOf(s)}`,
-        entry: [
-          ...entry,
-          prompt('choice', s.step.question, {options: options.map((o) => o.id)}),
-        ],
+        entry: [...entry, prompt('choice', s.step.question, {options: options.map((o) => o.id)})],
         on: {
           CHOOSE: options.map((o) => {
             const firstApplicable = (s.branches?.[o.id] ?? []).find((b) => b.applies);
@@ -311,7 +332,11 @@ function stepState(
             ...(kind === 'watch'
               ? [{target: 'timedOut'}]
               : [
-                  {guard: 'outcomeUnknown', target: 'unknown', actions: [{type: 'finishedWithResult', params: {step}}]},
+                  {
+                    guard: 'outcomeUnknown',
+                    target: 'unknown',
+                    actions: [{type: 'finishedWithResult', params: {step}}],
+                  },
                   {target: 'failed', actions: [{type: 'finishedWithResult', params: {step}}]},
                 ]),
           ],
@@ -348,7 +373,12 @@ function stepState(
                 on: {KEEP_WAITING: 'running', INVESTIGATE: 'investigating', ...decide},
               },
               investigating: {
-                entry: [prompt('watch-timeout', `Investigating "${s.step.title}". Keep waiting when ready, skip with a reason, or abort.`)],
+                entry: [
+                  prompt(
+                    'watch-timeout',
+                    `Investigating "${s.step.title}". Keep waiting when ready, skip with a reason, or abort.`,
+                  ),
+                ],
                 on: {KEEP_WAITING: 'running', ...decide},
               },
             }
@@ -360,7 +390,9 @@ function stepState(
         states: {
           ...confirm,
           running,
-          failed: failedState(`"${s.step.title}" failed. Retry, skip with a reason, mark it done, or abort.`),
+          failed: failedState(
+            `"${s.step.title}" failed. Retry, skip with a reason, mark it done, or abort.`,
+          ),
           unknown: unknownState,
           ...watchStates,
         },

@@ -89,8 +89,15 @@ export class OutputRecorder {
   }
 
   private event(stream: 'stdout' | 'stderr', bytes: Buffer): JournalEvent {
-    const base = {type: 'output', step: this.options.step, host: this.options.host, stream} as const;
-    return isUtf8(bytes) ? {...base, text: bytes.toString('utf8')} : {...base, b64: bytes.toString('base64')};
+    const base = {
+      type: 'output',
+      step: this.options.step,
+      host: this.options.host,
+      stream,
+    } as const;
+    return isUtf8(bytes)
+      ? {...base, text: bytes.toString('utf8')}
+      : {...base, b64: bytes.toString('base64')};
   }
 
   /** Ends the streams: what was held back, then the truncation note and the tail. */

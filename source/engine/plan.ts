@@ -221,22 +221,20 @@ export function resolvePlan(site: Site, profile: Profile): ResolvedPlan {
   });
   const outline: Plan = {
     phases,
-    steps: steps.map(
-      (s): PlanStep => ({
-        key: s.key,
-        id: s.step.id,
-        title: interpolate(s.step.title, vars),
-        kind: s.step.kind,
-        phase: s.phase.id,
-        applies: s.applies,
-        ...(s.reason ? {reason: s.reason} : {}),
-        ...(s.danger ? {danger: s.danger} : {}),
-        ...(s.due ? {due: s.due} : {}),
-        ...(s.branch ? {branch: s.branch} : {}),
-        ...(s.hosts !== 'local' ? {hosts: s.hosts.map((h) => h.name)} : {}),
-        hash: s.hash,
-      }),
-    ),
+    steps: steps.map((s): PlanStep => ({
+      key: s.key,
+      id: s.step.id,
+      title: interpolate(s.step.title, vars),
+      kind: s.step.kind,
+      phase: s.phase.id,
+      applies: s.applies,
+      ...(s.reason ? {reason: s.reason} : {}),
+      ...(s.danger ? {danger: s.danger} : {}),
+      ...(s.due ? {due: s.due} : {}),
+      ...(s.branch ? {branch: s.branch} : {}),
+      ...(s.hosts !== 'local' ? {hosts: s.hosts.map((h) => h.name)} : {}),
+      hash: s.hash,
+    })),
   };
   return {
     site,

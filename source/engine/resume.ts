@@ -32,9 +32,11 @@ export function describeChanges(before: Plan, after: Plan): string[] {
     const n = now.get(key);
     if (!n) changes.push(`step ${key} ("${s.title}") was removed`);
     else if (n.hash !== s.hash) changes.push(`step ${key} ("${s.title}") changed`);
-    else if (n.applies !== s.applies) changes.push(`step ${key} now ${n.applies ? 'applies' : 'does not apply'}`);
+    else if (n.applies !== s.applies)
+      changes.push(`step ${key} now ${n.applies ? 'applies' : 'does not apply'}`);
   }
-  for (const [key, s] of now) if (!old.has(key)) changes.push(`step ${key} ("${s.title}") was added`);
+  for (const [key, s] of now)
+    if (!old.has(key)) changes.push(`step ${key} ("${s.title}") was added`);
   const order = (p: Plan) => p.steps.map((s) => s.key).join('\n');
   if (!changes.length && order(before) !== order(after)) changes.push('steps were reordered');
   return changes;

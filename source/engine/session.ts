@@ -15,6 +15,7 @@ import {stepActors, type Background, type StepServices} from './steps.js';
 export interface SessionOptions {
   id: string;
   plan: ResolvedPlan;
+  siteFile: string;
   journal: JournalWriter;
   transport: Transport;
   local: Transport;
@@ -25,7 +26,7 @@ export interface SessionOptions {
   version: string;
   dryRun?: boolean;
   /** Going on from a journal: where, with which variables. */
-  resume?: {startAt?: StartAt; vars: Record<string, string>; from: number};
+  resume?: {startAt?: StartAt; vars: Record<string, string>; from: number; restarted?: string};
   /** Test seams. */
   services?: Partial<Pick<StepServices, 'sleep' | 'fetch'>>;
 }
@@ -68,6 +69,15 @@ export class Session {
         version: this.options.version,
         from: this.options.resume.from,
       });
+      const restarted = this.options.resume.restarted;
+      if (restarted) {
+        journal.append({
+          type: 'notice',
+          step: restarted,
+          level: 'info',
+          text: 'was running when the last session stopped; safe to repeat, so it starts again',
+        });
+      }
     } else {
       const variables = Object.fromEntries(
         Object.entries(builtInVariables(plan.profile)).map(([k, v]) => [k, redactor.text(v)]),
@@ -77,7 +87,9 @@ export class Session {
         session: this.options.id,
         site: plan.site.id,
         siteTitle: plan.site.title,
+        siteFile: this.options.siteFile,
         profile: plan.profile.name,
+        profileFile: plan.profile.file,
         ...(plan.profile.release ? {release: plan.profile.release} : {}),
         runbookHash: plan.hash,
         driver: this.options.driver,
@@ -108,10 +120,15 @@ export class Session {
     actor.on('*', (event) => this.append(event as JournalEvent));
     actor.subscribe({
       next: (snapshot) => {
-        if (snapshot.status === 'done') this.finish(snapshot.value === 'aborted' ? 'aborted' : 'finished');
+        if (snapshot.status === 'done')
+          this.finish(snapshot.value === 'aborted' ? 'aborted' : 'finished');
       },
       error: (error) => {
-        this.append({type: 'notice', level: 'error', text: `engine error: ${(error as Error).message}`});
+        this.append({
+          type: 'notice',
+          level: 'error',
+          text: `engine error: ${(error as Error).message}`,
+        });
         this.finish('aborted', (error as Error).message);
       },
     });

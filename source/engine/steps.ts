@@ -75,10 +75,17 @@ export const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
 class MissingVariable extends Error {}
 
 /** Fills `${name}` and `${secret.NAME}`; a name with no value is an error, never run as is. */
-export function fill(template: string, vars: Record<string, string>, secrets: Readonly<Record<string, string>>): string {
+export function fill(
+  template: string,
+  vars: Record<string, string>,
+  secrets: Readonly<Record<string, string>>,
+): string {
   return template.replace(/\$\{([A-Za-z_][\w.-]*)\}/g, (_, name: string) => {
     const value = name.startsWith('secret.') ? secrets[name.slice(7)] : vars[name];
-    if (value === undefined) throw new MissingVariable(`\${${name}} has no value (not in the profile, not captured by an earlier step)`);
+    if (value === undefined)
+      throw new MissingVariable(
+        `\${${name}} has no value (not in the profile, not captured by an earlier step)`,
+      );
     return value;
   });
 }
@@ -130,14 +137,26 @@ export async function runCommand(
       append: services.append,
     });
     recorders.set(name, recorder);
-    if (step.background) return startBackground(services, input.key, host, text, recorder, step, signal);
+    if (step.background)
+      return startBackground(services, input.key, host, text, recorder, step, signal);
     const running = transportFor(services, host).start(
-      {host, command: text, timeoutMs, signal, ...(cwd ? {cwd} : {}), ...(step.pty ? {pty: true} : {})},
+      {
+        host,
+        command: text,
+        timeoutMs,
+        signal,
+        ...(cwd ? {cwd} : {}),
+        ...(step.pty ? {pty: true} : {}),
+      },
       recorder.sink,
     );
     const result = await running.done;
     recorder.end();
-    let ok = !result.unknown && !result.timedOut && !result.canceled && result.exitCode !== null &&
+    let ok =
+      !result.unknown &&
+      !result.timedOut &&
+      !result.canceled &&
+      result.exitCode !== null &&
       (step.okExit ?? [0]).includes(result.exitCode);
     let error = result.error;
     if (ok && step.expect && !new RegExp(step.expect, 'm').test(recorder.text)) {
@@ -162,7 +181,15 @@ export async function runCommand(
       step: input.key,
       host: name,
       exitCode: result.exitCode,
-      outcome: ok ? 'ok' : result.unknown ? 'unknown' : result.timedOut ? 'timed-out' : result.canceled ? 'canceled' : 'failed',
+      outcome: ok
+        ? 'ok'
+        : result.unknown
+          ? 'unknown'
+          : result.timedOut
+            ? 'timed-out'
+            : result.canceled
+              ? 'canceled'
+              : 'failed',
       ...(error ? {error} : {}),
     });
     return {...result, ...(error ? {error} : {}), ok};
@@ -171,28 +198,52 @@ export async function runCommand(
   const results = await fanOut(hosts, step, runOne, signal);
   const failed = results.filter((r) => !r.ok);
   const durationMs = performance.now() - started;
-  const exitCode = results.length === 1 ? (results[0]!.exitCode ?? null) : failed[0]?.exitCode ?? 0;
+  const exitCode =
+    results.length === 1 ? (results[0]!.exitCode ?? null) : (failed[0]?.exitCode ?? 0);
   if (results.some((r) => r.unknown)) {
-    return {outcome: 'unknown', exitCode: null, durationMs, reason: 'the link to the host dropped while the command ran'};
+    return {
+      outcome: 'unknown',
+      exitCode: null,
+      durationMs,
+      reason: 'the link to the host dropped while the command ran',
+    };
   }
-  if (signal.aborted || results.some((r) => r.canceled)) return {outcome: 'canceled', exitCode, durationMs};
+  if (signal.aborted || results.some((r) => r.canceled))
+    return {outcome: 'canceled', exitCode, durationMs};
   if (results.some((r) => r.timedOut)) {
-    return {outcome: 'timed-out', exitCode, durationMs, reason: `no end after ${Math.round(timeoutMs / 1000)}s`};
+    return {
+      outcome: 'timed-out',
+      exitCode,
+      durationMs,
+      reason: `no end after ${Math.round(timeoutMs / 1000)}s`,
+    };
   }
   if (failed.length || results.length < hosts.length) {
-    const reason = failed.map((r) => r.error).find(Boolean) ??
-      (results.length < hosts.length ? `stopped after a failed batch (${results.length} of ${hosts.length} hosts ran)` : undefined);
+    const reason =
+      failed.map((r) => r.error).find(Boolean) ??
+      (results.length < hosts.length
+        ? `stopped after a failed batch (${results.length} of ${hosts.length} hosts ran)`
+        : undefined);
     return {outcome: 'failed', exitCode, durationMs, ...(reason ? {reason} : {})};
   }
-  const captured = step.capture ? captureValue(step.capture.pattern, [...recorders.values()].map((r) => r.text).join('\n')) : undefined;
+  const captured = step.capture
+    ? captureValue(step.capture.pattern, [...recorders.values()].map((r) => r.text).join('\n'))
+    : undefined;
   if (step.capture && captured === undefined && !services.dryRun) {
-    return {outcome: 'failed', exitCode, durationMs, reason: `nothing in the output matched /${step.capture.pattern}/ to capture ${step.capture.as}`};
+    return {
+      outcome: 'failed',
+      exitCode,
+      durationMs,
+      reason: `nothing in the output matched /${step.capture.pattern}/ to capture ${step.capture.as}`,
+    };
   }
   return {
     outcome: 'ok',
     exitCode,
     durationMs,
-    ...(step.capture ? {captured: {[step.capture.as]: captured ?? `dry-run:${step.capture.as}`}} : {}),
+    ...(step.capture
+      ? {captured: {[step.capture.as]: captured ?? `dry-run:${step.capture.as}`}}
+      : {}),
   };
 }
 
@@ -249,8 +300,17 @@ async function startBackground(
   const spec = step.background!;
   const ready = new RegExp(spec.readyWhen, 'm');
   const controller = new AbortController();
-  const running = transportFor(services, host).start({host, command: text, signal: controller.signal}, recorder.sink);
-  const background: Background = {step: key, host: hostName(host), running, recorder, listeners: new Set()};
+  const running = transportFor(services, host).start(
+    {host, command: text, signal: controller.signal},
+    recorder.sink,
+  );
+  const background: Background = {
+    step: key,
+    host: hostName(host),
+    running,
+    recorder,
+    listeners: new Set(),
+  };
   recorder.onText = (chunk) => background.listeners.forEach((l) => l(chunk));
   services.backgrounds.set(spec.name, background);
   const stopBackground = (): void => controller.abort();
@@ -280,14 +340,24 @@ async function startBackground(
     services.backgrounds.delete(spec.name);
     const result = background.exited ?? (await running.done);
     recorder.end();
-    return {...result, timedOut: outcome === 'timed-out', canceled: outcome === 'canceled', ok: false,
-      error: outcome === 'exited' ? `exited before showing /${spec.readyWhen}/` : undefined};
+    return {
+      ...result,
+      timedOut: outcome === 'timed-out',
+      canceled: outcome === 'canceled',
+      ok: false,
+      error: outcome === 'exited' ? `exited before showing /${spec.readyWhen}/` : undefined,
+    };
   }
   void running.done.then((result) => {
     background.exited = result;
     recorder.end();
   });
-  services.append({type: 'notice', step: key, level: 'info', text: `${spec.name} keeps running in the background`});
+  services.append({
+    type: 'notice',
+    step: key,
+    level: 'info',
+    text: `${spec.name} keeps running in the background`,
+  });
   background.stop = stopBackground;
   return {exitCode: 0, timedOut: false, canceled: false, durationMs: 0, ok: true};
 }
@@ -340,7 +410,11 @@ export async function sendToBackground(
   const durationMs = performance.now() - started;
   if (outcome === 'ok') return {outcome: 'ok', durationMs};
   if (outcome === 'exited') {
-    return {outcome: 'failed', durationMs, reason: `${send.to} exited before showing /${send.until}/`};
+    return {
+      outcome: 'failed',
+      durationMs,
+      reason: `${send.to} exited before showing /${send.until}/`,
+    };
   }
   return {outcome: outcome === 'canceled' ? 'canceled' : 'timed-out', durationMs};
 }
@@ -355,13 +429,17 @@ export function describeUntil(until: WatchUntil, vars: Record<string, string>): 
 }
 
 /** Reads the number from a probe's output. For `xOfX`, the pair. */
-export function parseCount(step: WatchStep, output: string): {value: number | null; of?: number; raw?: string} {
+export function parseCount(
+  step: WatchStep,
+  output: string,
+): {value: number | null; of?: number; raw?: string} {
   const lines = output.split('\n').filter((l) => l.trim());
   if ('xOfX' in step.until) {
     const re = new RegExp(step.until.xOfX);
     for (let i = lines.length - 1; i >= 0; i--) {
       const m = re.exec(lines[i]!);
-      if (m && m[1] !== undefined && m[2] !== undefined) return {value: Number(m[1]), of: Number(m[2]), raw: lines[i]!};
+      if (m && m[1] !== undefined && m[2] !== undefined)
+        return {value: Number(m[1]), of: Number(m[2]), raw: lines[i]!};
     }
     return {value: null};
   }
@@ -381,21 +459,31 @@ export function parseCount(step: WatchStep, output: string): {value: number | nu
   return {value: null};
 }
 
-export function conditionHolds(until: WatchUntil, value: number, of: number | undefined, vars: Record<string, string>): boolean {
+export function conditionHolds(
+  until: WatchUntil,
+  value: number,
+  of: number | undefined,
+  vars: Record<string, string>,
+): boolean {
   if ('equals' in until) return value === until.equals;
   if ('atMost' in until) return value <= until.atMost;
   if ('atLeast' in until) return value >= until.atLeast;
   if ('xOfX' in until) return of !== undefined && of > 0 && value === of;
   const base = Number(vars[until.near]);
   if (!Number.isFinite(base)) return false;
-  const tol = typeof until.tolerance === 'string' && until.tolerance.endsWith('%')
-    ? (Math.abs(base) * Number(until.tolerance.slice(0, -1))) / 100
-    : Number(until.tolerance);
+  const tol =
+    typeof until.tolerance === 'string' && until.tolerance.endsWith('%')
+      ? (Math.abs(base) * Number(until.tolerance.slice(0, -1))) / 100
+      : Number(until.tolerance);
   return Math.abs(value - base) <= tol;
 }
 
 /** Polls the probe until the condition holds, warns when the count stalls, gives up at the timeout. */
-export async function runWatch(services: StepServices, input: StepInput, signal: AbortSignal): Promise<StepResult> {
+export async function runWatch(
+  services: StepServices,
+  input: StepInput,
+  signal: AbortSignal,
+): Promise<StepResult> {
   const {resolved, step} = stepOf<WatchStep>(services, input.key);
   const started = performance.now();
   const every = parseDuration(step.every) ?? 5000;
@@ -417,7 +505,12 @@ export async function runWatch(services: StepServices, input: StepInput, signal:
   });
   const target = describeUntil(step.until, input.vars);
   if (services.dryRun) {
-    services.append({type: 'notice', step: input.key, level: 'info', text: `dry run: would poll every ${every / 1000}s until ${target}`});
+    services.append({
+      type: 'notice',
+      step: input.key,
+      level: 'info',
+      text: `dry run: would poll every ${every / 1000}s until ${target}`,
+    });
     return {outcome: 'ok', durationMs: 0, reason: 'dry run: not polled'};
   }
   const deadline = Date.now() + timeout;
@@ -429,17 +522,30 @@ export async function runWatch(services: StepServices, input: StepInput, signal:
     let of: number | undefined;
     let raw = '';
     for (const host of hosts) {
-      const result = await runToText(transportFor(services, host), {host, command: probe, timeoutMs: Math.max(every * 3, 30_000), signal});
+      const result = await runToText(transportFor(services, host), {
+        host,
+        command: probe,
+        timeoutMs: Math.max(every * 3, 30_000),
+        signal,
+      });
       if (signal.aborted) break;
       const parsed = parseCount(step, result.stdout);
-      raw = services.redactor.text(parsed.raw ?? (result.stderr.trim().split('\n').at(-1) || result.error || '')).slice(0, 200);
+      raw = services.redactor
+        .text(parsed.raw ?? (result.stderr.trim().split('\n').at(-1) || result.error || ''))
+        .slice(0, 200);
       if (parsed.value !== null) {
         sum = (sum ?? 0) + parsed.value;
         if (parsed.of !== undefined) of = (of ?? 0) + parsed.of;
       }
     }
     if (signal.aborted) break;
-    services.append({type: 'count-sampled', step: input.key, value: sum, target: of !== undefined ? `= ${of}` : target, ...(raw ? {raw} : {})});
+    services.append({
+      type: 'count-sampled',
+      step: input.key,
+      value: sum,
+      target: of !== undefined ? `= ${of}` : target,
+      ...(raw ? {raw} : {}),
+    });
     if (sum !== null && conditionHolds(step.until, sum, of, input.vars)) {
       return {outcome: 'ok', durationMs: performance.now() - started, reason: `${sum} ${target}`};
     }
@@ -449,10 +555,19 @@ export async function runWatch(services: StepServices, input: StepInput, signal:
       warned = false;
     } else if (!warned && Date.now() - lastChange >= patience) {
       warned = true;
-      services.append({type: 'count-stalled', step: input.key, value: sum, sinceMs: Date.now() - lastChange});
+      services.append({
+        type: 'count-stalled',
+        step: input.key,
+        value: sum,
+        sinceMs: Date.now() - lastChange,
+      });
     }
     if (Date.now() >= deadline) {
-      return {outcome: 'timed-out', durationMs: performance.now() - started, reason: `still ${sum ?? 'unreadable'} after ${Math.round(timeout / 60000)} min`};
+      return {
+        outcome: 'timed-out',
+        durationMs: performance.now() - started,
+        reason: `still ${sum ?? 'unreadable'} after ${Math.round(timeout / 60000)} min`,
+      };
     }
     await wait(Math.min(every, Math.max(0, deadline - Date.now())), signal);
   }
@@ -460,7 +575,11 @@ export async function runWatch(services: StepServices, input: StepInput, signal:
 }
 
 /** The shell command that tests one probe on a host. */
-export function probeCommand(probe: CheckProbe): {command: string; expect?: RegExp; describe: string} {
+export function probeCommand(probe: CheckProbe): {
+  command: string;
+  expect?: RegExp;
+  describe: string;
+} {
   if ('http' in probe) {
     const status = probe.status ?? 200;
     return {
@@ -470,14 +589,19 @@ export function probeCommand(probe: CheckProbe): {command: string; expect?: RegE
     };
   }
   if ('tcp' in probe) {
-    const [host, port] = probe.tcp.includes(':') ? probe.tcp.split(/:(?=\d+$)/) : ['127.0.0.1', probe.tcp];
+    const [host, port] = probe.tcp.includes(':')
+      ? probe.tcp.split(/:(?=\d+$)/)
+      : ['127.0.0.1', probe.tcp];
     return {
       command: `timeout 5 bash -c ${shellQuote(`exec 3<>/dev/tcp/${host}/${port}`)}`,
       describe: `port ${port} on ${host} accepts connections`,
     };
   }
   if ('process' in probe) {
-    return {command: `pgrep -f -- ${shellQuote(probe.process)}`, describe: `process "${probe.process}" is running`};
+    return {
+      command: `pgrep -f -- ${shellQuote(probe.process)}`,
+      describe: `process "${probe.process}" is running`,
+    };
   }
   if ('sql' in probe) {
     return {
@@ -489,14 +613,28 @@ export function probeCommand(probe: CheckProbe): {command: string; expect?: RegE
   return {
     command: probe.command,
     ...(probe.expect ? {expect: new RegExp(probe.expect, 'm')} : {}),
-    describe: probe.expect ? `"${probe.command}" prints /${probe.expect}/` : `"${probe.command}" succeeds`,
+    describe: probe.expect
+      ? `"${probe.command}" prints /${probe.expect}/`
+      : `"${probe.command}" succeeds`,
   };
 }
 
 /** Checks every probe on every host, retrying. */
-export async function runCheck(services: StepServices, input: StepInput, signal: AbortSignal): Promise<StepResult> {
+export async function runCheck(
+  services: StepServices,
+  input: StepInput,
+  signal: AbortSignal,
+): Promise<StepResult> {
   const {resolved, step} = stepOf<CheckStep>(services, input.key);
-  return checkProbes(services, input, signal, targets(resolved), step.probes, step.retries ?? 3, parseDuration(step.interval) ?? 5000);
+  return checkProbes(
+    services,
+    input,
+    signal,
+    targets(resolved),
+    step.probes,
+    step.retries ?? 3,
+    parseDuration(step.interval) ?? 5000,
+  );
 }
 
 export async function checkProbes(
@@ -517,7 +655,9 @@ export async function checkProbes(
   services.append({
     type: 'step-started',
     step: input.key,
-    runs: hosts.flatMap((h) => probeList.map((p) => ({host: hostName(h), command: services.redactor.text(p.command)}))),
+    runs: hosts.flatMap((h) =>
+      probeList.map((p) => ({host: hostName(h), command: services.redactor.text(p.command)})),
+    ),
     attempt: input.attempt,
   });
   if (services.dryRun) return {outcome: 'ok', durationMs: 0, reason: 'dry run: not checked'};
@@ -526,16 +666,26 @@ export async function checkProbes(
     failures = [];
     for (const host of hosts) {
       for (const probe of probeList) {
-        const result = await runToText(transportFor(services, host), {host, command: probe.command, timeoutMs: 30_000, signal});
+        const result = await runToText(transportFor(services, host), {
+          host,
+          command: probe.command,
+          timeoutMs: 30_000,
+          signal,
+        });
         const ok = result.exitCode === 0 && (!probe.expect || probe.expect.test(result.stdout));
-        if (!ok) failures.push(`${hostName(host)}: ${probe.describe}: ${services.redactor.text((result.stderr.trim() || result.stdout.trim() || result.error || `exit ${result.exitCode}`).split('\n').slice(-1)[0] ?? '')}`);
+        if (!ok)
+          failures.push(
+            `${hostName(host)}: ${probe.describe}: ${services.redactor.text((result.stderr.trim() || result.stdout.trim() || result.error || `exit ${result.exitCode}`).split('\n').slice(-1)[0] ?? '')}`,
+          );
       }
     }
     services.append({
       type: 'notice',
       step: input.key,
       level: failures.length ? 'warn' : 'info',
-      text: failures.length ? `check ${attempt}/${retries}: ${failures.join('; ')}` : `all ${probeList.length * hosts.length} checks passed`,
+      text: failures.length
+        ? `check ${attempt}/${retries}: ${failures.join('; ')}`
+        : `all ${probeList.length * hosts.length} checks passed`,
     });
     if (!failures.length) return {outcome: 'ok', durationMs: performance.now() - started};
     if (attempt < retries) await wait(interval, signal);
@@ -545,7 +695,11 @@ export async function checkProbes(
 }
 
 /** Posts to the webhook. A failed post never stops the deployment: it is journaled and shown. */
-export async function runNotify(services: StepServices, input: StepInput, signal: AbortSignal): Promise<StepResult> {
+export async function runNotify(
+  services: StepServices,
+  input: StepInput,
+  signal: AbortSignal,
+): Promise<StepResult> {
   const {step} = stepOf<NotifyStep>(services, input.key);
   const started = performance.now();
   const text = fill(step.text, input.vars, services.secrets);
@@ -553,11 +707,20 @@ export async function runNotify(services: StepServices, input: StepInput, signal
   services.append({
     type: 'step-started',
     step: input.key,
-    runs: [{host: 'local', command: `post to ${step.channel ?? 'webhook'}: ${services.redactor.text(text)}`}],
+    runs: [
+      {
+        host: 'local',
+        command: `post to ${step.channel ?? 'webhook'}: ${services.redactor.text(text)}`,
+      },
+    ],
     attempt: input.attempt,
   });
   if (!url || services.dryRun) {
-    return {outcome: 'ok', durationMs: 0, reason: url ? 'dry run: not posted' : 'no webhook: shown to copy'};
+    return {
+      outcome: 'ok',
+      durationMs: 0,
+      reason: url ? 'dry run: not posted' : 'no webhook: shown to copy',
+    };
   }
   try {
     const timeout = AbortSignal.timeout(10_000);
@@ -570,7 +733,9 @@ export async function runNotify(services: StepServices, input: StepInput, signal
     if (!response.ok) throw new Error(`the webhook answered ${response.status}`);
     return {outcome: 'ok', durationMs: performance.now() - started};
   } catch (error) {
-    const reason = services.redactor.text(`could not post to ${step.channel ?? 'the webhook'}: ${(error as Error).message}; post it by hand`);
+    const reason = services.redactor.text(
+      `could not post to ${step.channel ?? 'the webhook'}: ${(error as Error).message}; post it by hand`,
+    );
     services.append({type: 'notice', step: input.key, level: 'warn', text: reason});
     return {outcome: 'ok', durationMs: performance.now() - started, reason};
   }

@@ -69,7 +69,8 @@ export type DecisionKind =
   | 'resume'
   | 'hand-over';
 
-export type PromptKind = 'gate' | 'confirm' | 'manual' | 'choice' | 'failed' | 'unknown' | 'watch-timeout';
+export type PromptKind =
+  'gate' | 'confirm' | 'manual' | 'choice' | 'failed' | 'unknown' | 'watch-timeout';
 
 export type JournalEvent =
   | {
@@ -77,7 +78,10 @@ export type JournalEvent =
       session: string;
       site: string;
       siteTitle: string;
+      /** The machine file the site came from (resume loads it again). */
+      siteFile: string;
       profile: string;
+      profileFile: string;
       release?: string;
       runbookHash: string;
       driver: Actor;
@@ -117,11 +121,32 @@ export type JournalEvent =
       omittedBytes: number;
       sha256: string;
     }
-  | {type: 'host-finished'; step: string; host: string; exitCode: number | null; outcome: Outcome; error?: string}
+  | {
+      type: 'host-finished';
+      step: string;
+      host: string;
+      exitCode: number | null;
+      outcome: Outcome;
+      error?: string;
+    }
   | {type: 'count-sampled'; step: string; value: number | null; target: string; raw?: string}
   | {type: 'count-stalled'; step: string; value: number | null; sinceMs: number}
-  | {type: 'prompt-shown'; step: string; prompt: PromptKind; text: string; expects?: string; options?: readonly string[]}
-  | {type: 'decision'; step: string; decision: DecisionKind; by: Actor; reason?: string; value?: string}
+  | {
+      type: 'prompt-shown';
+      step: string;
+      prompt: PromptKind;
+      text: string;
+      expects?: string;
+      options?: readonly string[];
+    }
+  | {
+      type: 'decision';
+      step: string;
+      decision: DecisionKind;
+      by: Actor;
+      reason?: string;
+      value?: string;
+    }
   | {type: 'variable-captured'; step: string; name: string; value: string}
   | {type: 'notice'; step?: string; level: 'info' | 'warn' | 'error'; text: string}
   | {

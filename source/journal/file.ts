@@ -216,7 +216,9 @@ export function parseJournal(text: string, name = 'journal'): JournalRead {
     throw new JournalError(`${name}: not a crewchief journal (header is not JSON)`);
   }
   if (header.crewchief !== 'journal') {
-    throw new JournalError(`${name}: not a crewchief journal (header has no "crewchief": "journal")`);
+    throw new JournalError(
+      `${name}: not a crewchief journal (header has no "crewchief": "journal")`,
+    );
   }
   if (header.version > JOURNAL_VERSION) {
     throw new JournalError(
@@ -237,7 +239,8 @@ export function parseJournal(text: string, name = 'journal'): JournalRead {
       if (torn) throw new Error('no end of line');
       const entry = parseEntry(line);
       const expected = (entries.at(-1)?.seq ?? 0) + 1;
-      if (entry.seq !== expected) throw new Error(`seq ${entry.seq} where ${expected} was expected`);
+      if (entry.seq !== expected)
+        throw new Error(`seq ${entry.seq} where ${expected} was expected`);
       entries.push(entry);
       validBytes = offset + lineBytes;
     } catch (error) {
@@ -268,6 +271,4 @@ export function readJournal(file: string): JournalRead {
 
 /** Says what damage was found, one line each, or nothing. */
 export const describeDamage = (file: string, damage: readonly JournalDamage[]): string =>
-  damage
-    .map((d) => `${file}: damaged line ${d.line} at byte ${d.offset}: ${d.reason}`)
-    .join('\n');
+  damage.map((d) => `${file}: damaged line ${d.line} at byte ${d.offset}: ${d.reason}`).join('\n');

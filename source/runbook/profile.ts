@@ -143,7 +143,8 @@ class Validator {
 
   lineOf(p: Path): number {
     for (let n = p.length; n >= 0; n--) {
-      const node = this.doc.getIn(p.slice(0, n), true) as {range?: [number, number, number]} | undefined;
+      const node = this.doc.getIn(p.slice(0, n), true) as
+        {range?: [number, number, number]} | undefined;
       const range = node && typeof node === 'object' ? node.range : undefined;
       if (range) return this.lineCounter.linePos(range[0]).line;
       // A key with a null value: find the key's own node.
@@ -166,9 +167,11 @@ class Validator {
   }
 
   get(p: Path): unknown {
-    const value = this.doc.getIn(p);
+    const value = this.doc.getIn(p) as unknown;
     this.lines.set(p.join('.'), this.lineOf(p));
-    return value;
+    return value && typeof value === 'object' && 'toJSON' in value
+      ? (value as {toJSON(): unknown}).toJSON()
+      : value;
   }
 
   string(p: Path, required = false): string | undefined {
@@ -269,7 +272,8 @@ class Validator {
     const groups = this.groups(hosts);
     const variables: Record<string, string> = {};
     for (const [key, value] of Object.entries(this.map(['variables']))) {
-      if (!NAME.test(key)) this.fail(['variables', key], 'expected a variable name (letters, digits, _)');
+      if (!NAME.test(key))
+        this.fail(['variables', key], 'expected a variable name (letters, digits, _)');
       if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
         variables[key] = String(value);
       } else {
@@ -292,7 +296,11 @@ class Validator {
     const cap = this.get(['journal', 'output_cap']);
     if (cap !== undefined && cap !== null) {
       const bytes = parseBytes(cap);
-      if (bytes === null) this.fail(['journal', 'output_cap'], `expected a size such as 512KB or 4MB, found ${describe(cap)}`);
+      if (bytes === null)
+        this.fail(
+          ['journal', 'output_cap'],
+          `expected a size such as 512KB or 4MB, found ${describe(cap)}`,
+        );
       else outputCapBytes = bytes;
     }
     return {
@@ -328,7 +336,10 @@ class Validator {
     const interval = this.duration(['ssh', 'keepalive', 'interval']) ?? 10_000;
     const count = this.get(['ssh', 'keepalive', 'count']) ?? 3;
     if (typeof count !== 'number' || !Number.isInteger(count) || count < 1) {
-      this.fail(['ssh', 'keepalive', 'count'], `expected a whole number of at least 1, found ${describe(count)}`);
+      this.fail(
+        ['ssh', 'keepalive', 'count'],
+        `expected a whole number of at least 1, found ${describe(count)}`,
+      );
     }
     const forward = this.get(['ssh', 'forward_agent']) ?? false;
     if (typeof forward !== 'boolean') {
@@ -355,7 +366,11 @@ class Validator {
 
   stringListOrCsv(p: Path): string[] {
     const value = this.get(p);
-    if (typeof value === 'string') return value.split(',').map((s) => s.trim()).filter(Boolean);
+    if (typeof value === 'string')
+      return value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
     return this.stringList(p);
   }
 
@@ -376,7 +391,10 @@ class Validator {
         continue;
       }
       if (typeof value !== 'object' || Array.isArray(value)) {
-        this.fail(p, `expected an address string or a mapping with address/user/port, found ${describe(value)}`);
+        this.fail(
+          p,
+          `expected an address string or a mapping with address/user/port, found ${describe(value)}`,
+        );
         continue;
       }
       this.known(p, HOST_FIELDS);
@@ -397,7 +415,8 @@ class Validator {
       if (Object.keys(env).length) {
         const hostEnv: Record<string, string> = {};
         for (const [k, v] of Object.entries(env)) {
-          if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) this.fail([...p, 'env', k], 'expected an environment variable name');
+          if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k))
+            this.fail([...p, 'env', k], 'expected an environment variable name');
           else hostEnv[k] = String(v);
         }
         host.env = hostEnv;
@@ -418,7 +437,10 @@ class Validator {
       if (!members.length) this.fail(p, 'expected a non-empty list of host names');
       members.forEach((member, i) => {
         if (!hosts[member]) {
-          this.fail([...p, i], `names host "${member}", which is not under hosts: (expected one of: ${Object.keys(hosts).join(', ') || 'none declared'})`);
+          this.fail(
+            [...p, i],
+            `names host "${member}", which is not under hosts: (expected one of: ${Object.keys(hosts).join(', ') || 'none declared'})`,
+          );
         }
       });
       groups[name] = members;
@@ -443,7 +465,10 @@ class Validator {
       }
       const keys = Object.keys(value);
       if (keys.length !== 1 || (keys[0] !== 'env' && keys[0] !== 'file')) {
-        this.fail(p, `expected exactly one of env: or file:, found ${keys.join(', ') || 'nothing'}`);
+        this.fail(
+          p,
+          `expected exactly one of env: or file:, found ${keys.join(', ') || 'nothing'}`,
+        );
         continue;
       }
       const ref = this.string([...p, keys[0]!], true);
@@ -463,7 +488,12 @@ function emptyProfile(name: string, file: string): Profile {
     file,
     site: '',
     transport: 'ssh',
-    ssh: {strictHostKeys: 'yes', keepaliveIntervalMs: 10_000, keepaliveCountMax: 3, forwardAgent: false},
+    ssh: {
+      strictHostKeys: 'yes',
+      keepaliveIntervalMs: 10_000,
+      keepaliveCountMax: 3,
+      forwardAgent: false,
+    },
     hosts: {},
     groups: {},
     variables: {},
@@ -476,7 +506,8 @@ function emptyProfile(name: string, file: string): Profile {
 }
 
 const validDate = (s: string): boolean =>
-  /^\d{4}-\d{2}-\d{2}$/.test(s) && !Number.isNaN(Date.parse(`${s}T00:00:00Z`)) &&
+  /^\d{4}-\d{2}-\d{2}$/.test(s) &&
+  !Number.isNaN(Date.parse(`${s}T00:00:00Z`)) &&
   new Date(`${s}T00:00:00Z`).toISOString().startsWith(s);
 
 function parseBytes(value: unknown): number | null {
@@ -507,6 +538,8 @@ export function resolveSecret(name: string, ref: SecretRef, env = process.env): 
   try {
     return fs.readFileSync(ref.file, 'utf8').replace(/\r?\n$/, '');
   } catch (error) {
-    throw new Error(`secret "${name}": cannot read ${ref.file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new Error(
+      `secret "${name}": cannot read ${ref.file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
   }
 }

@@ -214,13 +214,7 @@ export interface ChoiceStep extends StepBase {
 }
 
 export type Step =
-  | ManualStep
-  | CommandStep
-  | WatchStep
-  | GateStep
-  | CheckStep
-  | NotifyStep
-  | ChoiceStep;
+  ManualStep | CommandStep | WatchStep | GateStep | CheckStep | NotifyStep | ChoiceStep;
 
 export type StepKind = Step['kind'];
 

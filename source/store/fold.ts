@@ -6,12 +6,7 @@
 import type {JournalEntry, Outcome, PlanPhase, PlanStep, PromptKind} from '../journal/events.js';
 
 export type StepStatus =
-  | 'pending'
-  | 'running'
-  | 'waiting'
-  | 'not-applicable'
-  | 'not-chosen'
-  | Outcome;
+  'pending' | 'running' | 'waiting' | 'not-applicable' | 'not-chosen' | Outcome;
 
 export interface StepView extends PlanStep {
   status: StepStatus;
@@ -23,7 +18,9 @@ export interface StepView extends PlanStep {
   reason?: string;
   runs?: readonly {host: string; command: string}[];
   hosts?: readonly string[];
-  hostResults?: Readonly<Record<string, {exitCode: number | null; outcome: Outcome; error?: string}>>;
+  hostResults?: Readonly<
+    Record<string, {exitCode: number | null; outcome: Outcome; error?: string}>
+  >;
 }
 
 export interface OutputView {
@@ -138,8 +135,7 @@ const updateStep = (
   state: SessionState,
   key: string,
   change: (step: StepView) => Partial<StepView>,
-): readonly StepView[] =>
-  state.steps.map((s) => (s.key === key ? {...s, ...change(s)} : s));
+): readonly StepView[] => state.steps.map((s) => (s.key === key ? {...s, ...change(s)} : s));
 
 /** Applies one journal entry. Never mutates its arguments. */
 export function fold(state: SessionState, e: JournalEntry): SessionState {
@@ -199,7 +195,13 @@ export function fold(state: SessionState, e: JournalEntry): SessionState {
         })),
         commands: [
           ...state.commands,
-          ...e.runs.map((r) => ({seq: e.seq, time: e.time, step: e.step, host: r.host, command: r.command})),
+          ...e.runs.map((r) => ({
+            seq: e.seq,
+            time: e.time,
+            step: e.step,
+            host: r.host,
+            command: r.command,
+          })),
         ].slice(-COMMAND_LOG),
       };
     }
@@ -217,7 +219,9 @@ export function fold(state: SessionState, e: JournalEntry): SessionState {
             [e.host]: {
               ...prev,
               text: text.length > OUTPUT_TAIL_CHARS ? text.slice(-OUTPUT_TAIL_CHARS) : text,
-              bytes: prev.bytes + (e.text ? Buffer.byteLength(e.text) : Buffer.from(e.b64 ?? '', 'base64').length),
+              bytes:
+                prev.bytes +
+                (e.text ? Buffer.byteLength(e.text) : Buffer.from(e.b64 ?? '', 'base64').length),
             },
           },
         },
@@ -247,7 +251,11 @@ export function fold(state: SessionState, e: JournalEntry): SessionState {
         steps: updateStep(state, e.step, (s) => ({
           hostResults: {
             ...s.hostResults,
-            [e.host]: {exitCode: e.exitCode, outcome: e.outcome, ...(e.error ? {error: e.error} : {})},
+            [e.host]: {
+              exitCode: e.exitCode,
+              outcome: e.outcome,
+              ...(e.error ? {error: e.error} : {}),
+            },
           },
         })),
         commands: markCommand(state.commands, e.step, e.host, e.exitCode, e.outcome),
@@ -354,7 +362,9 @@ function appendLog(
   level: LogLine['level'],
   text: string,
 ): readonly LogLine[] {
-  return [...log, {seq: e.seq, time: e.time, ...(step ? {step} : {}), level, text}].slice(-LOG_LINES);
+  return [...log, {seq: e.seq, time: e.time, ...(step ? {step} : {}), level, text}].slice(
+    -LOG_LINES,
+  );
 }
 
 function markCommand(

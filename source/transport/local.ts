@@ -7,7 +7,14 @@
  * CREWCHIEF_HOST set: that is how the simulated sites stand in for real hosts.
  */
 import {execa} from 'execa';
-import {hostName, type OutputSink, type RunRequest, type RunResult, type RunningCommand, type Transport} from './types.js';
+import {
+  hostName,
+  type OutputSink,
+  type RunRequest,
+  type RunResult,
+  type RunningCommand,
+  type Transport,
+} from './types.js';
 
 /** How long a process group gets between SIGTERM and SIGKILL. */
 const KILL_GRACE_MS = 2000;
@@ -40,12 +47,20 @@ export function shellText(request: RunRequest): string {
     }
     if (request.host.prelude) parts.push(request.host.prelude);
   }
-  if (request.cwd) parts.push(`cd ${shellQuote(request.cwd)}`);
+  if (request.cwd) parts.push(`cd ${shellPath(request.cwd)}`);
   parts.push(request.command);
   return parts.join('\n');
 }
 
 export const shellQuote = (value: string): string => `'${value.replace(/'/g, `'\\''`)}'`;
+
+/** Quotes a path, keeping a leading `~/` for the shell to expand. */
+export const shellPath = (value: string): string =>
+  value === '~'
+    ? '~'
+    : value.startsWith('~/')
+      ? `~/${shellQuote(value.slice(2))}`
+      : shellQuote(value);
 
 export function createLocalTransport(options: {env?: Record<string, string>} = {}): Transport {
   installExitHook();
@@ -92,27 +107,26 @@ export function createLocalTransport(options: {env?: Record<string, string>} = {
         // the command exited before reading its input
       });
 
-      const done = child.then(
-        (result): RunResult => {
-          if (timer) clearTimeout(timer);
-          if (killTimer) clearTimeout(killTimer);
-          request.signal?.removeEventListener('abort', onAbort);
-          if (pid) {
-            // Whatever the command left behind in its group goes with it.
-            killGroup(pid, 'SIGKILL');
-            liveGroups.delete(pid);
-          }
-          const failedToStart = result.exitCode === undefined && !result.signal && !timedOut && !canceled;
-          return {
-            exitCode: result.exitCode ?? null,
-            ...(result.signal ? {signal: result.signal} : {}),
-            timedOut,
-            canceled,
-            ...(failedToStart ? {error: result.shortMessage} : {}),
-            durationMs: performance.now() - started,
-          };
-        },
-      );
+      const done = child.then((result): RunResult => {
+        if (timer) clearTimeout(timer);
+        if (killTimer) clearTimeout(killTimer);
+        request.signal?.removeEventListener('abort', onAbort);
+        if (pid) {
+          // Whatever the command left behind in its group goes with it.
+          killGroup(pid, 'SIGKILL');
+          liveGroups.delete(pid);
+        }
+        const failedToStart =
+          result.exitCode === undefined && !result.signal && !timedOut && !canceled;
+        return {
+          exitCode: result.exitCode ?? null,
+          ...(result.signal ? {signal: result.signal} : {}),
+          timedOut,
+          canceled,
+          ...(failedToStart ? {error: result.shortMessage} : {}),
+          durationMs: performance.now() - started,
+        };
+      });
       return {
         done,
         write(text: string) {

@@ -1,0 +1,236 @@
+#!/usr/bin/env node
+/**
+ * The command line: parses arguments, loads what the command needs, picks the event
+ * source and the view. The work happens in the services it calls.
+ */
+import {createRequire} from 'node:module';
+import {parseArgs, type ParseArgsConfig} from 'node:util';
+
+process.setSourceMapsEnabled(true);
+
+const require = createRequire(import.meta.url);
+const version = (require('../../package.json') as {version: string}).version;
+
+const HELP = `crewchief ${version} — drive a production deployment from a runbook
+
+Usage:
+  crewchief run SITE --profile NAME [options]   run a site's runbook on a profile
+  crewchief resume [SESSION|FILE] [options]     go on with a session from its journal
+  crewchief replay FILE [--speed N] [--plain]   play a journal back, read-only
+  crewchief validate [PATHS...]                 check machines and profiles (all when none given)
+  crewchief demo [SITE] [--auto] [--plain]      the runbook against its simulated site (default: rubin)
+  crewchief graph SITE [--profile NAME]         the machine as a Mermaid state diagram
+  crewchief list                                sites, profiles and sessions
+
+Options for run, resume and demo:
+  -p, --profile NAME     profile name (profiles/NAME.yaml) or path
+      --dry-run          run nothing: record what would run
+      --plain            line-oriented output (also when stdout is not a terminal)
+      --journal PATH     where the journal goes (default $XDG_STATE_HOME/crewchief/sessions/)
+      --yes              answer gates with their word and tick manual steps
+      --confirm WORD     type WORD (a step id or its danger word) at a danger step; repeatable; "all" for every one
+      --choose STEP=OPT  pick OPT at choice STEP (default with --yes: the first option); repeatable
+      --on-failure ACT   at a failed step: abort, skip or retry
+      --on-unknown ACT   at a step whose outcome is unknown after a crash: rerun, done or skip
+      --on-timeout ACT   at a watch that timed out: abort, skip or keep-waiting
+      --auto             (demo) answer every prompt after a short pause, so you can watch
+  -h, --help             this help
+  -v, --version          the version
+
+Exit status: 0 finished · 1 aborted or failed · 2 usage error · 3 invalid machine or profile ·
+4 journal damaged or unusable · 5 a prompt needed the driver and there was no terminal ·
+130 left before the end (resume later)`;
+
+const options = {
+  profile: {type: 'string', short: 'p'},
+  'dry-run': {type: 'boolean'},
+  plain: {type: 'boolean'},
+  journal: {type: 'string'},
+  yes: {type: 'boolean'},
+  confirm: {type: 'string', multiple: true},
+  choose: {type: 'string', multiple: true},
+  'on-failure': {type: 'string'},
+  'on-unknown': {type: 'string'},
+  'on-timeout': {type: 'string'},
+  auto: {type: 'boolean'},
+  speed: {type: 'string'},
+  help: {type: 'boolean', short: 'h'},
+  version: {type: 'boolean', short: 'v'},
+  'sim-faults': {type: 'string'},
+} satisfies ParseArgsConfig['options'];
+
+class UsageError extends Error {}
+
+function oneOf<T extends string>(
+  name: string,
+  value: string | undefined,
+  allowed: readonly T[],
+): T | undefined {
+  if (value === undefined) return undefined;
+  if (!allowed.includes(value as T))
+    throw new UsageError(`--${name} expects one of ${allowed.join(', ')}, not "${value}"`);
+  return value as T;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({args: argv, options, allowPositionals: true, strict: true});
+  } catch (error) {
+    throw new UsageError((error as Error).message.replace(/^TypeError \[[A-Z_]+\]: /, ''));
+  }
+  const {values: flags, positionals} = parsed;
+  if (flags.version) {
+    process.stdout.write(`${version}\n`);
+    return 0;
+  }
+  const [command, ...args] = positionals;
+  if (flags.help || !command) {
+    process.stdout.write(`${HELP}\n`);
+    return command || flags.help ? 0 : 2;
+  }
+  switch (command) {
+    case 'run':
+    case 'demo':
+    case 'resume':
+      return runCommand(command, args, flags);
+    case 'replay':
+      return (await import('./commands/replay.js')).replay(args, {
+        plain: !!flags.plain || !process.stdout.isTTY,
+        ...(flags.speed ? {speed: Number(flags.speed)} : {}),
+      });
+    case 'validate':
+      return (await import('./commands/validate.js')).validate(args);
+    case 'list':
+      return (await import('./commands/list.js')).list();
+    case 'graph': {
+      if (!args[0]) throw new UsageError('graph expects a SITE: crewchief graph rubin');
+      return (await import('./commands/graph.js')).graph(args[0], flags.profile);
+    }
+    default:
+      throw new UsageError(
+        `unknown command "${command}" (expected run, resume, replay, validate, demo, graph or list; crewchief --help)`,
+      );
+  }
+}
+
+async function runCommand(
+  command: 'run' | 'demo' | 'resume',
+  args: string[],
+  flags: Record<string, unknown>,
+): Promise<number> {
+  const {launch, resume, driverIdentity, LaunchError} = await import('./engine/launch.js');
+  const {drive} = await import('./drive.js');
+  const {listProfiles} = await import('./runbook/load.js');
+  const choose: Record<string, string> = {};
+  for (const c of (flags['choose'] as string[] | undefined) ?? []) {
+    const [step, option] = c.split('=');
+    if (!step || !option) throw new UsageError(`--choose expects STEP=OPTION, not "${c}"`);
+    choose[step] = option;
+  }
+  const confirm = (flags['confirm'] as string[] | undefined) ?? [];
+  const interactive = !!process.stdin.isTTY && !!process.stdout.isTTY;
+  const demoAuto = command === 'demo' && (!!flags['auto'] || !interactive);
+  const onFailure = oneOf(
+    'on-failure',
+    flags['on-failure'] as string | undefined,
+    ['abort', 'skip', 'retry'] as const,
+  );
+  const onUnknown = oneOf(
+    'on-unknown',
+    flags['on-unknown'] as string | undefined,
+    ['rerun', 'done', 'skip'] as const,
+  );
+  const onTimeout = oneOf(
+    'on-timeout',
+    flags['on-timeout'] as string | undefined,
+    ['abort', 'skip', 'keep-waiting'] as const,
+  );
+  const autopilot = {
+    yes: !!flags['yes'] || demoAuto,
+    confirm: demoAuto || confirm.includes('all') ? ('all' as const) : confirm,
+    choose,
+    ...(onFailure ? {onFailure} : demoAuto ? {onFailure: 'abort' as const} : {}),
+    ...(onUnknown ? {onUnknown} : {}),
+    ...(onTimeout ? {onTimeout} : demoAuto ? {onTimeout: 'abort' as const} : {}),
+  };
+  const launchOptions = {
+    version,
+    ...(flags['dry-run'] ? {dryRun: true} : {}),
+    ...(flags['journal'] ? {journalPath: flags['journal'] as string} : {}),
+    ...(flags['sim-faults'] ? {simFaults: String(flags['sim-faults']).split(',')} : {}),
+  };
+  let launched;
+  try {
+    if (command === 'resume') {
+      if (args.length > 1)
+        throw new UsageError('resume expects at most one SESSION (an id or a journal file)');
+      launched = await resume(args[0], launchOptions);
+    } else if (command === 'run') {
+      const site = args[0];
+      if (!site || args.length > 1)
+        throw new UsageError('run expects one SITE: crewchief run SITE --profile NAME');
+      if (!flags['profile'])
+        throw new UsageError(
+          `run expects --profile NAME (profiles for ${site}: ${
+            listProfiles()
+              .filter((p) => p.site === site)
+              .map((p) => p.name)
+              .join(', ') || 'none found'
+          })`,
+        );
+      launched = await launch(site, flags['profile'] as string, launchOptions);
+    } else {
+      const site = args[0] ?? 'rubin';
+      const profile =
+        (flags['profile'] as string | undefined) ??
+        listProfiles().find((p) => p.site === site && p.name.endsWith('-demo'))?.name;
+      if (!profile)
+        throw new UsageError(
+          `no demo profile for site "${site}" (a profile named *-demo with site: ${site})`,
+        );
+      launched = await launch(site, profile, launchOptions);
+    }
+  } catch (error) {
+    if (error instanceof LaunchError) {
+      process.stderr.write(`crewchief: ${error.message}\n`);
+      return error.code;
+    }
+    throw error;
+  }
+  const plain = !!flags['plain'] || !process.stdout.isTTY;
+  const driver = driverIdentity();
+  if (!plain && !interactive) {
+    process.stderr.write('crewchief: the console needs a terminal on stdin; use --plain\n');
+    return 2;
+  }
+  const consoleView = plain ? undefined : (await import('./ui/render.js')).renderConsole;
+  if (command === 'demo' && plain) {
+    process.stdout.write(
+      `crewchief demo: ${launched.plan.site.title} on ${launched.plan.profile.name} (simulated site, nothing leaves this machine)${demoAuto ? '; prompts are answered automatically' : ''}\n`,
+    );
+  }
+  return drive(launched, {
+    plain,
+    interactive,
+    autopilot,
+    ...(command === 'demo' && !plain ? {autoDelayMs: 1500} : {}),
+    driver,
+    ...(consoleView ? {console: consoleView} : {}),
+  });
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof UsageError) {
+      process.stderr.write(`crewchief: ${error.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    process.stderr.write(`crewchief: ${(error as Error).stack ?? String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

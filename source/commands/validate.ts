@@ -1,0 +1,89 @@
+/** `crewchief validate [PATHS…]`: machines and profiles, each alone and together. */
+import fs from 'node:fs';
+import path from 'node:path';
+import {listProfiles, loadMachineFile, LoadError, shippedSites} from '../runbook/load.js';
+import {
+  formatError,
+  loadProfile,
+  ProfileError,
+  type Profile,
+  type ValidationError,
+} from '../runbook/profile.js';
+import {validateAgainstProfile, validateSite} from '../runbook/validate.js';
+import type {Site} from '../runbook/vocabulary.js';
+
+export async function validate(
+  paths: string[],
+  write = (s: string) => process.stdout.write(`${s}\n`),
+): Promise<number> {
+  const errors: string[] = [];
+  const sites = new Map<string, {site: Site; file: string}>();
+  const profiles: Profile[] = [];
+  const profileFiles: string[] = [];
+  const expand = (p: string): string[] =>
+    fs.existsSync(p) && fs.statSync(p).isDirectory()
+      ? fs
+          .readdirSync(p)
+          .filter((f) => /\.(ya?ml|[cm]?[jt]s)$/.test(f))
+          .map((f) => path.join(p, f))
+      : [p];
+  const inputs = paths.flatMap(expand);
+  for (const file of inputs) {
+    if (!fs.existsSync(file)) {
+      errors.push(`${file}: no such file`);
+      continue;
+    }
+    if (/\.ya?ml$/.test(file)) profileFiles.push(file);
+    else {
+      try {
+        for (const site of await loadMachineFile(file)) sites.set(site.id, {site, file});
+      } catch (error) {
+        errors.push((error as Error).message);
+      }
+    }
+  }
+  if (!paths.length) {
+    for (const [id, found] of await shippedSites()) sites.set(id, found);
+    profileFiles.push(...listProfiles().map((p) => p.file));
+  }
+  for (const file of profileFiles) {
+    try {
+      profiles.push(loadProfile(file));
+    } catch (error) {
+      if (error instanceof ProfileError) errors.push(...error.errors.map(formatError));
+      else throw error;
+    }
+  }
+  const collected: ValidationError[] = [];
+  for (const {site, file} of sites.values()) collected.push(...validateSite(site, file));
+  for (const profile of profiles) {
+    let found = sites.get(profile.site);
+    if (!found) {
+      try {
+        found = (await shippedSites()).get(profile.site);
+      } catch (error) {
+        if (!(error instanceof LoadError)) throw error;
+      }
+    }
+    if (!found) {
+      collected.push({
+        file: profile.file,
+        line: profile.lines.get('site') ?? 1,
+        field: 'site',
+        message: `no site "${profile.site}" (known: ${[...(await shippedSites()).keys()].join(', ')})`,
+      });
+      continue;
+    }
+    collected.push(...validateAgainstProfile(found.site, found.file, profile));
+  }
+  errors.push(...collected.map(formatError));
+  for (const e of errors) write(e);
+  if (errors.length) {
+    write(`${errors.length} problem${errors.length === 1 ? '' : 's'} found`);
+    return 3;
+  }
+  write(
+    `ok: ${sites.size} site${sites.size === 1 ? '' : 's'} (${[...sites.keys()].join(', ')}), ${profiles.length} profile${profiles.length === 1 ? '' : 's'}`,
+  );
+  return 0;
+}

@@ -1,0 +1,104 @@
+/**
+ * Drives a launched session with a view: feeds the store from the journal, shows it
+ * (plain lines or the Ink console), answers prompts from flags or the driver, and turns
+ * the end into an exit status.
+ */
+import {autoAnswer, type AutopilotOptions} from './engine/autopilot.js';
+import {EXIT, type Launched} from './engine/launch.js';
+import type {JournalEntry} from './journal/events.js';
+import {createSessionStore, type SessionStoreApi} from './store/store.js';
+import {parseAnswer} from './ui/answers.js';
+import {askLine, describeEntry, promptHelp} from './ui/plain.js';
+
+export interface DriveOptions {
+  plain: boolean;
+  /** A terminal to ask the driver on. */
+  interactive: boolean;
+  autopilot: AutopilotOptions;
+  /** Wait this long before an automatic answer (the demo, so people can read). */
+  autoDelayMs?: number;
+  driver: string;
+  write?: (line: string) => void;
+  /** Renders the console; resolves when it is closed. */
+  console?: (store: SessionStoreApi, launched: Launched) => {done: Promise<void>; unmount(): void};
+}
+
+export async function drive(launched: Launched, options: DriveOptions): Promise<number> {
+  const {session, journal} = launched;
+  const write = options.write ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const store = createSessionStore();
+  store.getState().applyMany(launched.history);
+  for (const warning of launched.warnings) write(`warning: ${warning}`);
+  let needsDriver: string | undefined;
+  let pendingAsk: (() => void) | undefined;
+
+  const handlePrompt = (entry: Extract<JournalEntry, {type: 'prompt-shown'}>): void => {
+    const prompt = store.getState().prompt;
+    if (!prompt || prompt.seq !== entry.seq) return;
+    const stepId = launched.plan.byKey.get(entry.step)?.step.id ?? entry.step;
+    const auto = autoAnswer(prompt, stepId, options.autopilot);
+    if (auto) {
+      const answer = (): void => {
+        if (store.getState().prompt?.seq === entry.seq)
+          session.decide(auto, `${options.driver} (flag)`);
+      };
+      if (options.autoDelayMs) setTimeout(answer, options.autoDelayMs);
+      else queueMicrotask(answer);
+      return;
+    }
+    if (options.console) return; // the console asks
+    if (options.interactive) {
+      const ask = (hint: string): void => {
+        const {answer, cancel} = askLine(`  ${hint}\n  > `);
+        pendingAsk = cancel;
+        void answer.then((text) => {
+          pendingAsk = undefined;
+          if (store.getState().prompt?.seq !== entry.seq) return;
+          const parsed = parseAnswer(prompt, text);
+          if ('error' in parsed) return ask(parsed.error);
+          if (!session.decide(parsed.event)) ask('not possible now');
+        });
+      };
+      ask(promptHelp[prompt.prompt] ?? '');
+      return;
+    }
+    needsDriver = `step "${launched.plan.byKey.get(entry.step)?.step.title ?? entry.step}" needs the driver (${prompt.prompt}), and there is no terminal to ask on: run it in a terminal, or answer in advance with --yes, --confirm, --choose, --on-failure, --on-unknown, --on-timeout`;
+    queueMicrotask(() => void session.detach('no terminal to answer a prompt'));
+  };
+
+  journal.onEntry((entry) => {
+    store.getState().apply(entry);
+    if (options.plain) {
+      const line = describeEntry(entry, store.getState());
+      if (line !== undefined) write(line);
+    }
+    if (entry.type === 'prompt-shown') handlePrompt(entry);
+  });
+
+  const view = options.console?.(store, launched);
+  const onSignal = (signal: NodeJS.Signals): void => void session.detach(`interrupted (${signal})`);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  process.once('SIGHUP', onSignal);
+  if (view) void view.done.then(() => session.detach('the driver closed the console'));
+  session.start();
+  const end = await session.done;
+  pendingAsk?.();
+  process.removeListener('SIGINT', onSignal);
+  process.removeListener('SIGTERM', onSignal);
+  process.removeListener('SIGHUP', onSignal);
+  journal.close();
+  // Let the console draw the last state before it goes.
+  await new Promise((r) => setTimeout(r, view ? 150 : 0));
+  view?.unmount();
+  if (needsDriver) {
+    process.stderr.write(
+      `crewchief: ${needsDriver}\nthe session is kept: crewchief resume ${journal.path}\n`,
+    );
+    return EXIT.needsDriver;
+  }
+  if (end === 'finished') return EXIT.ok;
+  if (end === 'aborted') return EXIT.failed;
+  write(`session left open: crewchief resume ${journal.path}`);
+  return EXIT.detached;
+}

@@ -1,0 +1,392 @@
+/**
+ * Opens a session from names on the command line, or resumes one from its journal:
+ * load and validate the site and profile, read secrets, pick transports, open the
+ * journal. Everything here can fail with a clear message before anything runs.
+ */
+import {randomBytes} from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type {JournalEntry} from '../journal/events.js';
+import {describeDamage, JournalWriter, readJournal, sessionsDir} from '../journal/file.js';
+import {Redactor} from '../journal/redact.js';
+import {findProfile, findSite, LoadError} from '../runbook/load.js';
+import {
+  loadProfile,
+  ProfileError,
+  resolveSecret,
+  type Profile,
+  type ValidationError,
+} from '../runbook/profile.js';
+import {validateAgainstProfile, validateSite} from '../runbook/validate.js';
+import type {Site} from '../runbook/vocabulary.js';
+import {prepareSim} from '../sim/index.js';
+import {createDryRunTransport} from '../transport/dry-run.js';
+import {createLocalTransport} from '../transport/local.js';
+import type {Transport} from '../transport/types.js';
+import {resolvePlan, type ResolvedPlan} from './plan.js';
+import {describeChanges, resumePoint, type ResumePoint} from './resume.js';
+import {Session} from './session.js';
+import type {StepServices} from './steps.js';
+
+/** Why a session could not start; `code` is the process exit status. */
+export class LaunchError extends Error {
+  constructor(
+    message: string,
+    readonly code: number,
+  ) {
+    super(message);
+  }
+}
+
+export const EXIT = {
+  ok: 0,
+  failed: 1,
+  usage: 2,
+  invalid: 3,
+  journal: 4,
+  needsDriver: 5,
+  detached: 130,
+} as const;
+
+export const driverIdentity = (env = process.env): string =>
+  env['CREWCHIEF_DRIVER'] || `${os.userInfo().username}@${os.hostname()}`;
+
+export interface LaunchOptions {
+  dryRun?: boolean;
+  journalPath?: string;
+  driver?: string;
+  version: string;
+  env?: NodeJS.ProcessEnv;
+  /** Faults for the simulated site (tests). */
+  simFaults?: string[];
+  services?: Partial<Pick<StepServices, 'sleep' | 'fetch'>>;
+}
+
+export interface Launched {
+  session: Session;
+  journal: JournalWriter;
+  plan: ResolvedPlan;
+  /** Entries already in the journal (resume), to fold before going on. */
+  history: JournalEntry[];
+  resume?: ResumePoint;
+  warnings: string[];
+}
+
+const formatErrors = (errors: ValidationError[]): string =>
+  errors
+    .map(
+      (e) => `${e.file}${e.line ? `:${e.line}` : ''}: ${e.field ? `${e.field}: ` : ''}${e.message}`,
+    )
+    .join('\n');
+
+/** Loads and checks a site and a profile together. Throws LaunchError (exit 3) on any problem. */
+export async function loadChecked(
+  siteName: string | undefined,
+  profileName: string,
+): Promise<{site: Site; siteFile: string; profile: Profile}> {
+  let profile: Profile;
+  try {
+    profile = findProfile(profileName);
+  } catch (error) {
+    if (error instanceof ProfileError) throw new LaunchError(error.message, EXIT.invalid);
+    if (error instanceof LoadError) throw new LaunchError(error.message, EXIT.usage);
+    throw error;
+  }
+  return checkedWith(siteName ?? profile.site, profile);
+}
+
+async function checkedWith(
+  siteName: string,
+  profile: Profile,
+): Promise<{site: Site; siteFile: string; profile: Profile}> {
+  let found: {site: Site; file: string};
+  try {
+    found = await findSite(siteName);
+  } catch (error) {
+    if (error instanceof LoadError) throw new LaunchError(error.message, EXIT.usage);
+    throw error;
+  }
+  if (profile.site !== found.site.id) {
+    throw new LaunchError(
+      `${profile.file}:${profile.lines.get('site') ?? 1}: site: profile ${profile.name} is for site "${profile.site}", not "${found.site.id}"`,
+      EXIT.invalid,
+    );
+  }
+  const errors = [
+    ...validateSite(found.site, found.file),
+    ...validateAgainstProfile(found.site, found.file, profile),
+  ];
+  if (errors.length) throw new LaunchError(formatErrors(errors), EXIT.invalid);
+  return {site: found.site, siteFile: found.file, profile};
+}
+
+function readSecrets(profile: Profile, env: NodeJS.ProcessEnv): Record<string, string> {
+  const secrets: Record<string, string> = {};
+  for (const [name, ref] of Object.entries(profile.secrets)) {
+    try {
+      secrets[name] = resolveSecret(name, ref, env);
+    } catch (error) {
+      throw new LaunchError(`${profile.file}: ${(error as Error).message}`, EXIT.invalid);
+    }
+  }
+  return secrets;
+}
+
+/** Hosts with the profile-wide ssh user and jump filled in. */
+function withSshDefaults(profile: Profile): Profile {
+  const hosts = Object.fromEntries(
+    Object.entries(profile.hosts).map(([name, host]) => [
+      name,
+      {
+        ...host,
+        ...(!host.user && profile.ssh.user ? {user: profile.ssh.user} : {}),
+        ...(!host.jump && profile.ssh.jump ? {jump: profile.ssh.jump} : {}),
+      },
+    ]),
+  );
+  return {...profile, hosts};
+}
+
+async function transportsFor(
+  profile: Profile,
+  journalPath: string,
+  options: LaunchOptions,
+  append: (text: string) => void,
+): Promise<{transport: Transport; local: Transport}> {
+  if (options.dryRun) {
+    const dry = createDryRunTransport();
+    return {transport: dry, local: dry};
+  }
+  if (profile.sim && profile.transport === 'local') {
+    const sim = prepareSim(profile.sim.site, `${journalPath}.sim`, {
+      speed: profile.sim.speed,
+      ...(options.simFaults ? {faults: options.simFaults} : {}),
+    });
+    const local = createLocalTransport({env: sim.env});
+    return {transport: local, local};
+  }
+  const local = createLocalTransport();
+  if (profile.transport === 'local') return {transport: local, local};
+  const {createSshTransport} = await import('../transport/ssh/index.js');
+  const transport = createSshTransport({
+    ...(profile.ssh.config ? {configFile: profile.ssh.config} : {}),
+    ...(profile.ssh.knownHosts ? {knownHostsFiles: profile.ssh.knownHosts} : {}),
+    ...(profile.ssh.identity ? {identityFile: profile.ssh.identity} : {}),
+    strictHostKeys: profile.ssh.strictHostKeys,
+    keepaliveIntervalMs: profile.ssh.keepaliveIntervalMs,
+    keepaliveCountMax: profile.ssh.keepaliveCountMax,
+    ...(profile.ssh.forwardAgent ? {forwardAgent: Object.keys(profile.hosts)} : {}),
+    onHostKeyAccepted: (e) => append(`accepted the new host key of ${e.host}: ${e.fingerprint}`),
+  });
+  return {transport, local};
+}
+
+export function newSessionId(site: string, profile: string, now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '');
+  return `${site}-${profile}-${stamp}-${randomBytes(2).toString('hex')}`;
+}
+
+/** Opens a new session (nothing runs until `session.start()`). */
+export async function launch(
+  siteName: string | undefined,
+  profileName: string,
+  options: LaunchOptions,
+): Promise<Launched> {
+  const env = options.env ?? process.env;
+  const checked = await loadChecked(siteName, profileName);
+  const profile = withSshDefaults(checked.profile);
+  const secrets = readSecrets(profile, env);
+  const plan = resolvePlan(checked.site, profile);
+  const id = newSessionId(checked.site.id, profile.name);
+  const journalPath = path.resolve(
+    options.journalPath ?? path.join(sessionsDir(env), `${id}.jsonl`),
+  );
+  let journal: JournalWriter;
+  try {
+    journal = JournalWriter.create(journalPath, id);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new LaunchError(
+      code === 'EEXIST'
+        ? `${journalPath} already exists: a journal is never overwritten (use crewchief resume ${journalPath}, or another --journal)`
+        : `cannot create the journal ${journalPath}: ${(error as Error).message}`,
+      EXIT.journal,
+    );
+  }
+  const redactor = new Redactor(Object.values(secrets));
+  const {transport, local} = await transportsFor(profile, journalPath, options, (text) =>
+    journal.append({type: 'notice', level: 'warn', text}),
+  );
+  const session = new Session({
+    id,
+    plan,
+    siteFile: checked.siteFile,
+    journal,
+    transport,
+    local,
+    redactor,
+    secrets,
+    driver: options.driver ?? driverIdentity(env),
+    version: options.version,
+    ...(options.dryRun ? {dryRun: true} : {}),
+    ...(options.services ? {services: options.services} : {}),
+  });
+  return {session, journal, plan, history: [], warnings: []};
+}
+
+/** The journal of a session id, a path, or (none given) the latest unfinished session. */
+export function findJournal(idOrPath: string | undefined, env = process.env): string {
+  const dir = sessionsDir(env);
+  if (idOrPath) {
+    if (fs.existsSync(idOrPath)) return path.resolve(idOrPath);
+    const file = path.join(dir, idOrPath.endsWith('.jsonl') ? idOrPath : `${idOrPath}.jsonl`);
+    if (fs.existsSync(file)) return file;
+    throw new LaunchError(
+      `no session "${idOrPath}" (looked for ${idOrPath} and ${file}; crewchief list shows the sessions)`,
+      EXIT.usage,
+    );
+  }
+  const open = listSessions(env).filter((s) => !s.closed);
+  if (!open.length)
+    throw new LaunchError(
+      `no unfinished session in ${dir} (crewchief list shows the sessions)`,
+      EXIT.usage,
+    );
+  return open[0]!.file;
+}
+
+export interface SessionSummary {
+  id: string;
+  file: string;
+  site: string;
+  profile: string;
+  driver: string;
+  started: string;
+  last: string;
+  closed?: string;
+  events: number;
+}
+
+/** Sessions in the sessions directory, newest first. Unreadable files are listed as such. */
+export function listSessions(env = process.env): SessionSummary[] {
+  const dir = sessionsDir(env);
+  if (!fs.existsSync(dir)) return [];
+  const out: SessionSummary[] = [];
+  for (const name of fs.readdirSync(dir).filter((f) => f.endsWith('.jsonl'))) {
+    const file = path.join(dir, name);
+    try {
+      const read = readJournal(file);
+      const opened = read.entries.find((e) => e.type === 'session-opened');
+      const closed = read.entries.find((e) => e.type === 'session-closed');
+      const last = read.entries.at(-1);
+      out.push({
+        id: read.header.session,
+        file,
+        site: opened?.type === 'session-opened' ? opened.site : '?',
+        profile: opened?.type === 'session-opened' ? opened.profile : '?',
+        driver: opened?.type === 'session-opened' ? opened.driver : '?',
+        started: read.header.created,
+        last: last?.time ?? read.header.created,
+        ...(closed?.type === 'session-closed' ? {closed: closed.outcome} : {}),
+        events: read.entries.length,
+      });
+    } catch {
+      out.push({
+        id: name.replace(/\.jsonl$/, ''),
+        file,
+        site: '?',
+        profile: '?',
+        driver: '?',
+        started: '',
+        last: '',
+        closed: 'unreadable',
+        events: 0,
+      });
+    }
+  }
+  return out.sort((a, b) => b.last.localeCompare(a.last));
+}
+
+/** Resumes a session from its journal. */
+export async function resume(
+  idOrPath: string | undefined,
+  options: LaunchOptions,
+): Promise<Launched> {
+  const env = options.env ?? process.env;
+  const file = findJournal(idOrPath, env);
+  let read;
+  try {
+    read = readJournal(file);
+  } catch (error) {
+    throw new LaunchError((error as Error).message, EXIT.journal);
+  }
+  if (read.damage.length) {
+    throw new LaunchError(
+      `${describeDamage(file, read.damage)}\nthe journal is damaged before its end; crewchief will not guess what happened (replay shows what is readable)`,
+      EXIT.journal,
+    );
+  }
+  const opened = read.entries.find((e) => e.type === 'session-opened');
+  if (!opened || opened.type !== 'session-opened')
+    throw new LaunchError(`${file}: the journal has no session-opened event`, EXIT.journal);
+  const closed = read.entries.find((e) => e.type === 'session-closed');
+  if (closed && closed.type === 'session-closed') {
+    throw new LaunchError(
+      `session ${read.header.session} is already closed (${closed.outcome}); nothing to resume (crewchief replay ${file} shows it)`,
+      EXIT.usage,
+    );
+  }
+  let profile: Profile;
+  try {
+    profile = withSshDefaults(loadProfile(opened.profileFile));
+  } catch (error) {
+    throw new LaunchError((error as Error).message, EXIT.invalid);
+  }
+  const checked = await checkedWith(opened.siteFile, profile).catch(async (error: unknown) => {
+    // A shipped site may have moved between source and dist: fall back to its id.
+    if (error instanceof LaunchError && error.code === EXIT.usage)
+      return checkedWith(opened.site, profile);
+    throw error;
+  });
+  const plan = resolvePlan(checked.site, profile);
+  const changes = describeChanges(opened.plan, plan.outline);
+  if (changes.length) {
+    throw new LaunchError(
+      `the runbook changed since session ${read.header.session} began; resuming could run the wrong thing:\n  ${changes.join('\n  ')}\nrestore the runbook and profile as they were, or start a new session`,
+      EXIT.invalid,
+    );
+  }
+  const point = resumePoint(plan, read.entries);
+  const secrets = readSecrets(profile, env);
+  const lastSeq = read.entries.at(-1)?.seq ?? 0;
+  const journal = JournalWriter.reopen(file, lastSeq, read.validBytes);
+  const redactor = new Redactor(Object.values(secrets));
+  const {transport, local} = await transportsFor(
+    profile,
+    file,
+    {...options, dryRun: opened.dryRun},
+    (text) => journal.append({type: 'notice', level: 'warn', text}),
+  );
+  const session = new Session({
+    id: read.header.session,
+    plan,
+    siteFile: checked.siteFile,
+    journal,
+    transport,
+    local,
+    redactor,
+    secrets,
+    driver: options.driver ?? driverIdentity(env),
+    version: options.version,
+    ...(opened.dryRun ? {dryRun: true} : {}),
+    resume: {
+      ...(point.startAt ? {startAt: point.startAt} : {}),
+      ...(point.restarted ? {restarted: point.restarted} : {}),
+      vars: point.vars,
+      from: lastSeq,
+    },
+    ...(options.services ? {services: options.services} : {}),
+  });
+  return {session, journal, plan, history: read.entries, resume: point, warnings: read.warnings};
+}

@@ -1,0 +1,133 @@
+/**
+ * Finds and loads sites (machines/*.ts, or a user's machine file anywhere) and profiles
+ * (profiles/*.yaml, ./profiles, or a path).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import {fileURLToPath, pathToFileURL} from 'node:url';
+import {loadProfile, type Profile} from './profile.js';
+import type {MachineModule, Site} from './vocabulary.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+/** True when running the TypeScript sources (tests, tsx); false from the built dist/. */
+const fromSource = import.meta.url.endsWith('.ts');
+
+/** The package's own root (where package.json, machines/ and profiles/ are). */
+export const packageRoot = (): string => {
+  let dir = here;
+  while (dir !== path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(path.join(dir, 'profiles')))
+      return dir;
+    dir = path.dirname(dir);
+  }
+  throw new Error('cannot find the crewchief package root');
+};
+
+/** Where the shipped machines are, as importable modules. */
+const machinesDir = (): string =>
+  fromSource ? path.join(packageRoot(), 'machines') : path.resolve(here, '..', '..', 'machines');
+
+export const profileDirs = (cwd = process.cwd()): string[] => {
+  const dirs = [path.join(cwd, 'profiles'), path.join(packageRoot(), 'profiles')];
+  return [...new Set(dirs)].filter((d) => fs.existsSync(d));
+};
+
+export class LoadError extends Error {}
+
+/** Imports a module, TypeScript included (user machines outside the package). */
+async function importModule(file: string): Promise<unknown> {
+  if (!fromSource && /\.[cm]?tsx?$/.test(file)) {
+    const {tsImport} = await import('tsx/esm/api');
+    return tsImport(pathToFileURL(file).href, import.meta.url);
+  }
+  return import(pathToFileURL(file).href);
+}
+
+/** The sites a machine module exports. */
+export function sitesOf(module: unknown, file: string): Site[] {
+  const m = module as MachineModule;
+  const sites = [...(m.sites ?? []), ...(m.default ? [m.default] : [])];
+  if (!sites.length) {
+    throw new LoadError(
+      `${file}: exports no site (expected \`export default site({...})\` or \`export const sites = [...]\`)`,
+    );
+  }
+  return sites;
+}
+
+export async function loadMachineFile(file: string): Promise<Site[]> {
+  let module: unknown;
+  try {
+    module = await importModule(path.resolve(file));
+  } catch (error) {
+    throw new LoadError(`${file}: cannot load: ${(error as Error).message.split('\n')[0]}`);
+  }
+  return sitesOf(module, file);
+}
+
+/** Every shipped site, by id. */
+export async function shippedSites(): Promise<Map<string, {site: Site; file: string}>> {
+  const dir = machinesDir();
+  const ext = fromSource ? '.ts' : '.js';
+  const found = new Map<string, {site: Site; file: string}>();
+  for (const name of fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith(ext))
+    .sort()) {
+    const file = path.join(dir, name);
+    for (const site of await loadMachineFile(file)) found.set(site.id, {site, file});
+  }
+  return found;
+}
+
+/** A site by id (shipped) or by the path of a machine file (first site in it). */
+export async function findSite(nameOrPath: string): Promise<{site: Site; file: string}> {
+  if (/[/\\]|\.[cm]?[jt]sx?$/.test(nameOrPath)) {
+    const [site] = await loadMachineFile(nameOrPath);
+    return {site: site!, file: nameOrPath};
+  }
+  const sites = await shippedSites();
+  const found = sites.get(nameOrPath);
+  if (!found) {
+    throw new LoadError(
+      `no site "${nameOrPath}" (known: ${[...sites.keys()].join(', ')}; or give the path of a machine file)`,
+    );
+  }
+  return found;
+}
+
+/** The file of a profile given by name or path. */
+export function profilePath(nameOrPath: string, cwd = process.cwd()): string {
+  if (/[/\\]|\.ya?ml$/.test(nameOrPath)) return path.resolve(cwd, nameOrPath);
+  for (const dir of profileDirs(cwd)) {
+    for (const ext of ['.yaml', '.yml']) {
+      const file = path.join(dir, nameOrPath + ext);
+      if (fs.existsSync(file)) return file;
+    }
+  }
+  const known = listProfiles(cwd).map((p) => p.name);
+  throw new LoadError(
+    `no profile "${nameOrPath}" (known: ${known.join(', ') || 'none'}; or give a path to a .yaml file)`,
+  );
+}
+
+export const findProfile = (nameOrPath: string, cwd = process.cwd()): Profile =>
+  loadProfile(profilePath(nameOrPath, cwd));
+
+/** Profiles on disk, by name, with the site each names (read without full validation). */
+export function listProfiles(cwd = process.cwd()): {name: string; file: string; site: string}[] {
+  const seen = new Map<string, {name: string; file: string; site: string}>();
+  for (const dir of profileDirs(cwd)) {
+    for (const f of fs
+      .readdirSync(dir)
+      .filter((n) => /\.ya?ml$/.test(n))
+      .sort()) {
+      const name = f.replace(/\.ya?ml$/, '');
+      if (seen.has(name)) continue;
+      const text = fs.readFileSync(path.join(dir, f), 'utf8');
+      const site = /^site:\s*(\S+)/m.exec(text)?.[1] ?? '?';
+      seen.set(name, {name, file: path.join(dir, f), site});
+    }
+  }
+  return [...seen.values()];
+}

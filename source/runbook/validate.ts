@@ -1,0 +1,318 @@
+/**
+ * Checks a site on its own and against a profile. Every error names file:line and says
+ * what was expected; bad input never reaches the engine.
+ */
+import {knownSims} from '../sim/index.js';
+import {parseDuration} from './duration.js';
+import type {Profile, ValidationError} from './profile.js';
+import {locationOf} from './source-location.js';
+import {stepKinds, type Duration, type Phase, type Site, type Step} from './vocabulary.js';
+
+const ID = /^[a-z0-9][a-z0-9_-]*$/i;
+const BUILT_IN = new Set(['site', 'profile', 'release']);
+
+interface Walked {
+  step: Step;
+  phase: Phase;
+  /** Variables captured by steps before this one (in walking order). */
+  capturedBefore: Set<string>;
+  backgroundsBefore: Set<string>;
+}
+
+function walkSteps(site: Site): Walked[] {
+  const out: Walked[] = [];
+  const captured = new Set<string>();
+  const backgrounds = new Set<string>();
+  const visit = (steps: readonly Step[], phase: Phase): void => {
+    for (const step of steps ?? []) {
+      out.push({
+        step,
+        phase,
+        capturedBefore: new Set(captured),
+        backgroundsBefore: new Set(backgrounds),
+      });
+      if (step.kind === 'command' && step.capture?.as) captured.add(step.capture.as);
+      if (step.kind === 'command' && step.background?.name) backgrounds.add(step.background.name);
+      if (step.kind === 'choice') for (const o of step.options ?? []) visit(o.steps, phase);
+    }
+  };
+  for (const phase of site.phases ?? []) visit(phase.steps, phase);
+  return out;
+}
+
+const where = (value: object, fallback: string): {file: string; line: number} => {
+  const loc = locationOf(value);
+  const match = loc ? /^(.*):(\d+)$/.exec(loc) : null;
+  return match ? {file: match[1]!, line: Number(match[2])} : {file: fallback, line: 0};
+};
+
+const templateNames = (text: string | undefined): string[] =>
+  text ? [...text.matchAll(/\$\{([A-Za-z_][\w.-]*)\}/g)].map((m) => m[1]!) : [];
+
+function templatesOf(step: Step): {field: string; text: string}[] {
+  const t: {field: string; text: string | undefined}[] = [{field: 'title', text: step.title}];
+  if (step.kind === 'command')
+    t.push(
+      {field: 'run', text: step.run},
+      {field: 'cwd', text: step.cwd},
+      {field: 'produces', text: step.produces},
+    );
+  if (step.kind === 'watch') t.push({field: 'probe', text: step.probe});
+  if (step.kind === 'notify')
+    t.push({field: 'text', text: step.text}, {field: 'channel', text: step.channel});
+  if (step.kind === 'check') t.push({field: 'probes', text: JSON.stringify(step.probes ?? [])});
+  if (typeof step.danger === 'string') t.push({field: 'danger', text: step.danger});
+  return t.filter((x): x is {field: string; text: string} => typeof x.text === 'string');
+}
+
+/** Problems in a site on its own. */
+export function validateSite(site: Site, file: string): ValidationError[] {
+  const errors: ValidationError[] = [];
+  const fail = (value: object, field: string, message: string): void => {
+    errors.push({...where(value, file), field, message});
+  };
+  if (!site || typeof site !== 'object') return [{file, line: 0, field: '', message: 'not a site'}];
+  if (!site.id || !ID.test(site.id))
+    fail(site, 'id', 'expected a site id (letters, digits, - and _)');
+  if (!Array.isArray(site.phases) || !site.phases.length) {
+    fail(site, 'phases', 'expected a non-empty list of phases');
+    return errors;
+  }
+  const phaseIds = new Set<string>();
+  for (const phase of site.phases) {
+    if (!phase.id || !ID.test(phase.id))
+      fail(phase, 'id', `phase "${phase.title}": expected an id (letters, digits, - and _)`);
+    else if (phaseIds.has(phase.id)) fail(phase, 'id', `phase id "${phase.id}" is used twice`);
+    phaseIds.add(phase.id);
+    if (!Array.isArray(phase.steps))
+      fail(phase, 'steps', `phase ${phase.id}: expected a list of steps`);
+    if (phase.due !== undefined && !/^T-\d+(d|wd)$/.test(phase.due)) {
+      fail(
+        phase,
+        'due',
+        `phase ${phase.id}: expected T-<n>d (days) or T-<n>wd (working days), found "${phase.due}"`,
+      );
+    }
+  }
+  const stepIds = new Set<string>();
+  const duration = (step: Step, field: string, value: Duration | undefined): void => {
+    if (value !== undefined && parseDuration(value) === null) {
+      fail(
+        step,
+        field,
+        `step ${step.id}: expected a duration such as 30s, 2m or 1h, found ${JSON.stringify(value)}`,
+      );
+    }
+  };
+  const regex = (step: Step, field: string, value: string | undefined): void => {
+    if (value === undefined) return;
+    try {
+      new RegExp(value);
+    } catch (error) {
+      fail(
+        step,
+        field,
+        `step ${step.id}: not a valid regular expression: ${(error as Error).message}`,
+      );
+    }
+  };
+  const required = (step: Step, field: string, value: unknown): void => {
+    if (value === undefined || value === null || value === '') {
+      fail(step, field, `step ${step.id ?? '?'} (${step.kind}): ${field} is required`);
+    }
+  };
+  for (const {step, backgroundsBefore} of walkSteps(site)) {
+    if (!stepKinds.includes(step.kind)) {
+      fail(
+        step,
+        'kind',
+        `step ${step.id}: unknown kind "${String(step.kind)}" (expected one of: ${stepKinds.join(', ')})`,
+      );
+      continue;
+    }
+    if (!step.id || !ID.test(step.id))
+      fail(step, 'id', `step "${step.title}": expected an id (letters, digits, - and _)`);
+    else if (stepIds.has(step.id))
+      fail(
+        step,
+        'id',
+        `step id "${step.id}" is used twice: ids must be unique in a site (the journal and resume use them)`,
+      );
+    stepIds.add(step.id);
+    required(step, 'title', step.title);
+    if (step.due !== undefined && !/^T-\d+(d|wd)$/.test(step.due)) {
+      fail(
+        step,
+        'due',
+        `step ${step.id}: expected T-<n>d (days) or T-<n>wd (working days), found "${step.due}"`,
+      );
+    }
+    switch (step.kind) {
+      case 'command':
+        required(step, 'run', step.run);
+        duration(step, 'timeout', step.timeout);
+        regex(step, 'expect', step.expect);
+        regex(step, 'capture.pattern', step.capture?.pattern);
+        regex(step, 'background.readyWhen', step.background?.readyWhen);
+        for (const [field, n] of [
+          ['fanOut.parallel', step.fanOut?.parallel],
+          ['fanOut.batch', step.fanOut?.batch],
+        ] as const) {
+          if (n !== undefined && (!Number.isInteger(n) || n < 1))
+            fail(step, field, `step ${step.id}: expected a whole number of at least 1, found ${n}`);
+        }
+        if (step.capture && !step.capture.as)
+          fail(step, 'capture.as', `step ${step.id}: capture needs a variable name in "as"`);
+        break;
+      case 'watch':
+        required(step, 'probe', step.probe);
+        required(step, 'until', step.until);
+        duration(step, 'every', step.every);
+        duration(step, 'patience', step.patience);
+        duration(step, 'timeout', step.timeout);
+        if (step.parse !== 'lines') regex(step, 'parse', step.parse);
+        if (step.until && 'xOfX' in step.until) {
+          regex(step, 'until.xOfX', step.until.xOfX);
+          if (!/\(.*\).*\(.*\)/.test(step.until.xOfX))
+            fail(
+              step,
+              'until.xOfX',
+              `step ${step.id}: expected a pattern with two groups, e.g. "(\\d+) of (\\d+)"`,
+            );
+        }
+        break;
+      case 'gate':
+        if (step.send) {
+          regex(step, 'send.until', step.send.until);
+          duration(step, 'send.timeout', step.send.timeout);
+          if (!backgroundsBefore.has(step.send.to)) {
+            fail(
+              step,
+              'send.to',
+              `step ${step.id}: no earlier command starts a background process named "${step.send.to}"`,
+            );
+          }
+        }
+        break;
+      case 'check':
+        if (!Array.isArray(step.probes) || !step.probes.length)
+          fail(step, 'probes', `step ${step.id}: expected at least one probe`);
+        duration(step, 'interval', step.interval);
+        for (const probe of step.probes ?? []) {
+          if ('sql' in probe || ('command' in probe && probe.expect))
+            regex(step, 'probes.expect', probe.expect);
+        }
+        break;
+      case 'notify':
+        required(step, 'text', step.text);
+        break;
+      case 'choice': {
+        required(step, 'question', step.question);
+        const options = step.options ?? [];
+        if (options.length < 2)
+          fail(step, 'options', `step ${step.id}: a choice needs at least two options`);
+        const ids = new Set<string>();
+        for (const o of options) {
+          if (ids.has(o.id))
+            fail(step, 'options', `step ${step.id}: option id "${o.id}" is used twice`);
+          ids.add(o.id);
+        }
+        break;
+      }
+    }
+  }
+  return errors;
+}
+
+/** Problems between a site and a profile that names it. */
+export function validateAgainstProfile(
+  site: Site,
+  file: string,
+  profile: Profile,
+): ValidationError[] {
+  const errors: ValidationError[] = [];
+  const fail = (value: object, field: string, message: string): void => {
+    errors.push({...where(value, file), field, message});
+  };
+  const profileLine = (field: string): number => profile.lines.get(field) ?? 1;
+  const defined = new Set([...BUILT_IN, ...Object.keys(profile.variables)]);
+  const stepIds = new Set<string>();
+  for (const {step, capturedBefore} of walkSteps(site)) {
+    stepIds.add(step.id);
+    const target = 'on' in step ? step.on : undefined;
+    if (target !== undefined && target !== 'local') {
+      const name = target.startsWith('@') ? target.slice(1) : target;
+      if (!profile.hosts[name] && !profile.groups[name]) {
+        fail(
+          step,
+          'on',
+          `step ${step.id} runs on "${target}", but profile ${profile.name} (${profile.file}) has no such host or group (hosts: ${Object.keys(profile.hosts).join(', ') || 'none'}; groups: ${Object.keys(profile.groups).join(', ') || 'none'})`,
+        );
+      }
+    }
+    for (const {field, text} of templatesOf(step)) {
+      for (const name of templateNames(text)) {
+        if (name.startsWith('secret.')) {
+          if (!profile.secrets[name.slice(7)]) {
+            fail(
+              step,
+              field,
+              `step ${step.id} uses \${${name}}, but profile ${profile.name} declares no secret "${name.slice(7)}" under secrets:`,
+            );
+          }
+        } else if (!defined.has(name) && !capturedBefore.has(name)) {
+          fail(
+            step,
+            field,
+            `step ${step.id} uses \${${name}}, which is not a variable of profile ${profile.name} and not captured by an earlier step`,
+          );
+        }
+      }
+    }
+    const near =
+      step.kind === 'watch' && step.until && 'near' in step.until ? step.until.near : undefined;
+    if (near && !defined.has(near) && !capturedBefore.has(near)) {
+      fail(
+        step,
+        'until.near',
+        `step ${step.id} compares with "${near}", which no earlier step captures and profile ${profile.name} does not define`,
+      );
+    }
+    if (step.kind === 'notify' && step.webhook && !profile.secrets[step.webhook]) {
+      fail(
+        step,
+        'webhook',
+        `step ${step.id} posts to the webhook in secret "${step.webhook}", which profile ${profile.name} does not declare`,
+      );
+    }
+  }
+  for (const id of Object.keys(profile.overrides)) {
+    if (!stepIds.has(id)) {
+      errors.push({
+        file: profile.file,
+        line: profileLine(`overrides.${id}`),
+        field: `overrides.${id}`,
+        message: `names step "${id}", which site ${site.id} does not have`,
+      });
+    }
+  }
+  if (profile.sim && !knownSims().includes(profile.sim.site)) {
+    errors.push({
+      file: profile.file,
+      line: profileLine('sim'),
+      field: 'sim',
+      message: `no simulated site "${profile.sim.site}" (known: ${knownSims().join(', ')})`,
+    });
+  }
+  for (const name of Object.keys(site.variables ?? {})) {
+    if (!(name in profile.variables)) {
+      errors.push({
+        file: profile.file,
+        line: profileLine('variables'),
+        field: `variables.${name}`,
+        message: `site ${site.id} expects this variable (${site.variables![name]})`,
+      });
+    }
+  }
+  return errors;
+}

@@ -1,0 +1,57 @@
+/**
+ * Sets up a simulated site for a session: a scratch home with the site's scripts, a bin
+ * directory of shims on PATH, and the state directory. Hosts run their commands here
+ * with CREWCHIEF_HOST telling the programs which host they are.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import {fileURLToPath} from 'node:url';
+import {shellQuote} from '../transport/local.js';
+import {simSites} from './programs.js';
+
+const runner = path.join(path.dirname(fileURLToPath(import.meta.url)), 'run.js');
+
+export interface SimEnvironment {
+  /** Environment for every command on a simulated host. */
+  env: Record<string, string>;
+  home: string;
+  state: string;
+}
+
+export const knownSims = (): string[] => Object.keys(simSites);
+
+/** Prepares `dir` for the simulated `site`. Safe to call again on the same dir (resume). */
+export function prepareSim(
+  site: string,
+  dir: string,
+  options: {speed?: number; faults?: string[]} = {},
+): SimEnvironment {
+  const sim = simSites[site];
+  if (!sim) throw new Error(`no simulated site "${site}" (known: ${knownSims().join(', ')})`);
+  const home = path.join(dir, 'home');
+  const bin = path.join(dir, 'bin');
+  const state = path.join(dir, 'state');
+  for (const d of [home, bin, path.join(state, 'hosts')]) fs.mkdirSync(d, {recursive: true});
+  const shim = (program: string): string =>
+    `#!/bin/sh\nexec ${shellQuote(process.execPath)} ${shellQuote(runner)} ${site} ${program} "$@"\n`;
+  for (const program of Object.keys(sim.programs)) {
+    fs.writeFileSync(path.join(bin, program), shim(program), {mode: 0o755});
+  }
+  for (const [name, content] of Object.entries(sim.files)) {
+    const file = path.join(home, name);
+    fs.mkdirSync(path.dirname(file), {recursive: true});
+    if ('program' in content) fs.writeFileSync(file, shim(content.program), {mode: 0o755});
+    else if (!fs.existsSync(file)) fs.writeFileSync(file, content.text, {mode: 0o600});
+  }
+  return {
+    home,
+    state,
+    env: {
+      HOME: home,
+      PATH: `${bin}:${process.env['PATH'] ?? '/usr/bin:/bin'}`,
+      CREWCHIEF_SIM_STATE: state,
+      CREWCHIEF_SIM_SPEED: String(options.speed ?? 1),
+      ...(options.faults?.length ? {CREWCHIEF_SIM_FAULTS: options.faults.join(',')} : {}),
+    },
+  };
+}

@@ -1,0 +1,103 @@
+/**
+ * The line-oriented view: one line per event, for pipes, CI and plain terminals. Prompts
+ * are asked on the terminal when there is one; otherwise answered by flags or refused.
+ */
+import readline from 'node:readline';
+import type {JournalEntry} from '../journal/events.js';
+import {formatDuration} from '../runbook/duration.js';
+import type {SessionState} from '../store/fold.js';
+import {sanitize} from './sanitize.js';
+
+const clock = (iso: string): string => iso.slice(11, 19);
+
+const stepTitle = (state: SessionState, key: string): string =>
+  state.steps.find((s) => s.key === key)?.title ?? key;
+
+/** One printable line (or a few) for an entry, or nothing. `state` is after the entry. */
+export function describeEntry(e: JournalEntry, state: SessionState): string | undefined {
+  const t = `[${clock(e.time)}]`;
+  switch (e.type) {
+    case 'session-opened':
+      return `${t} session ${e.session}: ${e.siteTitle} on ${e.profile}${e.dryRun ? ' (dry run: nothing runs)' : ''}, driven by ${e.driver}`;
+    case 'session-resumed':
+      return `${t} resumed by ${e.driver} after event ${e.from}`;
+    case 'phase-entered':
+      return `${t} ══ ${state.phases.find((p) => p.id === e.phase)?.title ?? e.phase}`;
+    case 'step-started':
+      return `${t} ▶ ${stepTitle(state, e.step)}${e.attempt > 1 ? ` (attempt ${e.attempt})` : ''}\n${e.runs
+        .map((r) => `    $ ${r.host === 'local' ? '' : `[${r.host}] `}${sanitize(r.command)}`)
+        .join('\n')}`;
+    case 'output': {
+      const text = e.text ?? `(binary) ${Buffer.from(e.b64 ?? '', 'base64').length} bytes`;
+      const lines = sanitize(text).replace(/\n$/, '').split('\n');
+      return lines.map((l) => `    ${e.host === 'local' ? '' : `${e.host}│ `}${l}`).join('\n');
+    }
+    case 'output-truncated':
+      return `    ${e.host}│ … ${e.omittedBytes} bytes left out of the journal (of ${e.totalBytes}; sha256 ${e.sha256.slice(0, 16)})`;
+    case 'host-finished':
+      return e.outcome === 'ok'
+        ? undefined
+        : `    ${e.host}: ${e.outcome}${e.exitCode !== null ? ` (exit ${e.exitCode})` : ''}${e.error ? `: ${e.error}` : ''}`;
+    case 'count-sampled':
+      return `${t}   ◷ ${e.value ?? '?'} (until ${e.target})`;
+    case 'count-stalled':
+      return `${t}   ⚠ the count has not moved from ${e.value ?? '?'} for ${formatDuration(e.sinceMs)}`;
+    case 'prompt-shown':
+      return `${t} ? ${stepTitle(state, e.step)}\n${e.text
+        .split('\n')
+        .map((l) => `    ${l}`)
+        .join('\n')}`;
+    case 'decision':
+      return `${t}   → ${e.by}: ${e.decision}${e.value ? ` "${e.value}"` : ''}${e.reason ? ` (${e.reason})` : ''}`;
+    case 'variable-captured':
+      return `${t}   ${e.name} = ${e.value}`;
+    case 'notice':
+      return `${t}   ${e.level === 'info' ? 'ℹ' : e.level === 'warn' ? '⚠' : '✖'} ${e.text}`;
+    case 'step-finished': {
+      const mark = {
+        ok: '✓',
+        done: '✓',
+        skipped: '↷',
+        failed: '✖',
+        'timed-out': '⌛',
+        unknown: '?',
+        canceled: '✖',
+      }[e.outcome];
+      return `${t} ${mark} ${stepTitle(state, e.step)}: ${e.outcome}${e.exitCode !== undefined && e.exitCode !== null && e.outcome !== 'ok' ? ` (exit ${e.exitCode})` : ''} in ${formatDuration(e.durationMs)}${e.reason ? ` — ${e.reason}` : ''}`;
+    }
+    case 'step-skipped':
+      return `${t} ↷ ${stepTitle(state, e.step)}: ${e.reason}`;
+    case 'session-closed':
+      return `${t} session ${e.outcome}${e.reason ? `: ${e.reason}` : ''}`;
+  }
+}
+
+/** How to answer each prompt kind on a terminal, and what the driver types. */
+export const promptHelp: Record<string, string> = {
+  gate: 'type the word shown to go on; "skip <reason>" or "abort"',
+  confirm: 'type the word shown to run it; "skip <reason>" or "abort"',
+  manual: 'press enter when done (or type a note); "skip <reason>" or "abort"',
+  choice: 'type the number or id of an option; "skip <reason>" or "abort"',
+  failed: '"retry", "skip <reason>", "done <reason>" (mark done) or "abort"',
+  unknown: '"rerun", "done <reason>" (it did run), "skip <reason>" or "abort"',
+  'watch-timeout': '"wait" (keep waiting), "investigate", "skip <reason>" or "abort"',
+};
+
+/** Reads one line from the terminal. */
+export function askLine(question: string): {answer: Promise<string>; cancel: () => void} {
+  const rl = readline.createInterface({
+    input: process.stdin,
+    output: process.stdout,
+    terminal: true,
+  });
+  // Keys typed before the prompt appeared never answer it.
+  rl.write(null, {ctrl: true, name: 'u'});
+  const answer = new Promise<string>((resolve) => {
+    rl.question(question, (text) => {
+      rl.close();
+      resolve(text);
+    });
+    rl.on('close', () => resolve(''));
+  });
+  return {answer, cancel: () => rl.close()};
+}
