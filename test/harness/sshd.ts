@@ -61,6 +61,9 @@ export interface Sshd {
   freeze(): number[];
   /** SIGCONT what freeze() stopped. */
   thaw(): void;
+  /** SIGSTOP the listener: the kernel still accepts connections, nothing answers them. */
+  pauseListener(): void;
+  resumeListener(): void;
   log(): string;
 }
 
@@ -249,6 +252,7 @@ function startSshd(
       const pid = child?.pid;
       if (pid === undefined) return;
       this.thaw();
+      this.resumeListener();
       const sessions = descendants(pid).filter((p) => p.comm.startsWith('sshd'));
       signal(pid, 'SIGKILL');
       for (const p of sessions) signal(p.pid, 'SIGKILL');
@@ -273,6 +277,12 @@ function startSshd(
     thaw() {
       for (const pid of frozen) signal(pid, 'SIGCONT');
       frozen = [];
+    },
+    pauseListener() {
+      if (child?.pid) signal(child.pid, 'SIGSTOP');
+    },
+    resumeListener() {
+      if (child?.pid) signal(child.pid, 'SIGCONT');
     },
     log: () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''),
   };

@@ -106,4 +106,17 @@ describe('authentication (real sshd)', {timeout: 20_000}, () => {
     expect(shown).not.toContain('not the passphrase');
     expect(shown).not.toMatch(/PRIVATE KEY|b3BlbnNzaC1rZXktdjE/);
   });
+
+  it('forwards the agent only to hosts the profile names', async () => {
+    const agent = await startSshAgent(lab.dir, [lab.keyPath]);
+    agents.push(agent);
+    const probe =
+      'if [ -n "$SSH_AUTH_SOCK" ]; then ssh-add -l >/dev/null && echo forwarded; else echo none; fi';
+    const plain = bare({agentSocket: agent.socket});
+    expect((await run(plain, direct, probe)).out).toBe('none\n');
+    await plain.close();
+    const forwarding = bare({agentSocket: agent.socket, forwardAgent: ['box']});
+    expect((await run(forwarding, direct, probe)).out).toBe('forwarded\n');
+    await forwarding.close();
+  });
 });

@@ -202,4 +202,25 @@ describe('commands (real sshd)', {timeout: 20_000}, () => {
     results.forEach((r, i) => expect(r, r.error).toMatchObject({exitCode: 0, out: `m${i}\n`}));
     expect(accepted(logSince(lab, 'target', mark))).toBe(1);
   });
+
+  it('close() stops the commands still running, on the far side too', async () => {
+    const transport = labTransport(lab, {killGraceMs: 500});
+    const sink = capture();
+    const running = transport.start({host: target, command: 'echo "group $$"; sleep 300'}, sink);
+    const match = await sink.waitFor(/group (\d+)/);
+    await transport.close();
+    expect(await running.done).toMatchObject({canceled: true, exitCode: null});
+    const check = labTransport(lab);
+    expect(await groupMembers(check, Number(match[1]))).toBe('');
+    // a closed transport refuses new work plainly
+    expect((await run(transport, target, 'true')).error).toMatch(/closed/);
+    await check.close();
+  });
+
+  it('leaves host "local" to the local transport', () => {
+    const transport = labTransport(lab);
+    expect(() => transport.start({host: 'local', command: 'true'}, capture())).toThrow(
+      /local transport/,
+    );
+  });
 });

@@ -17,6 +17,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   lab?.target.thaw();
+  lab?.target.resumeListener();
   await lab?.close();
 });
 
@@ -92,6 +93,24 @@ describe('dead links (real sshd)', {timeout: 30_000}, () => {
 
     lab.target.thaw();
     await run(transport, target, `kill -KILL -${match[1]} 2>/dev/null; true`);
+    await transport.close();
+  });
+
+  it('gives up connecting after connectTimeoutMs when nothing answers the handshake', async () => {
+    const transport = labTransport(lab, {connectTimeoutMs: 500, reconnect: {attempts: 1}});
+    lab.target.pauseListener();
+    const started = Date.now();
+    try {
+      const result = await run(transport, target, 'echo never');
+      expect(result.exitCode).toBeNull();
+      expect(result.unknown).toBeUndefined();
+      expect(result.error).toMatch(/timed out connecting to target .* after 500 ms/);
+      expect(Date.now() - started).toBeLessThan(2000);
+    } finally {
+      lab.target.resumeListener();
+    }
+    // once sshd answers again, so does the transport
+    expect(await run(transport, target, 'echo answered')).toMatchObject({exitCode: 0});
     await transport.close();
   });
 });

@@ -39,6 +39,8 @@ export class SshCommand implements RunningCommand {
   private pid: number | undefined;
   private exit: {code: number | null; signal?: string} | undefined;
   private linkDrop: string | undefined;
+  /** The exec request was sent but its answer lost with the link. */
+  private maybeStarted = false;
   private killSent = false;
   private killConfirmed = false;
   private settled = false;
@@ -138,13 +140,21 @@ export class SshCommand implements RunningCommand {
       const message = error instanceof Error ? error.message : String(error);
       this.lease = undefined;
       lease.release();
-      // The exec was refused or the link died before it: the command did not start.
       const openFailed = /open failed/i.test(message);
       // The server allows fewer sessions than we assumed (MaxSessions): carry fewer on this
       // link, and try again shortly (sshd frees a session slot a moment after the close).
       if (openFailed && link.up && link.inUse >= 2) {
         link.capacity = Math.min(link.capacity, link.inUse);
       }
+      if (!link.up && /unable to exec/i.test(message)) {
+        // The link died after the exec request went out: sshd may have started it.
+        // Running it again could run it twice, so the outcome is unknown.
+        this.maybeStarted = true;
+        this.linkDrop = link.closeReason ?? 'connection lost';
+        this.finish();
+        return;
+      }
+      // Otherwise the command certainly did not start: the channel never opened.
       const linkGone = !link.up || /not connected|no response/i.test(message);
       if (attempt < 5 && !this.stopReason && (linkGone || openFailed)) {
         if (openFailed) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
@@ -190,7 +200,7 @@ export class SshCommand implements RunningCommand {
     this.options.signal?.removeEventListener('abort', this.onAbort);
     this.unsubscribeClose?.();
     this.lease?.release();
-    const started = this.channel !== undefined;
+    const started = this.channel !== undefined || this.maybeStarted;
     const exit = this.exit;
     // No exit status from a started command: it may have run to the end or still be running.
     const unknown =
