@@ -72,16 +72,18 @@ export class SshCommand implements RunningCommand {
   stop(reason: StopReason): void {
     if (this.settled || this.stopReason) return;
     this.stopReason = reason;
-    if (!this.channel) {
-      // Not started yet: leave the queue (or drop the channel once it opens).
+    if (!this.lease) {
+      // Still waiting for a channel slot: leave the queue, nothing ran.
       this.acquireAbort.abort();
       return;
     }
-    if (this.pid !== undefined) {
-      this.kill();
-      return;
-    }
-    // Killed as soon as the pid line arrives; if it never does, stop waiting for it.
+    if (this.pid !== undefined) this.kill();
+    else if (this.channel) this.awaitPid();
+    // else the exec is on its way: wire() takes it from there
+  }
+
+  /** Killed as soon as the pid line arrives; if it never does, stop waiting for it. */
+  private awaitPid(): void {
     this.timers.push(
       setTimeout(() => {
         if (this.pid === undefined && !this.settled) this.channel?.close();
@@ -119,8 +121,11 @@ export class SshCommand implements RunningCommand {
     try {
       lease = await this.options.pool.acquire(this.acquireAbort.signal);
     } catch (error) {
-      if (error instanceof AbortedError) this.finish();
-      else this.finish(error instanceof Error ? error.message : String(error));
+      if (error instanceof AbortedError) {
+        this.finish(
+          this.stopReason === 'timedOut' ? 'timed out before the command could start' : undefined,
+        );
+      } else this.finish(error instanceof Error ? error.message : String(error));
       return;
     }
     if (this.stopReason || this.settled) {
@@ -186,6 +191,7 @@ export class SshCommand implements RunningCommand {
     this.unsubscribeClose = link.onClose((reason) => {
       this.linkDrop = reason ?? 'connection lost';
     });
+    if (this.stopReason) this.awaitPid();
     channel.on('close', () => {
       reader.end();
       if (!link.up) this.linkDrop ??= link.closeReason ?? 'connection lost';
