@@ -265,6 +265,26 @@ describe('command text', () => {
     expect(killCommand([42], 'TERM')).toContain('kill -TERM -42 ');
   });
 
+  it('makes its own process group when the shell does not lead one, keeping the exit status', () => {
+    // `sh -c` under node is in node's group, like a command behind a forking wrapper.
+    const text = wrapForGroupKill('ps -o pgid= -p $$; exit 3');
+    let out = '';
+    let status = 0;
+    try {
+      execFileSync('sh', ['-c', text], {stdio: ['ignore', 'pipe', 'ignore']});
+    } catch (error) {
+      const e = error as {status: number; stdout: Buffer};
+      status = e.status;
+      out = e.stdout.toString();
+    }
+    expect(status).toBe(3);
+    const [marker, pgid] = out.split('\n');
+    const pid = /pid=(\d+)/.exec(marker ?? '')?.[1];
+    expect(pid).toBeDefined();
+    expect(pgid?.trim()).toBe(pid);
+    expect(Number(pgid)).not.toBe(process.pid);
+  });
+
   it('takes the pid line out of stdout, split across chunks, after any login banner', () => {
     const seen: string[] = [];
     const pids: number[] = [];

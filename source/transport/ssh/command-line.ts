@@ -6,8 +6,8 @@
  * login shell is its own process-group leader. `exec sh -c SCRIPT` keeps that pid, the
  * script prints it, then runs the command: killing `-PID` from a second channel stops
  * the command and everything it started. ssh2's `signal()` cannot do this: sshd ignores
- * it for root logins and ssh2 drops it after `end()`. (`setsid` is not used: for a group
- * leader it forks, and without `-w` the exit status would be lost.)
+ * it for root logins and ssh2 drops it after `end()`. `setsid` is used only when the
+ * shell is not a group leader: for a leader it forks, and the exit status would be lost.
  */
 import type {HostSpec, RunRequest} from '../types.js';
 
@@ -36,10 +36,19 @@ export function remoteScript(request: RunRequest, host: HostSpec): string {
   return parts.join('\n');
 }
 
+/**
+ * If the login shell does not lead its process group (a ForceCommand wrapper that forks,
+ * say), `setsid` makes the command a group of its own: not being a leader, it needs no
+ * fork, so the exit status stays the command's.
+ */
+const LEAD_GROUP =
+  'set --; if [ -r /proc/$$/stat ] && read -r _ _ _ _ g _ </proc/$$/stat && [ "$g" != "$$" ] ' +
+  '&& command -v setsid >/dev/null 2>&1; then set -- setsid; fi; ';
+
 /** The exec request text: prints the process-group id, then runs the script. */
 export function wrapForGroupKill(script: string): string {
   const announce = `printf '${PID_MARKER_PREFIX.replace('\x1e', '\\036')}%s\\036\\n' "$$"`;
-  return `exec sh -c ${shellQuote(`${announce}\n${script}`)}`;
+  return `${LEAD_GROUP}exec "$@" sh -c ${shellQuote(`${announce}\n${script}`)}`;
 }
 
 /** Kills a process group (or, if the pid leads none, the process) with a signal. */
