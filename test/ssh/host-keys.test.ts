@@ -119,6 +119,7 @@ describe('host keys (real sshd)', {timeout: 20_000}, () => {
         keyType: 'ssh-ed25519',
         fingerprint: targetFingerprint,
         file,
+        recorded: true,
       },
     ]);
     // written as OpenSSH writes it: ssh-keygen finds it under [127.0.0.1]:port

@@ -50,6 +50,8 @@ export interface HostKeyAcceptedEvent {
   fingerprint: string;
   /** The known_hosts file it was added to. */
   file: string;
+  /** False when that file could not be written: the key is trusted for this link only. */
+  recorded: boolean;
 }
 
 /** A connection changed state: for the header and the journal. */
@@ -189,7 +191,13 @@ export function createSshTransport(options: SshTransportOptions = {}): SshTransp
       const verdict = checkHostKey(loadKnownHosts(files), name, key);
       if (verdict.status === 'trusted') return undefined;
       if (verdict.status === 'unknown' && strict === 'accept-new' && !verdict.note) {
-        appendKnownHost(writeTo, name, key, hop.hashKnownHosts);
+        let recorded = true;
+        try {
+          appendKnownHost(writeTo, name, key, hop.hashKnownHosts);
+        } catch {
+          // As OpenSSH: accepted for this connection, asked again next time.
+          recorded = false;
+        }
         options.onHostKeyAccepted?.({
           host,
           hostName: hop.hostName,
@@ -197,6 +205,7 @@ export function createSshTransport(options: SshTransportOptions = {}): SshTransp
           keyType: keyTypeOf(key),
           fingerprint: verdict.fingerprint,
           file: writeTo,
+          recorded,
         });
         return undefined;
       }

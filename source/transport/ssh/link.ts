@@ -312,7 +312,12 @@ export async function openLink(options: LinkOptions, capacity: number): Promise<
       keepaliveInterval: options.keepaliveIntervalMs,
       keepaliveCountMax: options.keepaliveCountMax,
       hostVerifier: (key: Buffer): boolean => {
-        const reason = options.verifier(hop, key);
+        let reason: string | undefined;
+        try {
+          reason = options.verifier(hop, key);
+        } catch (error) {
+          reason = `cannot check the host key of ${label}: ${error instanceof Error ? error.message : String(error)}`;
+        }
         if (reason !== undefined) refusal = reason;
         return reason === undefined;
       },
