@@ -34,6 +34,7 @@ Options for run, resume and demo:
       --on-unknown ACT   at a step whose outcome is unknown after a crash: rerun, done or skip
       --on-timeout ACT   at a watch that timed out: abort, skip or keep-waiting
       --auto             (demo) answer every prompt after a short pause, so you can watch
+      --auto-delay MS    wait MS before answering a prompt from flags (so others can follow)
   -h, --help             this help
   -v, --version          the version
 
@@ -53,6 +54,7 @@ const options = {
   'on-unknown': {type: 'string'},
   'on-timeout': {type: 'string'},
   auto: {type: 'boolean'},
+  'auto-delay': {type: 'string'},
   speed: {type: 'string'},
   help: {type: 'boolean', short: 'h'},
   version: {type: 'boolean', short: 'v'},
@@ -214,7 +216,11 @@ async function runCommand(
     plain,
     interactive,
     autopilot,
-    ...(command === 'demo' && !plain ? {autoDelayMs: 1500} : {}),
+    ...(flags['auto-delay'] !== undefined
+      ? {autoDelayMs: Number(flags['auto-delay'])}
+      : command === 'demo' && !plain
+        ? {autoDelayMs: 1500}
+        : {}),
     driver,
     ...(consoleView ? {console: consoleView} : {}),
   });

@@ -34,7 +34,7 @@ export function mermaid(plan: ResolvedPlan): string {
 export async function graph(
   siteName: string,
   profileName?: string,
-  write = (s: string) => process.stdout.write(`${s}\n`),
+  write: (s: string) => void = (s) => void process.stdout.write(`${s}\n`),
 ): Promise<number> {
   const {site} = await findSite(siteName);
   const name = profileName ?? listProfiles().find((p) => p.site === site.id)?.name;

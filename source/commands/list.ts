@@ -3,7 +3,9 @@ import {listSessions} from '../engine/launch.js';
 import {sessionsDir} from '../journal/file.js';
 import {listProfiles, shippedSites} from '../runbook/load.js';
 
-export async function list(write = (s: string) => process.stdout.write(`${s}\n`)): Promise<number> {
+export async function list(
+  write: (s: string) => void = (s) => void process.stdout.write(`${s}\n`),
+): Promise<number> {
   write('Sites:');
   for (const [id, {site}] of await shippedSites()) write(`  ${id.padEnd(20)} ${site.title}`);
   write('Profiles:');

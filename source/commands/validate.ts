@@ -14,7 +14,7 @@ import type {Site} from '../runbook/vocabulary.js';
 
 export async function validate(
   paths: string[],
-  write = (s: string) => process.stdout.write(`${s}\n`),
+  write: (s: string) => void = (s) => void process.stdout.write(`${s}\n`),
 ): Promise<number> {
   const errors: string[] = [];
   const sites = new Map<string, {site: Site; file: string}>();
@@ -68,7 +68,7 @@ export async function validate(
     if (!found) {
       collected.push({
         file: profile.file,
-        line: profile.lines.get('site') ?? 1,
+        line: profile.lineOf('site'),
         field: 'site',
         message: `no site "${profile.site}" (known: ${[...(await shippedSites()).keys()].join(', ')})`,
       });

@@ -61,6 +61,8 @@ export interface LaunchOptions {
   /** Faults for the simulated site (tests). */
   simFaults?: string[];
   services?: Partial<Pick<StepServices, 'sleep' | 'fetch'>>;
+  /** Use these instead of the profile's (tests). */
+  transports?: {transport: Transport; local: Transport};
 }
 
 export interface Launched {
@@ -109,7 +111,7 @@ async function checkedWith(
   }
   if (profile.site !== found.site.id) {
     throw new LaunchError(
-      `${profile.file}:${profile.lines.get('site') ?? 1}: site: profile ${profile.name} is for site "${profile.site}", not "${found.site.id}"`,
+      `${profile.file}:${profile.lineOf('site')}: site: profile ${profile.name} is for site "${profile.site}", not "${found.site.id}"`,
       EXIT.invalid,
     );
   }
@@ -154,6 +156,7 @@ async function transportsFor(
   options: LaunchOptions,
   append: (text: string) => void,
 ): Promise<{transport: Transport; local: Transport}> {
+  if (options.transports) return options.transports;
   if (options.dryRun) {
     const dry = createDryRunTransport();
     return {transport: dry, local: dry};

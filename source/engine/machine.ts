@@ -4,7 +4,7 @@
  * run as invoked actors (provided by the session); the machine emits journal events
  * (phase entered, prompt shown, variable captured, step finished) and never logs.
  */
-import {assertEvent, assign, emit, fromPromise, setup, type AnyStateMachine} from 'xstate';
+import {assign, emit, fromPromise, setup, type AnyStateMachine} from 'xstate';
 import type {JournalEvent, Outcome, PromptKind} from '../journal/events.js';
 import {builtInVariables, interpolate, type ResolvedPlan, type ResolvedStep} from './plan.js';
 

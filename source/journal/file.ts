@@ -239,8 +239,11 @@ export function parseJournal(text: string, name = 'journal'): JournalRead {
       if (torn) throw new Error('no end of line');
       const entry = parseEntry(line);
       const expected = (entries.at(-1)?.seq ?? 0) + 1;
-      if (entry.seq !== expected)
+      // After reported damage, the lost lines explain a gap; otherwise a gap is damage.
+      const gapExplained = damage.length > 0 && entry.seq > expected;
+      if (entry.seq !== expected && !gapExplained) {
         throw new Error(`seq ${entry.seq} where ${expected} was expected`);
+      }
       entries.push(entry);
       validBytes = offset + lineBytes;
     } catch (error) {

@@ -49,8 +49,8 @@ export interface Profile {
   overrides: Record<string, Record<string, number>>;
   /** Journal settings. */
   outputCapBytes: number;
-  /** Where fields were written: `field.path` → line. */
-  lines: Map<string, number>;
+  /** The line a field (dotted path, e.g. `overrides.step-id`) was written on; 1 when absent. */
+  lineOf: (field: string) => number;
 }
 
 export interface ValidationError {
@@ -133,7 +133,6 @@ type Path = (string | number)[];
 
 class Validator {
   readonly errors: ValidationError[] = [];
-  readonly lines = new Map<string, number>();
 
   constructor(
     private readonly file: string,
@@ -141,25 +140,28 @@ class Validator {
     private readonly lineCounter: LineCounter,
   ) {}
 
+  /** The line of a field: its key's line in a mapping, its item's line in a list. */
   lineOf(p: Path): number {
-    for (let n = p.length; n >= 0; n--) {
-      const node = this.doc.getIn(p.slice(0, n), true) as
-        {range?: [number, number, number]} | undefined;
-      const range = node && typeof node === 'object' ? node.range : undefined;
-      if (range) return this.lineCounter.linePos(range[0]).line;
-      // A key with a null value: find the key's own node.
-      if (n > 0) {
-        const parent = this.doc.getIn(p.slice(0, n - 1), true);
-        if (isMap(parent)) {
-          const pair = parent.items.find(
-            (item) => (item.key as {value?: unknown} | null)?.value === p[n - 1],
-          );
-          const keyRange = (pair?.key as {range?: [number, number, number]} | null)?.range;
-          if (keyRange) return this.lineCounter.linePos(keyRange[0]).line;
-        }
+    type Ranged = {range?: [number, number, number] | null};
+    const line = (node: unknown): number | undefined => {
+      const range = (node as Ranged | null)?.range;
+      return range ? this.lineCounter.linePos(range[0]).line : undefined;
+    };
+    for (let n = p.length; n > 0; n--) {
+      const parent = this.doc.getIn(p.slice(0, n - 1), true);
+      const last = p[n - 1];
+      if (isMap(parent)) {
+        const pair = parent.items.find(
+          (item) => (item.key as {value?: unknown} | null)?.value === last,
+        );
+        const found = line(pair?.key) ?? line(pair?.value);
+        if (found) return found;
+      } else if (isSeq(parent) && typeof last === 'number') {
+        const found = line(parent.items[last]);
+        if (found) return found;
       }
     }
-    return 1;
+    return line(this.doc.contents) ?? 1;
   }
 
   fail(p: Path, message: string): void {
@@ -168,7 +170,6 @@ class Validator {
 
   get(p: Path): unknown {
     const value = this.doc.getIn(p) as unknown;
-    this.lines.set(p.join('.'), this.lineOf(p));
     return value && typeof value === 'object' && 'toJSON' in value
       ? (value as {toJSON(): unknown}).toJSON()
       : value;
@@ -319,7 +320,7 @@ class Validator {
       secrets,
       overrides,
       outputCapBytes,
-      lines: this.lines,
+      lineOf: (field) => this.lineOf(field.split('.')),
     };
   }
 
@@ -501,7 +502,7 @@ function emptyProfile(name: string, file: string): Profile {
     secrets: {},
     overrides: {},
     outputCapBytes: 1 << 20,
-    lines: new Map(),
+    lineOf: () => 1,
   };
 }
 

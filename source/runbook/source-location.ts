@@ -5,7 +5,11 @@
  */
 import {fileURLToPath} from 'node:url';
 
-const locations = new WeakMap<object, string>();
+// One registry per process, even when a user machine loads the vocabulary from another
+// copy of this module (source vs dist).
+const registry = globalThis as {[key: symbol]: WeakMap<object, string> | undefined};
+const key = Symbol.for('crewchief.runbook.locations');
+const locations = (registry[key] ??= new WeakMap<object, string>());
 
 export function recordCaller<T extends object>(value: T): T {
   const stack = new Error().stack?.split('\n') ?? [];

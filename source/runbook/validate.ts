@@ -234,7 +234,7 @@ export function validateAgainstProfile(
   const fail = (value: object, field: string, message: string): void => {
     errors.push({...where(value, file), field, message});
   };
-  const profileLine = (field: string): number => profile.lines.get(field) ?? 1;
+  const profileLine = (field: string): number => profile.lineOf(field);
   const defined = new Set([...BUILT_IN, ...Object.keys(profile.variables)]);
   const stepIds = new Set<string>();
   for (const {step, capturedBefore} of walkSteps(site)) {

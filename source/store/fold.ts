@@ -307,7 +307,17 @@ export function fold(state: SessionState, e: JournalEntry): SessionState {
           seq: e.seq,
           time: e.time,
         },
-        steps: updateStep(state, e.step, () => ({status: 'waiting'})),
+        // A failed or unknown step keeps saying so while it waits for the driver.
+        steps: updateStep(state, e.step, () => ({
+          status:
+            e.prompt === 'unknown'
+              ? 'unknown'
+              : e.prompt === 'watch-timeout'
+                ? 'timed-out'
+                : e.prompt === 'failed'
+                  ? 'failed'
+                  : 'waiting',
+        })),
       };
     case 'decision': {
       const {prompt: _prompt, ...rest} = base;

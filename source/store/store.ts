@@ -15,12 +15,17 @@ export interface SessionStore extends SessionState {
 export type SessionStoreApi = StoreApi<SessionStore>;
 
 export function createSessionStore(): SessionStoreApi {
-  return createStore<SessionStore>()((set) => ({
-    ...initialState(),
-    apply: (entry) => set((state) => fold(state, entry)),
-    applyMany: (entries) => set((state) => entries.reduce<SessionState>(fold, state)),
-    reset: () => set(initialState()),
-  }));
+  return createStore<SessionStore>()((set) => {
+    // Replace, never merge: the fold removes keys (a prompt answered), and a merge
+    // would keep them.
+    const actions = {
+      apply: (entry: JournalEntry) => set((state) => ({...fold(state, entry), ...actions}), true),
+      applyMany: (entries: readonly JournalEntry[]) =>
+        set((state) => ({...entries.reduce<SessionState>(fold, state), ...actions}), true),
+      reset: () => set({...initialState(), ...actions}, true),
+    };
+    return {...initialState(), ...actions};
+  });
 }
 
 /** The folded state without the store's functions (for comparisons and reports). */

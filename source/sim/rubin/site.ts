@@ -177,7 +177,10 @@ export async function docker(args: string[]): Promise<void> {
         out(`${stamp(now)} INFO  durability: fellow federations: ${federationCount(now)}`);
         return;
       }
-      fail(`OCI runtime exec failed: ${command.join(' ')}: not found in the simulation`, 126);
+      return fail(
+        `OCI runtime exec failed: ${command.join(' ')}: not found in the simulation`,
+        126,
+      );
     }
     case 'logs': {
       const c = state.containers[rest[0] ?? ''];

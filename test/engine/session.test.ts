@@ -1,0 +1,183 @@
+import fs from 'node:fs';
+import {afterEach, describe, expect, it} from 'vitest';
+import {entriesOf, harness, promptFor, type Harness} from '../helpers/session.js';
+
+const machine = `
+export default site({
+  id: 'shop',
+  title: 'Shop',
+  phases: [
+    phase({id: 'prep', title: 'Prepare', steps: [
+      manual({id: 'notice', title: 'Send the notice', due: 'T-2wd'}),
+      manual({id: 'jetstream-only', title: 'Jetstream task', only: 'jetstream'}),
+      command({id: 'rev', title: 'Read the revision', run: 'git rev-parse HEAD', capture: {as: 'rev', pattern: '^(\\\\w+)$'}}),
+    ]}),
+    phase({id: 'deploy', title: 'Deploy', steps: [
+      gate({id: 'go', title: 'Go?', checks: ['dashboards are green']}),
+      command({id: 'wipe', title: 'Reset the database', run: 'reset-db --yes \${rev}', on: '@db', danger: '\${site}'}),
+      command({id: 'flaky', title: 'Flaky step', run: 'flaky-thing', on: 'db1'}),
+      choice({id: 'how', title: 'How did it go?', question: 'Well?', options: [
+        {id: 'fine', label: 'Fine', steps: []},
+        {id: 'debug', label: 'Debug', steps: [command({id: 'logs', title: 'Logs', run: 'show-logs'})]},
+      ]}),
+      watch({id: 'drain', title: 'Drain', probe: 'count-conns', until: {equals: 0}, every: '10ms', patience: '30ms', timeout: '300ms'}),
+      command({id: 'final', title: 'Final', run: 'echo done'}),
+    ]}),
+  ],
+});
+`;
+
+const profile = `site: shop
+release: 2026-12-02
+hosts:
+  db1: db1.example.org
+  db2: db2.example.org
+groups:
+  db: [db1, db2]
+flags: [cyverse]
+`;
+
+const dirs: string[] = [];
+afterEach(() =>
+  dirs
+    .splice(0)
+    .forEach((d) =>
+      process.env['KEEP'] ? undefined : fs.rmSync(d, {recursive: true, force: true}),
+    ),
+);
+
+async function start(scripts: Parameters<typeof harness>[2]): Promise<Harness> {
+  const h = await harness(machine, profile, scripts);
+  dirs.push(h.dir);
+  h.launched.session.start();
+  return h;
+}
+
+let drainCalls = 0;
+const baseScripts = () => {
+  drainCalls = 0;
+  return [
+    {match: /^git rev-parse/, stdout: 'abc123\n'},
+    {match: /^reset-db/, stdout: 'reset\n'},
+    {match: /^flaky-thing/, exitCode: (n: number) => (n === 1 ? 2 : 0), stderr: 'boom\n'},
+    {match: /^show-logs/, stdout: 'log line\n'},
+    {match: /^count-conns/, stdout: () => `${Math.max(0, 3 - Math.floor(drainCalls++ / 2))}\n`},
+    {match: /^echo done/, stdout: 'done\n'},
+  ];
+};
+
+describe('the engine', () => {
+  it('walks a runbook: variants, due dates, capture, gate, typed danger confirmation, retry, choice, watch', async () => {
+    const h = await start(baseScripts());
+    const s0 = await h.until(promptFor('notice'));
+    const notice = s0.steps.find((s) => s.id === 'notice')!;
+    expect(notice.due).toBe('2026-11-30'); // Wednesday release: Tuesday, Monday
+    expect(s0.steps.find((s) => s.id === 'jetstream-only')).toMatchObject({
+      status: 'not-applicable',
+      reason: 'only for jetstream',
+    });
+    const {session} = h.launched;
+    expect(session.decide({type: 'TICK'})).toBe(true);
+
+    await h.until(promptFor('go'));
+    expect(h.state().vars['rev']).toBe('abc123');
+    expect(session.decide({type: 'GO', value: 'nope'})).toBe(false);
+    expect(session.decide({type: 'GO', value: 'go'})).toBe(true);
+
+    const confirm = await h.until(promptFor('wipe'));
+    expect(confirm.prompt).toMatchObject({prompt: 'confirm', expects: 'shop'});
+    expect(session.decide({type: 'CONFIRM', value: 'wipe'})).toBe(false);
+    expect(h.transport.calls.filter((c) => c.command.startsWith('reset-db'))).toHaveLength(0);
+    expect(session.decide({type: 'CONFIRM', value: 'shop'})).toBe(true);
+
+    const failed = await h.until((s) => s.prompt?.prompt === 'failed');
+    expect(failed.steps.find((s) => s.id === 'wipe')).toMatchObject({
+      status: 'ok',
+      hosts: ['db1', 'db2'],
+    });
+    expect(
+      h.transport.calls.filter((c) => c.command === 'reset-db --yes abc123').map((c) => c.host),
+    ).toEqual(['db1', 'db2']);
+    expect(failed.steps.find((s) => s.id === 'flaky')).toMatchObject({
+      status: 'failed',
+      exitCode: 2,
+    });
+    expect(session.decide({type: 'RETRY'})).toBe(true);
+
+    await h.until(promptFor('how'));
+    expect(session.decide({type: 'CHOOSE', option: 'debug'})).toBe(true);
+    const afterWatch = await h.until((s) => s.closed !== undefined);
+    expect(afterWatch.closed?.outcome).toBe('finished');
+    expect(afterWatch.steps.find((s) => s.id === 'logs')?.status).toBe('ok');
+    expect(afterWatch.counts['deploy/drain']?.value).toBe(0);
+    expect(afterWatch.counts['deploy/drain']?.samples.length).toBeGreaterThan(3);
+
+    const entries = entriesOf(h.journal);
+    const decisions = entries
+      .filter((e) => e.type === 'decision')
+      .map((e) => e.type === 'decision' && `${e.decision}:${e.by}`);
+    expect(decisions).toEqual([
+      'tick:tester@test',
+      'go:tester@test',
+      'confirm:tester@test',
+      'retry:tester@test',
+      'choose:tester@test',
+    ]);
+    expect(
+      entries.filter((e) => e.type === 'step-started' && e.step === 'deploy/flaky'),
+    ).toHaveLength(2);
+  });
+
+  it('journals step-started on disk before the command runs', async () => {
+    const h = await harness(machine, profile, baseScripts());
+    dirs.push(h.dir);
+    const seenOnDisk: boolean[] = [];
+    const original = h.transport.start.bind(h.transport);
+    h.transport.start = (request, sink) => {
+      const text = fs.readFileSync(h.journal, 'utf8');
+      seenOnDisk.push(
+        text.includes(`"type":"step-started"`) &&
+          text.includes(JSON.stringify(request.command).slice(1, -1)),
+      );
+      return original(request, sink);
+    };
+    h.launched.session.start();
+    await h.until(promptFor('notice'));
+    h.launched.session.decide({type: 'TICK'});
+    await h.until(promptFor('go'));
+    expect(seenOnDisk).toEqual([true]);
+  });
+
+  it('warns when a count stalls, asks at the timeout, and keeps waiting when told', async () => {
+    const h = await start([
+      ...baseScripts().filter((s) => !String(s.match).includes('count')),
+      {match: /^count-conns/, stdout: '2\n'},
+    ]);
+    const {session} = h.launched;
+    await h.until(promptFor('notice'));
+    session.decide({type: 'TICK'});
+    await h.until(promptFor('go'));
+    session.decide({type: 'GO', value: 'go'});
+    await h.until(promptFor('wipe'));
+    session.decide({type: 'CONFIRM', value: 'shop'});
+    await h.until((s) => s.prompt?.prompt === 'failed');
+    session.decide({type: 'SKIP', reason: 'known flaky, checked by hand'});
+    await h.until(promptFor('how'));
+    session.decide({type: 'CHOOSE', option: 'fine'});
+    const timedOut = await h.until((s) => s.prompt?.prompt === 'watch-timeout', 5000);
+    expect(timedOut.counts['deploy/drain']).toMatchObject({value: 2, stalled: true, target: '= 0'});
+    expect(timedOut.log.some((l) => /has not moved from 2/.test(l.text))).toBe(true);
+    expect(timedOut.steps.find((s) => s.id === 'flaky')).toMatchObject({
+      status: 'skipped',
+      reason: 'known flaky, checked by hand',
+    });
+    expect(timedOut.steps.find((s) => s.id === 'logs')?.status).toBe('not-chosen');
+    const samples = timedOut.counts['deploy/drain']!.samples.length;
+    expect(session.decide({type: 'KEEP_WAITING'})).toBe(true);
+    await h.until((s) => (s.counts['deploy/drain']?.samples.length ?? 0) > samples);
+    await h.until((s) => s.prompt?.prompt === 'watch-timeout');
+    expect(session.decide({type: 'ABORT', reason: 'rogue process'})).toBe(true);
+    const end = await h.until((s) => s.closed !== undefined);
+    expect(end.closed?.outcome).toBe('aborted');
+  });
+});
