@@ -388,6 +388,7 @@ export async function resume(
       ...(point.restarted ? {restarted: point.restarted} : {}),
       vars: point.vars,
       from: lastSeq,
+      history: read.entries,
     },
     ...(options.services ? {services: options.services} : {}),
   });

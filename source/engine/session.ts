@@ -4,7 +4,7 @@
  * and only then reach the machine.
  */
 import {createActor, type Actor as XActor} from 'xstate';
-import type {DecisionKind, JournalEvent} from '../journal/events.js';
+import type {DecisionKind, JournalEntry, JournalEvent} from '../journal/events.js';
 import type {JournalWriter} from '../journal/file.js';
 import type {Redactor} from '../journal/redact.js';
 import type {Transport} from '../transport/types.js';
@@ -26,7 +26,14 @@ export interface SessionOptions {
   version: string;
   dryRun?: boolean;
   /** Going on from a journal: where, with which variables. */
-  resume?: {startAt?: StartAt; vars: Record<string, string>; from: number; restarted?: string};
+  resume?: {
+    startAt?: StartAt;
+    vars: Record<string, string>;
+    from: number;
+    restarted?: string;
+    /** The journal so far: hosts where a step succeeded are not run again. */
+    history?: readonly JournalEntry[];
+  };
   /** Test seams. */
   services?: Partial<Pick<StepServices, 'sleep' | 'fetch'>>;
 }
@@ -109,6 +116,7 @@ export class Session {
       append: (event) => this.append(event),
       dryRun: !!this.options.dryRun,
       backgrounds: this.backgrounds,
+      succeededHosts: succeededHosts(this.options.resume?.history ?? []),
       ...this.options.services,
     };
     const machine = compileMachine(plan, this.options.resume?.startAt).provide({
@@ -225,4 +233,17 @@ export class Session {
     this.options.journal.flush();
     this.resolveDone(end);
   }
+}
+
+/** Hosts where each step succeeded, from journal history. */
+function succeededHosts(history: readonly JournalEntry[]): Map<string, Set<string>> {
+  const done = new Map<string, Set<string>>();
+  for (const e of history) {
+    if (e.type === 'host-finished' && e.outcome === 'ok') {
+      let hosts = done.get(e.step);
+      if (!hosts) done.set(e.step, (hosts = new Set()));
+      hosts.add(e.host);
+    }
+  }
+  return done;
 }

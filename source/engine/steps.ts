@@ -42,6 +42,8 @@ export interface StepServices {
   dryRun: boolean;
   /** Long-running processes started by `background` command steps. */
   backgrounds: Map<string, Background>;
+  /** Hosts where a command step already succeeded, by step key (from the journal too). */
+  succeededHosts: Map<string, Set<string>>;
   /** Waits, honouring the signal (fake clocks in tests). */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   fetch?: typeof fetch;
@@ -116,13 +118,24 @@ export async function runCommand(
   } catch (error) {
     return {outcome: 'failed', durationMs: 0, reason: (error as Error).message};
   }
-  const hosts = targets(resolved);
+  // A retry (or a re-run after a crash) never runs again on a host where it succeeded.
+  const succeeded = services.succeededHosts.get(input.key) ?? new Set<string>();
+  services.succeededHosts.set(input.key, succeeded);
+  const hosts = targets(resolved).filter((h) => !succeeded.has(hostName(h)));
   services.append({
     type: 'step-started',
     step: input.key,
     runs: hosts.map((h) => ({host: hostName(h), command: services.redactor.text(text)})),
     attempt: input.attempt,
   });
+  if (succeeded.size) {
+    services.append({
+      type: 'notice',
+      step: input.key,
+      level: 'info',
+      text: `not run again where it already succeeded: ${[...succeeded].join(', ')}`,
+    });
+  }
   const timeoutMs = parseDuration(step.timeout) ?? DEFAULT_TIMEOUT;
   const cwd = step.cwd ? fill(step.cwd, input.vars, services.secrets) : undefined;
   const recorders = new Map<string, OutputRecorder>();
@@ -176,6 +189,7 @@ export async function runCommand(
         error = `${file} is missing or empty on ${name}: the next step may not start`;
       }
     }
+    if (ok) succeeded.add(name);
     services.append({
       type: 'host-finished',
       step: input.key,
