@@ -67,7 +67,9 @@ export type DecisionKind =
   | 'investigate'
   | 'tick'
   | 'resume'
-  | 'hand-over';
+  | 'hand-over'
+  /** A new driver took over a session whose driver's process is gone (with a reason). */
+  | 'take-over';
 
 export type PromptKind =
   'gate' | 'confirm' | 'manual' | 'choice' | 'failed' | 'unknown' | 'watch-timeout';
