@@ -19,8 +19,15 @@ export interface DriveOptions {
   autoDelayMs?: number;
   driver: string;
   write?: (line: string) => void;
-  /** Renders the console; resolves when it is closed. */
-  console?: (store: SessionStoreApi, launched: Launched) => {done: Promise<void>; unmount(): void};
+  /** Sees the store the view reads (tests compare it with a replay). */
+  onStore?: (store: SessionStoreApi) => void;
+  /** Renders the console; `done` resolves when the driver leaves it. */
+  console?: (
+    store: SessionStoreApi,
+    launched: Launched,
+  ) => {done: Promise<void>; unmount(): void | Promise<void>};
+  /** The console only shows: prompts are answered by flags or not at all (--read-only). */
+  readOnly?: boolean;
 }
 
 export async function drive(launched: Launched, options: DriveOptions): Promise<number> {
@@ -28,6 +35,7 @@ export async function drive(launched: Launched, options: DriveOptions): Promise<
   const write = options.write ?? ((line: string) => process.stdout.write(`${line}\n`));
   const store = createSessionStore();
   store.getState().applyMany(launched.history);
+  options.onStore?.(store);
   for (const warning of launched.warnings) write(`warning: ${warning}`);
   let needsDriver: string | undefined;
   let pendingAsk: (() => void) | undefined;
@@ -46,7 +54,7 @@ export async function drive(launched: Launched, options: DriveOptions): Promise<
       else queueMicrotask(answer);
       return;
     }
-    if (options.console) return; // the console asks
+    if (options.console && !options.readOnly) return; // the console asks
     if (options.interactive) {
       const ask = (hint: string): void => {
         const {answer, cancel} = askLine(`  ${hint}\n  > `);
@@ -88,9 +96,8 @@ export async function drive(launched: Launched, options: DriveOptions): Promise<
   process.removeListener('SIGTERM', onSignal);
   process.removeListener('SIGHUP', onSignal);
   journal.close();
-  // Let the console draw the last state before it goes.
-  await new Promise((r) => setTimeout(r, view ? 150 : 0));
-  view?.unmount();
+  // The console shows how the session ended until the driver leaves it.
+  await view?.unmount();
   if (needsDriver) {
     process.stderr.write(
       `crewchief: ${needsDriver}\nthe session is kept: crewchief resume ${journal.path}\n`,

@@ -174,16 +174,15 @@ export function compileMachine(plan: ResolvedPlan, startAt?: StartAt) {
   for (const s of ordered) {
     states[stateId(plan, s.key)] = stepState(s, target, plan, firstOfPhase.has(s.key), startAt);
   }
-  const initial = startAt
-    ? stateId(plan, startAt.key)
-    : plan.first
-      ? stateId(plan, plan.first)
-      : 'finished';
+  const first = startAt ? `#${stateId(plan, startAt.key)}` : target(plan.first);
   return engineSetup.createMachine({
     id: 'session',
     context: ({input}) => ({vars: input.vars, attempt: 1, stepStartedAt: Date.now()}),
-    initial,
+    // Entering the first step by a transition keeps its events in the same order as
+    // every other step's (phase entered before step started).
+    initial: 'starting',
     states: {
+      starting: {always: first},
       ...states,
       finished: {id: 'finished', type: 'final'},
       aborted: {id: 'aborted', type: 'final'},

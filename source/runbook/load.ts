@@ -45,7 +45,10 @@ async function importModule(file: string): Promise<unknown> {
 
 /** The sites a machine module exports. */
 export function sitesOf(module: unknown, file: string): Site[] {
-  const m = module as MachineModule;
+  let m = module as MachineModule;
+  // A .ts file outside an ESM package loads as CommonJS: its exports sit under default.
+  const inner = m.default as unknown as MachineModule | undefined;
+  if (inner && !('phases' in inner) && (inner.default || inner.sites)) m = inner;
   const sites = [...(m.sites ?? []), ...(m.default ? [m.default] : [])];
   if (!sites.length) {
     throw new LoadError(

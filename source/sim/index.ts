@@ -9,7 +9,16 @@ import {fileURLToPath} from 'node:url';
 import {shellQuote} from '../transport/local.js';
 import {simSites} from './programs.js';
 
-const runner = path.join(path.dirname(fileURLToPath(import.meta.url)), 'run.js');
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+/** How a shim starts the simulated program: the built runner, or the source through tsx. */
+function runnerCommand(): string {
+  if (!import.meta.url.endsWith('.ts'))
+    return `${shellQuote(process.execPath)} ${shellQuote(path.join(here, 'run.js'))}`;
+  const built = path.resolve(here, '..', '..', 'dist', 'source', 'sim', 'run.js');
+  if (fs.existsSync(built)) return `${shellQuote(process.execPath)} ${shellQuote(built)}`;
+  return `${shellQuote(process.execPath)} --import tsx ${shellQuote(path.join(here, 'run.ts'))}`;
+}
 
 export interface SimEnvironment {
   /** Environment for every command on a simulated host. */
@@ -32,8 +41,8 @@ export function prepareSim(
   const bin = path.join(dir, 'bin');
   const state = path.join(dir, 'state');
   for (const d of [home, bin, path.join(state, 'hosts')]) fs.mkdirSync(d, {recursive: true});
-  const shim = (program: string): string =>
-    `#!/bin/sh\nexec ${shellQuote(process.execPath)} ${shellQuote(runner)} ${site} ${program} "$@"\n`;
+  const runner = runnerCommand();
+  const shim = (program: string): string => `#!/bin/sh\nexec ${runner} ${site} ${program} "$@"\n`;
   for (const program of Object.keys(sim.programs)) {
     fs.writeFileSync(path.join(bin, program), shim(program), {mode: 0o755});
   }
