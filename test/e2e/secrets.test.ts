@@ -30,7 +30,7 @@ describe('secrets', () => {
       `export default site({id: 'leaky', title: 'Leaky', phases: [phase({id: 'p', title: 'P', steps: [
         command({id: 'echo', title: 'Echo the secret', run: "printf '%s\\\\n' \\"\${secret.db}\\" && printf '%s' \\"\${secret.db}\\" | base64 && printf '%s' \\"\${secret.db}\\" | od -An -tx1 | tr -d ' \\\\n' && echo"}),
         command({id: 'split', title: 'Print it in pieces', run: "s=\\"\${secret.db}\\"; printf 'pw=%s' \\"\${s%%\${s#????}}\\"; sleep 0.4; printf '%s\\\\n' \\"\${s#????}\\"; echo \\"\${secret.db}\\" >&2"}),
-        command({id: 'file', title: 'A secret from a file', run: "echo 'key: \${secret.key}' && echo \\"url: https://x.example.org/?k=\$(printf '%s' '\${secret.key}' | sed 's/ /%20/g')\\""}),
+        command({id: 'file', title: 'A secret from a file', run: "echo 'key: \${secret.key}' && echo \\"url: https://x.example.org/?k=$(printf '%s' '\${secret.key}' | sed 's/ /%20/g')\\""}),
         command({id: 'sql', title: 'Undeclared SQL password', run: "echo \\"ALTER USER app PASSWORD '${sqlLiteral}';\\""}),
         command({id: 'grab', title: 'Capture it', run: "echo \\"token \${secret.db}\\"", capture: {as: 'tok', pattern: 'token (.*)'}}),
         manual({id: 'look', title: 'Look at \${tok}'}),
