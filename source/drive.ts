@@ -96,6 +96,12 @@ export async function drive(launched: Launched, options: DriveOptions): Promise<
   process.removeListener('SIGTERM', onSignal);
   process.removeListener('SIGHUP', onSignal);
   journal.close();
+  const {events, fsyncs, bytes} = journal.stats;
+  if (options.plain) {
+    process.stderr.write(
+      `journal ${journal.path}: ${events} events, ${fsyncs} fsyncs, ${bytes} bytes written by this run\n`,
+    );
+  }
   // The console shows how the session ended until the driver leaves it.
   await view?.unmount();
   if (needsDriver) {
