@@ -27,6 +27,36 @@ export interface SshSettings {
   forwardAgent: boolean;
 }
 
+/** What a profile can subscribe the chat channel to (`team.notify.events`). */
+export const TEAM_NOTIFY_EVENTS = [
+  'phase-started',
+  'step-failed',
+  'waiting',
+  'finished',
+  'hand-over',
+] as const;
+export type TeamNotifyEvent = (typeof TEAM_NOTIFY_EVENTS)[number];
+
+/** Team mode: the journal mirrored to PostgreSQL, strict mode, chat notifications. */
+export interface TeamSettings {
+  /** The journal database: a URL with no password in it, or `{env: VAR}` holding one. */
+  journalDb?: string | {env: string};
+  /** No new step starts while the mirror is behind. */
+  strict: boolean;
+  /** How long a step waits for the driver lock to come back after its connection dropped. */
+  lockGraceMs: number;
+  notify?: {
+    /** A name under `secrets:` holding the incoming-webhook URL. */
+    webhook: string;
+    channel?: string;
+    events: TeamNotifyEvent[];
+    /** Post `waiting` after a prompt has waited this long for the driver. */
+    waitingMs: number;
+    /** Give up on a post after this long. */
+    timeoutMs: number;
+  };
+}
+
 export interface Profile {
   /** File name without .yaml: the name on the command line. */
   name: string;
@@ -49,6 +79,7 @@ export interface Profile {
   overrides: Record<string, Record<string, number>>;
   /** Journal settings. */
   outputCapBytes: number;
+  team: TeamSettings;
   /** The line a field (dotted path, e.g. `overrides.step-id`) was written on; 1 when absent. */
   lineOf: (field: string) => number;
 }
@@ -83,6 +114,7 @@ const TOP_LEVEL = [
   'secrets',
   'overrides',
   'journal',
+  'team',
 ] as const;
 const HOST_FIELDS = ['address', 'user', 'port', 'jump', 'env', 'prelude'];
 const SSH_FIELDS = [
@@ -304,6 +336,7 @@ class Validator {
         );
       else outputCapBytes = bytes;
     }
+    const team = this.team(secrets);
     return {
       name,
       file: this.file,
@@ -320,6 +353,7 @@ class Validator {
       secrets,
       overrides,
       outputCapBytes,
+      team,
       lineOf: (field) => this.lineOf(field.split('.')),
     };
   }
@@ -363,6 +397,65 @@ class Validator {
       keepaliveCountMax: typeof count === 'number' ? count : 3,
       forwardAgent: forward === true,
     };
+  }
+
+  team(secrets: Record<string, SecretRef>): TeamSettings {
+    this.known(['team'], ['journal_db', 'strict', 'lock_grace', 'notify']);
+    const team: TeamSettings = {strict: false, lockGraceMs: 30_000};
+    const db = this.get(['team', 'journal_db']);
+    if (typeof db === 'string') {
+      if (/^[a-z][a-z0-9+.-]*:\/\/[^/@]*:[^/@]*@/i.test(db) || /[?&]password=/i.test(db))
+        this.fail(
+          ['team', 'journal_db'],
+          'has a password in it: secrets are never written inline; use {env: VARIABLE}, PGPASSWORD or ~/.pgpass',
+        );
+      else team.journalDb = db;
+    } else if (db && typeof db === 'object' && !Array.isArray(db)) {
+      this.known(['team', 'journal_db'], ['env']);
+      const env = this.string(['team', 'journal_db', 'env'], true);
+      if (env) team.journalDb = {env};
+    } else if (db !== undefined && db !== null) {
+      this.fail(
+        ['team', 'journal_db'],
+        `expected a postgres:// URL or {env: VARIABLE}, found ${describe(db)}`,
+      );
+    }
+    const strict = this.get(['team', 'strict']) ?? false;
+    if (typeof strict !== 'boolean')
+      this.fail(['team', 'strict'], `expected true or false, found ${describe(strict)}`);
+    else team.strict = strict;
+    if (team.strict && !team.journalDb)
+      this.fail(['team', 'strict'], 'strict mode needs team.journal_db (the mirror it waits for)');
+    team.lockGraceMs = this.duration(['team', 'lock_grace']) ?? team.lockGraceMs;
+    if (this.get(['team', 'notify']) === undefined) return team;
+    const p = ['team', 'notify'];
+    this.known(p, ['webhook', 'channel', 'events', 'waiting_minutes', 'timeout']);
+    const webhook = this.string([...p, 'webhook'], true);
+    if (webhook && !secrets[webhook])
+      this.fail(
+        [...p, 'webhook'],
+        `names secret "${webhook}", which is not under secrets: (expected one of: ${Object.keys(secrets).join(', ') || 'none declared'})`,
+      );
+    const events = this.stringList([...p, 'events']);
+    events.forEach((event, i) => {
+      if (!(TEAM_NOTIFY_EVENTS as readonly string[]).includes(event))
+        this.fail([...p, 'events', i], `expected one of: ${TEAM_NOTIFY_EVENTS.join(', ')}`);
+    });
+    const minutes = this.get([...p, 'waiting_minutes']) ?? 10;
+    if (typeof minutes !== 'number' || minutes <= 0)
+      this.fail(
+        [...p, 'waiting_minutes'],
+        `expected a number of minutes, found ${describe(minutes)}`,
+      );
+    const channel = this.string([...p, 'channel']);
+    team.notify = {
+      webhook: webhook ?? '',
+      ...(channel ? {channel} : {}),
+      events: (events.length ? events : [...TEAM_NOTIFY_EVENTS]) as TeamNotifyEvent[],
+      waitingMs: (typeof minutes === 'number' && minutes > 0 ? minutes : 10) * 60_000,
+      timeoutMs: this.duration([...p, 'timeout']) ?? 10_000,
+    };
+    return team;
   }
 
   stringListOrCsv(p: Path): string[] {
@@ -502,6 +595,7 @@ function emptyProfile(name: string, file: string): Profile {
     secrets: {},
     overrides: {},
     outputCapBytes: 1 << 20,
+    team: {strict: false, lockGraceMs: 30_000},
     lineOf: () => 1,
   };
 }
