@@ -1,19 +1,25 @@
 /**
- * `crewchief replay FILE`: the journal through the same store against a clock. The
- * final state equals the live session's final state.
+ * `crewchief replay FILE`: the journal through the same store and the same console,
+ * read-only, against a clock the viewer controls (pause, speed, step, jump to a phase
+ * or a time). `--follow` keeps reading a journal that is still being written. The
+ * final state equals the live session's final state: the store is a pure fold.
  */
+import fs from 'node:fs';
 import {render} from 'ink';
 import React from 'react';
-import {describeDamage, readJournal} from '../journal/file.js';
 import type {JournalEntry} from '../journal/events.js';
+import {describeDamage, parseEntry, readJournal} from '../journal/file.js';
 import {createSessionStore, type SessionStoreApi} from '../store/store.js';
 import {App} from '../ui/app.js';
 import {describeEntry} from '../ui/plain.js';
+import {ReplayPlayer} from '../ui/replay-player.js';
 
 export interface ReplayOptions {
   plain: boolean;
   /** 1 = as it happened; 0 = as fast as possible (default 0 with --plain, 10 otherwise). */
   speed?: number;
+  /** Keep reading the journal as it grows. */
+  follow?: boolean;
 }
 
 /** Feeds entries into the store, waiting the recorded gaps divided by speed (capped at 2 s). */
@@ -36,10 +42,84 @@ export async function play(
   }
 }
 
+/**
+ * Reads whole lines appended to a journal after `offset` bytes, as they come (inotify,
+ * with a slow poll in case the file system does not tell). Returns a stop function.
+ */
+export function followJournal(
+  file: string,
+  offset: number,
+  lastSeq: number,
+  onEntries: (entries: JournalEntry[]) => void,
+  onProblem: (text: string) => void,
+): () => void {
+  let position = offset;
+  let seq = lastSeq;
+  let partial = '';
+  let reading = false;
+  const read = (): void => {
+    if (reading) return;
+    reading = true;
+    try {
+      const size = fs.statSync(file).size;
+      if (size < position) {
+        onProblem(`${file} got shorter (a resume cut a torn line); reading on from its end`);
+        position = size;
+        partial = '';
+      }
+      if (size === position) return;
+      const fd = fs.openSync(file, 'r');
+      const buffer = Buffer.alloc(size - position);
+      try {
+        fs.readSync(fd, buffer, 0, buffer.length, position);
+      } finally {
+        fs.closeSync(fd);
+      }
+      position = size;
+      const text = partial + buffer.toString('utf8');
+      const end = text.lastIndexOf('\n');
+      partial = end < 0 ? text : text.slice(end + 1);
+      const entries: JournalEntry[] = [];
+      for (const line of end < 0 ? [] : text.slice(0, end).split('\n')) {
+        if (!line) continue;
+        try {
+          const entry = parseEntry(line);
+          if (entry.seq !== seq + 1) onProblem(`event ${entry.seq} came after ${seq}`);
+          seq = entry.seq;
+          entries.push(entry);
+        } catch (error) {
+          onProblem(`a damaged line was skipped: ${(error as Error).message}`);
+        }
+      }
+      if (entries.length) onEntries(entries);
+    } catch (error) {
+      onProblem(`cannot read ${file}: ${(error as Error).message}`);
+    } finally {
+      reading = false;
+    }
+  };
+  let watcher: fs.FSWatcher | undefined;
+  try {
+    watcher = fs.watch(file, {persistent: false}, () => read());
+  } catch {
+    // no inotify here: the poll below still reads
+  }
+  const poll = setInterval(read, 1000);
+  read();
+  return () => {
+    watcher?.close();
+    clearInterval(poll);
+  };
+}
+
 export async function replay(args: string[], options: ReplayOptions): Promise<number> {
   const file = args[0];
   if (!file || args.length > 1) {
     process.stderr.write('crewchief: replay expects one journal FILE\n');
+    return 2;
+  }
+  if (options.speed !== undefined && !(options.speed >= 0)) {
+    process.stderr.write('crewchief: --speed expects a number (1 = as it happened)\n');
     return 2;
   }
   let read;
@@ -64,10 +144,59 @@ export async function replay(args: string[], options: ReplayOptions): Promise<nu
       const line = describeEntry(e, store.getState());
       if (line !== undefined) process.stdout.write(`${line}\n`);
     });
+    if (options.follow && !read.damage.length) {
+      await new Promise<void>((resolve) => {
+        const stop = followJournal(
+          file,
+          read.validBytes,
+          entries.at(-1)?.seq ?? 0,
+          (more) => {
+            for (const e of more) {
+              store.getState().apply(e);
+              const line = describeEntry(e, store.getState());
+              if (line !== undefined) process.stdout.write(`${line}\n`);
+              if (e.type === 'session-closed') {
+                stop();
+                resolve();
+              }
+            }
+          },
+          (text) => process.stderr.write(`warning: ${text}\n`),
+        );
+      });
+    }
     return read.damage.length ? 4 : 0;
   }
-  const instance = render(<App store={store} mode="replay" />, {maxFps: 10});
-  await play(entries, store, options.speed ?? 10);
+  if (!process.stdin.isTTY) {
+    process.stderr.write('crewchief: the console needs a terminal on stdin; use --plain\n');
+    return 2;
+  }
+  const player = new ReplayPlayer(store, entries, {
+    speed: options.speed === 0 ? 256 : (options.speed ?? 10),
+    follow: !!options.follow && !read.damage.length,
+  });
+  const stop = player.position().follow
+    ? followJournal(
+        file,
+        read.validBytes,
+        entries.at(-1)?.seq ?? 0,
+        (more) => player.append(more),
+        () => {},
+      )
+    : undefined;
+  process.stdout.write('\u001b[?1049h');
+  const restore = (): void => void process.stdout.write('\u001b[?1049l');
+  process.once('exit', restore);
+  const instance = render(<App store={store} mode="replay" replay={player} clearOnResize />, {
+    maxFps: 10,
+    exitOnCtrlC: false,
+    patchConsole: false,
+  });
+  player.play();
   await instance.waitUntilExit();
+  stop?.();
+  player.dispose();
+  restore();
+  process.removeListener('exit', restore);
   return read.damage.length ? 4 : 0;
 }

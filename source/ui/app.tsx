@@ -1,255 +1,451 @@
 /**
- * The first console: header, phase checklist with states, the running step's output
- * tail, its live count, and the prompt. Reads only the store; decisions go out through
- * `onDecision`.
+ * The driver's console: header, checklist, output, counts, prompt and footer, laid out
+ * for the terminal and never taller than it. Reads only the store (batched); decisions
+ * go out through `onDecision`. The same component shows a live session, a read-only
+ * view of one and a replay.
  */
-import {Box, Text, useApp, useInput, useStdout} from 'ink';
-import React, {useEffect, useRef, useState} from 'react';
-import {useStore} from 'zustand';
+import {Box, Text, useApp, useInput, useStdin, type Key} from 'ink';
+import React, {useCallback, useMemo, useRef, useState, useSyncExternalStore} from 'react';
 import type {DriverEvent} from '../engine/machine.js';
-import {formatDuration} from '../runbook/duration.js';
-import type {SessionState, StepStatus, StepView} from '../store/fold.js';
+import type {SessionState} from '../store/fold.js';
 import type {SessionStoreApi} from '../store/store.js';
 import {parseAnswer} from './answers.js';
-import {sanitize} from './sanitize.js';
+import {checklistNeed, Checklist} from './components/checklist.js';
+import {CommandLog, logRows} from './components/command-log.js';
+import {CountsPane, countsHeight} from './components/counts-pane.js';
+import {Footer} from './components/footer.js';
+import {Header} from './components/header.js';
+import {Help, helpLines} from './components/help.js';
+import {hasTabRow, OutputPane} from './components/output-pane.js';
+import {promptHeight, promptModel, PromptPane, type LocalPrompt} from './components/prompt-pane.js';
+import {ReplayBar, type ReplayPosition} from './components/replay-bar.js';
+import {
+  clock,
+  defaultTab,
+  hostTabs,
+  outputLines,
+  pickableSteps,
+  span,
+  viewedStep,
+  visibleCounts,
+} from './derive.js';
+import {useAnswerInput, useAnswerState, PROMPT_GUARD_MS} from './hooks/use-answer.js';
+import {useNow} from './hooks/use-now.js';
+import {DEFAULT_CADENCE_MS, useSession} from './hooks/use-session.js';
+import {useTerminalSize, type Size} from './hooks/use-terminal-size.js';
+import {resolve, type BindingId, type KeyContext, type Mode} from './keys.js';
+import {layout, MIN_COLUMNS, MIN_ROWS} from './layout.js';
+import {ThemeContext, themeFromEnv, useColour, useTheme, type Theme} from './theme.js';
+
+/** What the replay transport offers the console. */
+export interface ReplayControls {
+  subscribe(listener: () => void): () => void;
+  position(): ReplayPosition;
+  togglePause(): void;
+  faster(): void;
+  slower(): void;
+  step(delta: number): void;
+  phase(delta: number): void;
+  phaseNumber(n: number): void;
+  /** Jumps to a time; returns what was wrong with the text, or nothing. */
+  goTo(text: string): string | undefined;
+  start(): void;
+  end(): void;
+}
 
 export interface AppProps {
   store: SessionStoreApi;
-  mode: 'live' | 'replay' | 'read-only';
+  mode: Mode;
   /** Sends a decision; false when the engine would not take it. */
   onDecision?: (event: DriverEvent) => boolean;
+  /** The driver left (Ctrl-C, q). */
   onQuit?: () => void;
+  replay?: ReplayControls;
+  /** The session ended here without closing (left, or a prompt nobody here may answer). */
+  ended?: string;
+  /** Tests: a fixed terminal size, the batching cadence, the prompt guard, the theme. */
+  size?: Size;
+  cadenceMs?: number;
+  guardMs?: number;
+  theme?: Theme;
+  /** Wipe the screen on resize (the real terminal; never in tests). */
+  clearOnResize?: boolean;
 }
 
-const marks: Record<StepStatus, {mark: string; color?: string}> = {
-  pending: {mark: '·'},
-  running: {mark: '▶', color: 'cyan'},
-  waiting: {mark: '?', color: 'yellow'},
-  ok: {mark: '✓', color: 'green'},
-  done: {mark: '✓', color: 'green'},
-  failed: {mark: '✖', color: 'red'},
-  'timed-out': {mark: '⌛', color: 'red'},
-  canceled: {mark: '✖', color: 'red'},
-  skipped: {mark: '↷', color: 'gray'},
-  unknown: {mark: '?', color: 'magenta'},
-  'not-applicable': {mark: '–', color: 'gray'},
-  'not-chosen': {mark: '–', color: 'gray'},
-};
+const NO_REPLAY = {subscribe: () => () => {}, position: () => undefined};
 
-/** Keys typed this soon after a prompt appears are dropped (typed for something else). */
-const PROMPT_GUARD_MS = 300;
-
-function Checklist({state, rows}: {state: SessionState; rows: number}) {
-  const current = state.steps.find((s) => s.key === state.current);
-  const lines: React.ReactNode[] = [];
-  for (const phase of state.phases) {
-    const steps = state.steps.filter((s) => s.phase === phase.id && !s.branch);
-    const done = steps.filter((s) =>
-      ['ok', 'done', 'skipped', 'not-applicable'].includes(s.status),
-    ).length;
-    const active = current?.phase === phase.id;
-    lines.push(
-      <Text key={phase.id} bold={active} color={phase.applies ? undefined : 'gray'}>
-        {active ? '▸ ' : '  '}
-        {phase.title} {phase.applies ? `(${done}/${steps.length})` : `— ${phase.reason}`}
-      </Text>,
-    );
-    if (active) {
-      for (const s of state.steps.filter((x) => x.phase === phase.id))
-        lines.push(<StepLine key={s.key} step={s} current={s.key === state.current} />);
-    }
-  }
-  const hidden = Math.max(0, lines.length - rows);
-  const start = Math.min(
-    hidden,
-    Math.max(
-      0,
-      lines.findIndex((l) => (l as React.ReactElement).key === state.current) -
-        Math.floor(rows / 2),
-    ),
-  );
+export function App(props: AppProps) {
+  const theme = props.theme ?? themeFromEnv();
   return (
-    <Box flexDirection="column">
-      {lines.slice(start, start + rows)}
-      {hidden > 0 && <Text color="gray"> … {hidden} more lines</Text>}
-    </Box>
+    <ThemeContext.Provider value={theme}>
+      <Console {...props} />
+    </ThemeContext.Provider>
   );
 }
 
-function StepLine({step, current}: {step: StepView; current: boolean}) {
-  const {mark, color} = marks[step.status];
-  const extra =
-    step.status === 'not-applicable' || step.status === 'not-chosen'
-      ? ` (${step.reason ?? step.status})`
-      : step.durationMs !== undefined && step.status !== 'waiting'
-        ? ` ${formatDuration(step.durationMs)}`
-        : '';
-  return (
-    <Text color={color} bold={current} wrap="truncate-end">
-      {'    '}
-      {step.branch ? '  ' : ''}
-      {mark} {step.title}
-      {step.danger ? ' ⚠' : ''}
-      {step.due ? ` [due ${step.due}]` : ''}
-      {extra}
-    </Text>
-  );
-}
-
-function Output({state, rows, width}: {state: SessionState; rows: number; width: number}) {
-  const key = state.current;
-  const byHost = key ? state.output[key] : undefined;
-  if (!byHost || rows <= 0) return null;
-  const hosts = Object.keys(byHost);
-  const lines = hosts.flatMap((host) =>
-    sanitize(byHost[host]!.text)
-      .replace(/\n$/, '')
-      .split('\n')
-      .slice(-rows)
-      .map((l) => (hosts.length > 1 || host !== 'local' ? `${host}│ ${l}` : l)),
-  );
-  const shown = lines.slice(-rows);
-  return (
-    <Box flexDirection="column" borderStyle="single" borderColor="gray" paddingX={1}>
-      {lines.length > shown.length && (
-        <Text color="gray">… {lines.length - shown.length} earlier lines</Text>
-      )}
-      {shown.map((l, i) => (
-        <Text key={i} wrap="truncate-end">
-          {l.slice(0, width - 4)}
-        </Text>
-      ))}
-    </Box>
-  );
-}
-
-function Count({state}: {state: SessionState}) {
-  const count = state.current ? state.counts[state.current] : undefined;
-  if (!count) return null;
-  const bars = '▁▂▃▄▅▆▇█';
-  const values = count.samples.filter((v): v is number => v !== null);
-  const max = Math.max(1, ...values);
-  const spark = count.samples
-    .map((v) => (v === null ? ' ' : bars[Math.min(7, Math.floor((v / max) * 7))]))
-    .join('');
-  return (
-    <Text color={count.stalled ? 'yellow' : 'cyan'}>
-      count {count.value ?? '?'} (until {count.target}) {spark}
-      {count.stalled ? '  ⚠ not moving' : ''}
-    </Text>
-  );
-}
-
-function Prompt({state, input, error}: {state: SessionState; input: string; error?: string}) {
-  const prompt = state.prompt;
-  if (!prompt) return null;
-  const hint: Record<string, string> = {
-    gate: `type "${prompt.expects}" and enter`,
-    confirm: `type "${prompt.expects}" and enter to run it`,
-    manual: 'enter when done (a note is optional)',
-    choice: (prompt.options ?? []).map((o, i) => `${i + 1}) ${o}`).join('  '),
-    failed: 'retry · done <reason> · skip <reason> · abort',
-    unknown: 'rerun · done <reason> · skip <reason> · abort',
-    'watch-timeout': 'wait · investigate · skip <reason> · abort',
-  };
-  return (
-    <Box
-      flexDirection="column"
-      borderStyle="round"
-      borderColor={prompt.prompt === 'confirm' ? 'red' : 'yellow'}
-      paddingX={1}
-    >
-      {prompt.text.split('\n').map((l, i) => (
-        <Text key={i} wrap="truncate-end">
-          {l}
-        </Text>
-      ))}
-      <Text color="gray">{hint[prompt.prompt]}</Text>
-      <Text>
-        {'> '}
-        {input}
-        <Text inverse> </Text>
-      </Text>
-      {error && <Text color="red">{error}</Text>}
-    </Box>
-  );
-}
-
-export function App({store, mode, onDecision, onQuit}: AppProps) {
-  const state = useStore(store);
+function Console(props: AppProps) {
+  const {store, mode, replay} = props;
+  const state = useSession(store, props.cadenceMs ?? DEFAULT_CADENCE_MS);
+  const size = useTerminalSize({
+    ...(props.size ? {fixed: props.size} : {}),
+    ...(props.clearOnResize ? {clearOnResize: true} : {}),
+  });
   const {exit} = useApp();
-  const {stdout} = useStdout();
-  const [size, setSize] = useState({rows: stdout.rows || 24, columns: stdout.columns || 80});
-  const [input, setInput] = useState('');
-  const [error, setError] = useState<string>();
-  const promptAt = useRef(0);
-  const promptSeq = state.prompt?.seq;
+  const {isRawModeSupported} = useStdin();
+  const colour = useColour();
+  const theme = useTheme();
+  const source = replay ?? NO_REPLAY;
+  const position = useSyncExternalStore(source.subscribe, source.position);
 
-  useEffect(() => {
-    const onResize = () => setSize({rows: stdout.rows || 24, columns: stdout.columns || 80});
-    stdout.on('resize', onResize);
-    return () => void stdout.off('resize', onResize);
-  }, [stdout]);
+  const [view, setView] = useState<'main' | 'log' | 'help'>('main');
+  const [selected, setSelected] = useState<string>();
+  const [tabChoice, setTabChoice] = useState<{step: string; index: number}>();
+  const [scroll, setScroll] = useState(0);
+  const [logScroll, setLogScroll] = useState(0);
+  const [helpScroll, setHelpScroll] = useState(0);
+  const [localPrompt, setLocal] = useState<LocalPrompt>();
 
-  useEffect(() => {
-    setInput('');
-    setError(undefined);
-    promptAt.current = Date.now();
-  }, [promptSeq]);
+  const runningStep = state.steps.find((s) => s.status === 'running');
+  const fixedNow =
+    mode === 'replay'
+      ? Date.parse(state.lastTime ?? state.session?.started ?? '1970-01-01T00:00:00Z')
+      : state.closed
+        ? Date.parse(state.closed.time)
+        : undefined;
+  const now = useNow(runningStep ? 1000 : 60_000, fixedNow);
 
-  useInput((text, key) => {
-    if (key.ctrl && text === 'c') {
-      onQuit?.();
-      exit();
-      return;
-    }
-    const prompt = store.getState().prompt;
-    if (!prompt || mode !== 'live') {
-      if (text === 'q') {
-        onQuit?.();
-        exit();
-      }
-      return;
-    }
-    if (Date.now() - promptAt.current < PROMPT_GUARD_MS) return;
-    if (key.return) {
-      const parsed = parseAnswer(prompt, input);
-      if ('error' in parsed) setError(parsed.error);
-      else if (!onDecision?.(parsed.event)) setError('not possible now');
-      else setInput('');
-      return;
-    }
-    if (key.backspace || key.delete) setInput((s) => s.slice(0, -1));
-    else if (key.escape) setInput('');
-    else if (text && !key.ctrl && !key.meta) setInput((s) => s + text);
+  // A prompt of the console's own holds only while what it is about still holds.
+  const local =
+    localPrompt?.kind === 'cancel'
+      ? mode === 'live' && !state.prompt && runningStep?.key === localPrompt.step
+        ? localPrompt
+        : undefined
+      : localPrompt?.kind === 'reason'
+        ? state.prompt?.seq === localPrompt.seq
+          ? localPrompt
+          : undefined
+        : localPrompt?.kind === 'goto' && mode === 'replay'
+          ? localPrompt
+          : undefined;
+
+  const model = promptModel(state, state.prompt, local, mode, size.columns);
+  const focus: KeyContext['focus'] =
+    view !== 'main' || !model
+      ? 'none'
+      : model.input === 'text' && (mode === 'live' || local)
+        ? 'text'
+        : model.input === 'choice' && mode === 'live'
+          ? 'choice'
+          : 'none';
+  const answerId = local
+    ? `local:${local.kind}`
+    : state.prompt
+      ? `prompt:${state.prompt.seq}`
+      : undefined;
+  const answer = useAnswerState(
+    focus === 'none' ? undefined : answerId,
+    props.guardMs ?? PROMPT_GUARD_MS,
+  );
+
+  const viewed = viewedStep(state, selected);
+  const tabs = hostTabs(state, viewed);
+  const tab =
+    tabChoice && viewed && tabChoice.step === viewed.key
+      ? Math.min(tabChoice.index, Math.max(0, tabs.length - 1))
+      : defaultTab(tabs);
+  const tabOutput = tabs[tab]?.output;
+  const lines = useMemo(() => outputLines(tabOutput, theme.colour), [tabOutput, theme.colour]);
+  const counts = visibleCounts(state, viewed);
+  const notice = viewed ? [...state.log].reverse().find((l) => l.step === viewed.key) : undefined;
+  const checklistMax = state.phases.length + state.steps.length;
+  const outputNeed =
+    1 +
+    (hasTabRow(tabs) ? 1 : 0) +
+    (notice ? 1 : 0) +
+    (tabs[tab]?.error ? 1 : 0) +
+    Math.max(1, lines.length);
+  const message = !!(answer.error || answer.ignored);
+  const banner = bannerText(state, props.ended);
+  const L = layout({
+    rows: size.rows,
+    columns: size.columns,
+    prompt: promptHeight(model, message),
+    counts: view === 'main' ? countsHeight(counts) : 0,
+    checklist: checklistNeed(state, now, selected),
+    checklistMax,
+    output: outputNeed,
+    replayBar: !!position,
+    banner: !!banner,
   });
 
-  const s = state.session;
-  const elapsed =
-    s && state.lastTime ? formatDuration(Date.parse(state.lastTime) - Date.parse(s.started)) : '';
-  const promptRows = state.prompt ? state.prompt.text.split('\n').length + 5 : 0;
-  const countRows = state.current && state.counts[state.current] ? 1 : 0;
-  const free = Math.max(4, size.rows - 3 - promptRows - countRows);
-  const checklistRows = Math.max(3, Math.floor(free * 0.55));
-  const outputRows = Math.max(0, free - checklistRows - 3);
+  const ctx: KeyContext = {
+    mode,
+    view,
+    focus,
+    answerEmpty: answer.text === '',
+    hostTabs: tabs.length,
+    running: !!runningStep,
+    away: selected !== undefined || scroll > 0 || tabChoice !== undefined,
+    closed: !!state.closed || !!props.ended,
+    ...(position
+      ? {replay: {paused: position.paused, follow: position.follow, phases: position.phases}}
+      : {}),
+  };
+  const back = ctx.away || !!local;
+  const keyCtx: KeyContext = {...ctx, away: back};
+
+  const decide = (event: DriverEvent): boolean => mode === 'live' && !!props.onDecision?.(event);
+  const page = Math.max(1, L.output.rows - 3);
+  const handlers: Partial<Record<BindingId, (input: string) => void>> = {
+    help: () => {
+      setHelpScroll(0);
+      setView((v) => (v === 'help' ? 'main' : 'help'));
+    },
+    log: () => {
+      setLogScroll(0);
+      setView((v) => (v === 'log' ? 'main' : 'log'));
+    },
+    'next-host': () =>
+      viewed && setTabChoice({step: viewed.key, index: (tab + 1) % Math.max(1, tabs.length)}),
+    'previous-host': () =>
+      viewed &&
+      setTabChoice({step: viewed.key, index: (tab - 1 + tabs.length) % Math.max(1, tabs.length)}),
+    'pick-up': () => pick(-1),
+    'pick-down': () => pick(1),
+    'scroll-up': () => scrollBy(page),
+    'scroll-down': () => scrollBy(-page),
+    back: () => {
+      if (view !== 'main') setView('main');
+      else if (local) setLocal(undefined);
+      else {
+        setSelected(undefined);
+        setScroll(0);
+        setTabChoice(undefined);
+      }
+    },
+    'cancel-command': () => runningStep && setLocal({kind: 'cancel', step: runningStep.key}),
+    leave: quit,
+    quit,
+    pause: () => replay?.togglePause(),
+    faster: () => replay?.faster(),
+    slower: () => replay?.slower(),
+    'next-event': () => replay?.step(1),
+    'previous-event': () => replay?.step(-1),
+    'next-phase': () => replay?.phase(1),
+    'previous-phase': () => replay?.phase(-1),
+    'phase-number': (input) => replay?.phaseNumber(Number(input)),
+    'go-to-time': () => setLocal({kind: 'goto'}),
+    start: () => replay?.start(),
+    end: () => replay?.end(),
+  };
+
+  function quit(): void {
+    props.onQuit?.();
+    exit();
+  }
+
+  function pick(delta: number): void {
+    const list = pickableSteps(state);
+    if (!list.length) return;
+    const from = list.findIndex((s) => s.key === (selected ?? viewed?.key));
+    const next = Math.max(0, Math.min(list.length - 1, from < 0 ? 0 : from + delta));
+    setSelected(list[next]!.key);
+    setScroll(0);
+  }
+
+  function scrollBy(delta: number): void {
+    if (view === 'help') {
+      const max = Math.max(0, helpLines(ctx).length - (L.body - 1));
+      setHelpScroll((s) => Math.max(0, Math.min(max, s + -delta)));
+    } else if (view === 'log') {
+      const max = Math.max(0, logRows(state).length - (L.body - 1));
+      setLogScroll((s) => Math.max(0, Math.min(max, s + delta)));
+    } else {
+      const max = Math.max(0, lines.length - 1);
+      setScroll((s) => Math.max(0, Math.min(max, s + delta)));
+    }
+  }
+
+  // The key handler changes every render; Ink subscribes once to a stable one.
+  const onKey = useLatest((input: string, key: Key) => {
+    // A chunk of several printable keys (typed fast, or sent by tmux) acts key by key.
+    const chunk = keyCtx.focus === 'none' && input.length > 1 && !input.includes('\u001b');
+    for (const ch of chunk ? [...input] : [input]) {
+      const binding = resolve(keyCtx, ch, key);
+      if (binding) handlers[binding.id]?.(ch);
+    }
+  });
+  useInput(onKey, {isActive: isRawModeSupported});
+
+  useAnswerInput(answer, {
+    isActive: isRawModeSupported && focus !== 'none',
+    only: focus === 'choice' ? 'guard' : 'text',
+    taken: (input, key) => !!resolve(keyCtx, input, key),
+    onSubmit: (text) => submit(text),
+  });
+
+  function submit(text: string): string | undefined {
+    if (local) {
+      switch (local.kind) {
+        case 'cancel':
+          if (text.trim() !== 'cancel') return 'type "cancel" to stop it (Esc keeps it running)';
+          if (!decide({type: 'CANCEL'})) return 'not possible now';
+          setLocal(undefined);
+          return undefined;
+        case 'reason': {
+          const reason = text.trim();
+          if (!reason) return `say why you ${local.action}`;
+          if (!decide(local.action === 'skip' ? {type: 'SKIP', reason} : {type: 'ABORT', reason}))
+            return 'not possible now';
+          setLocal(undefined);
+          return undefined;
+        }
+        case 'goto': {
+          const error = replay?.goTo(text);
+          if (error) return error;
+          setLocal(undefined);
+          return undefined;
+        }
+      }
+    }
+    const prompt = state.prompt;
+    if (!prompt || mode !== 'live') return undefined;
+    // The screen may be a frame behind the engine: never answer a prompt not yet read.
+    if (store.getState().prompt?.seq !== prompt.seq) return 'the prompt changed: read it again';
+    const parsed = parseAnswer(prompt, text);
+    if ('error' in parsed) return parsed.error;
+    return decide(parsed.event) ? undefined : 'not possible now';
+  }
+
+  function onChoice(value: string): void {
+    const prompt = state.prompt;
+    if (!prompt || store.getState().prompt?.seq !== prompt.seq) return;
+    if (value === 'skip' || value === 'abort') {
+      setLocal({kind: 'reason', action: value, step: prompt.step, seq: prompt.seq});
+      return;
+    }
+    if (!decide({type: 'CHOOSE', option: value.replace(/^option:/, '')}))
+      answer.fail('not possible now');
+  }
+
+  if (L.tooSmall) {
+    return (
+      <Box width={size.columns} height={L.height} overflow="hidden">
+        <Text wrap="truncate-end">
+          {`terminal too small (${size.columns}×${size.rows}): crewchief needs ${MIN_COLUMNS}×${MIN_ROWS}`}
+        </Text>
+      </Box>
+    );
+  }
+
+  const checklist = (
+    <Checklist
+      state={state}
+      now={now}
+      rows={L.checklist.rows}
+      width={L.checklist.width}
+      budget={L.checklist.rows}
+      {...(selected ? {selected} : {})}
+    />
+  );
+  const output = (
+    <OutputPane
+      {...(viewed ? {step: viewed} : {})}
+      tabs={tabs}
+      tab={tab}
+      lines={lines}
+      scroll={scroll}
+      rows={L.output.rows}
+      width={L.output.width}
+      {...(notice ? {notice} : {})}
+    />
+  );
+  const countsPane = (
+    <CountsPane state={state} counts={counts} now={now} rows={L.counts} width={L.output.width} />
+  );
+  let body: React.ReactNode;
+  if (view === 'help') body = <Help ctx={ctx} rows={L.body} width={L.width} scroll={helpScroll} />;
+  else if (view === 'log')
+    body = <CommandLog state={state} rows={L.body} width={L.width} scroll={logScroll} />;
+  else if (L.wide)
+    body = (
+      <Box flexDirection="row" height={L.body}>
+        {checklist}
+        <Box width={1} />
+        <Box flexDirection="column" width={L.output.width} height={L.body}>
+          {countsPane}
+          {output}
+        </Box>
+      </Box>
+    );
+  else
+    body = (
+      <Box flexDirection="column" height={L.body}>
+        {checklist}
+        {output}
+        {countsPane}
+      </Box>
+    );
+
   return (
-    <Box flexDirection="column" width={size.columns}>
-      <Text inverse wrap="truncate-end">
-        {` crewchief · ${s?.siteTitle ?? '…'} · ${s?.profile ?? ''} · ${s?.id ?? ''} · ${s?.driver ?? ''} · ${mode}${s?.dryRun ? ' · DRY RUN' : ''} · ${elapsed} `}
-      </Text>
-      <Checklist state={state} rows={checklistRows} />
-      <Output state={state} rows={outputRows} width={size.columns} />
-      <Count state={state} />
-      <Prompt state={state} input={input} {...(error ? {error} : {})} />
-      {state.closed && (
-        <Text bold color={state.closed.outcome === 'finished' ? 'green' : 'red'}>
-          session {state.closed.outcome}
-          {state.closed.reason ? `: ${state.closed.reason}` : ''}
+    <Box flexDirection="column" width={L.width} height={L.height} overflow="hidden">
+      <Header
+        state={state}
+        mode={mode}
+        now={now}
+        width={L.width}
+        {...(position?.follow ? {following: true} : {})}
+      />
+      {body}
+      {model && (
+        <PromptPane
+          model={model}
+          rows={L.prompt}
+          width={L.width}
+          text={answer.text}
+          armed={answer.armed}
+          ignored={answer.ignored}
+          {...(answer.error ? {error: answer.error} : {})}
+          choiceFocused={focus === 'choice'}
+          onChoice={onChoice}
+        />
+      )}
+      {banner && (
+        <Text bold color={colour(banner.colour)} wrap="truncate-end">
+          {banner.text}
         </Text>
       )}
-      <Text color="gray" wrap="truncate-end">
-        {mode === 'live' ? 'Ctrl-C leave (resume later)' : 'q quit'}
-      </Text>
+      {position && <ReplayBar position={position} width={L.width} />}
+      <Box height={1}>
+        <Footer ctx={keyCtx} width={L.width} />
+      </Box>
     </Box>
   );
+}
+
+/** A stable function that always calls the latest `fn`. */
+function useLatest<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void {
+  const ref = useRef(fn);
+  ref.current = fn;
+  return useCallback((...args: A) => ref.current(...args), []);
+}
+
+function bannerText(
+  state: SessionState,
+  ended: string | undefined,
+): {text: string; colour: 'green' | 'red' | 'yellow'} | undefined {
+  const s = state.session;
+  if (state.closed) {
+    const took = s ? ` after ${span(Date.parse(state.closed.time) - Date.parse(s.started))}` : '';
+    return {
+      text: `■ session ${state.closed.outcome} at ${clock(state.closed.time)}${took}${state.closed.reason ? `: ${state.closed.reason}` : ''}`,
+      colour: state.closed.outcome === 'finished' ? 'green' : 'red',
+    };
+  }
+  if (ended)
+    return {
+      text: `■ left the session (${ended}); crewchief resume ${s?.id ?? ''} goes on with it`,
+      colour: 'yellow',
+    };
+  return undefined;
 }

@@ -1,0 +1,56 @@
+/**
+ * Every key, grouped, from the key table: what it does and whether it works right now.
+ * Read-only and replay views never list the keys that change the session.
+ */
+import {Box, Text} from 'ink';
+import React from 'react';
+import {bindings, groupTitles, keyName, type KeyBinding, type KeyContext} from '../keys.js';
+import {useColour} from '../theme.js';
+import {windowOf} from './window.js';
+
+/** The help as plain lines (also used for the README's key list). */
+export function helpLines(ctx: KeyContext): {text: string; active: boolean; title?: boolean}[] {
+  const out: {text: string; active: boolean; title?: boolean}[] = [];
+  const shown = bindings.filter((b) => !b.mutating || ctx.mode === 'live');
+  for (const group of Object.keys(groupTitles) as KeyBinding['group'][]) {
+    const inGroup = shown.filter((b) => b.group === group);
+    if (!inGroup.length) continue;
+    out.push({text: groupTitles[group], active: true, title: true});
+    for (const b of inGroup) {
+      const keys = b.id === 'choose' ? '↑/↓ j/k Enter 1-9' : b.keys.map(keyName).join(' ');
+      out.push({text: `  ${keys.padEnd(14)} ${b.help}`, active: b.when(ctx)});
+    }
+  }
+  return out;
+}
+
+export function Help({
+  ctx,
+  rows,
+  width,
+  scroll,
+}: {
+  ctx: KeyContext;
+  rows: number;
+  width: number;
+  scroll: number;
+}) {
+  const colour = useColour();
+  const lines = helpLines(ctx);
+  const title = '─ keys (dim: not now) · Esc or ? closes ';
+  const slice = windowOf(lines.length, Math.max(0, rows - 1), {anchor: 'top', offset: scroll});
+  return (
+    <Box flexDirection="column" width={width} height={rows} overflow="hidden">
+      <Text color={colour('gray')} wrap="truncate-end">
+        {title + '─'.repeat(Math.max(0, width - title.length))}
+      </Text>
+      {slice.above > 0 && <Text color={colour('gray')}>{`  ↑ ${slice.above} more (PgUp)`}</Text>}
+      {lines.slice(slice.start, slice.end).map((l, i) => (
+        <Text key={i} bold={l.title} dimColor={!l.active} wrap="truncate-end">
+          {l.text}
+        </Text>
+      ))}
+      {slice.below > 0 && <Text color={colour('gray')}>{`  ↓ ${slice.below} more (PgDn)`}</Text>}
+    </Box>
+  );
+}

@@ -1,0 +1,339 @@
+/**
+ * What needs the driver: the prompt, what to check or what will run and where, how to
+ * answer, and the answer being typed. A danger step's confirmation lists every host and
+ * the command; a choice is a list (ink-select-input).
+ */
+import {Box, Text} from 'ink';
+import SelectInput from 'ink-select-input';
+import React from 'react';
+import type {PromptView, SessionState} from '../../store/fold.js';
+import {promptHosts, safe, splitPromptText, wrapLine, wrapWords} from '../derive.js';
+import type {Mode} from '../keys.js';
+import {useColour, useTheme, type Colour} from '../theme.js';
+
+/** A prompt the console itself puts up (no journal event until it is answered). */
+export type LocalPrompt =
+  | {kind: 'cancel'; step: string}
+  | {kind: 'reason'; action: 'skip' | 'abort'; step: string; seq: number}
+  | {kind: 'goto'};
+
+export interface PromptLine {
+  text: string;
+  colour?: Colour;
+  bold?: boolean;
+}
+
+export interface PromptModel {
+  tone: 'danger' | 'attention' | 'trouble' | 'quiet';
+  lines: PromptLine[];
+  /** Lines that must stay whole (the hosts and the command of a danger step). */
+  keep: number;
+  hint: string;
+  input: 'text' | 'choice' | 'none';
+  choices?: {label: string; value: string}[];
+}
+
+const titleOf = (state: SessionState, key: string): string =>
+  safe(state.steps.find((s) => s.key === key)?.title ?? key);
+
+const ANYWHERE = 'skip <reason> · abort';
+
+/** What a prompt pane says, line by line, for a width (the layout asks for its height). */
+export function promptModel(
+  state: SessionState,
+  prompt: PromptView | undefined,
+  local: LocalPrompt | undefined,
+  mode: Mode,
+  width: number,
+): PromptModel | undefined {
+  const inner = Math.max(10, width - 4);
+  const model = local ? localModel(state, local, inner) : storeModel(state, prompt, mode, inner);
+  if (!model) return undefined;
+  // Prompt text is read whole: wrap it (the kept lines are wrapped already).
+  const wrapped = (lines: PromptLine[]): PromptLine[] =>
+    lines.flatMap((l) => wrapLine(l.text, inner).map((text) => ({...l, text})));
+  const kept = model.keep ? model.lines.slice(-model.keep) : [];
+  return {
+    ...model,
+    lines: [...wrapped(model.lines.slice(0, model.lines.length - kept.length)), ...wrapped(kept)],
+    keep: wrapped(kept).length,
+  };
+}
+
+function storeModel(
+  state: SessionState,
+  prompt: PromptView | undefined,
+  mode: Mode,
+  inner: number,
+): PromptModel | undefined {
+  if (!prompt) return undefined;
+  const title = titleOf(state, prompt.step);
+  const {lines: prose, commands} = splitPromptText(prompt.text);
+  const body = (colour?: Colour): PromptLine[] =>
+    prose
+      .filter((l) => l.trim() && l.trim() !== title)
+      .map((text) => ({text, ...(colour ? {colour} : {})}));
+  const readOnly = mode !== 'live';
+  const model = (m: Omit<PromptModel, 'keep'> & {keep?: number}): PromptModel => ({
+    keep: 0,
+    ...m,
+    ...(readOnly
+      ? {input: 'none', hint: 'read-only here: the driver answers this prompt in their console'}
+      : {}),
+  });
+  switch (prompt.prompt) {
+    case 'gate':
+      return model({
+        tone: 'attention',
+        lines: [
+          {text: `◆ GATE · ${title}`, bold: true, colour: 'yellow'},
+          ...prose
+            .filter((l) => l.trim() && l.trim() !== title)
+            .map((text) => ({text: `☐ ${text}`})),
+        ],
+        hint: `type "${prompt.expects ?? 'go'}" then Enter to go on · ${ANYWHERE}`,
+        input: 'text',
+      });
+    case 'confirm': {
+      const hosts = promptHosts(state, prompt);
+      const label = `on ${hosts.length === 1 ? 'host' : `all ${hosts.length} hosts`}:`;
+      const oneLine = `${label} ${hosts.map(safe).join(', ')}`;
+      const where: PromptLine[] =
+        oneLine.length <= inner
+          ? [{text: oneLine, bold: true}]
+          : [
+              {text: label, bold: true},
+              ...wrapWords(hosts.map(safe), inner - 4).map((text) => ({
+                text: `    ${text}`,
+                bold: true,
+              })),
+            ];
+      const what: PromptLine[] = commands.length
+        ? [{text: 'It will run:'}, ...commands.map((c) => ({text: `  $ ${c}`, bold: true}))]
+        : [];
+      const keep: PromptLine[] = [...what, ...where];
+      return model({
+        tone: 'danger',
+        lines: [
+          {text: `⚠ DANGER · ${title}`, bold: true, colour: 'red'},
+          ...body().filter((l) => !/^DANGER: type /.test(l.text)),
+          ...keep,
+        ],
+        keep: keep.length,
+        hint: `type "${prompt.expects ?? ''}" then Enter to run it · ${ANYWHERE}`,
+        input: 'text',
+      });
+    }
+    case 'manual':
+      return model({
+        tone: 'attention',
+        lines: [{text: `◆ TO DO · ${title}`, bold: true, colour: 'yellow'}, ...body()],
+        hint: `Enter when done (type a note first if you like) · ${ANYWHERE}`,
+        input: 'text',
+      });
+    case 'choice':
+      return model({
+        tone: 'attention',
+        lines: [{text: `◆ CHOOSE · ${title}`, bold: true, colour: 'yellow'}, ...body()],
+        hint: '↑/↓ then Enter, or the number of an option',
+        input: 'choice',
+        choices: [
+          ...(prompt.options ?? []).map((o, i) => ({
+            label: `${i + 1}) ${safe(o)}`,
+            value: `option:${o}`,
+          })),
+          {label: 'skip this step (say why)…', value: 'skip'},
+          {label: 'abort the session (say why)…', value: 'abort'},
+        ],
+      });
+    case 'failed': {
+      const step = state.steps.find((s) => s.key === prompt.step);
+      return model({
+        tone: 'trouble',
+        lines: [
+          {text: `✖ FAILED · ${title}`, bold: true, colour: 'red'},
+          ...(step?.reason ? [{text: safe(step.reason), colour: 'red' as const}] : []),
+          ...body().filter((l) => !l.text.startsWith(`"${title}" failed`)),
+        ],
+        hint: 'retry · done <reason> (it did work) · skip <reason> · abort',
+        input: 'text',
+      });
+    }
+    case 'unknown':
+      return model({
+        tone: 'trouble',
+        lines: [{text: `? OUTCOME UNKNOWN · ${title}`, bold: true, colour: 'magenta'}, ...body()],
+        hint: 'rerun · done <reason> (it did run) · skip <reason> · abort',
+        input: 'text',
+      });
+    case 'watch-timeout':
+      return model({
+        tone: 'trouble',
+        lines: [{text: `⌛ TIMED OUT · ${title}`, bold: true, colour: 'red'}, ...body()],
+        hint: `wait (keep waiting) · investigate · ${ANYWHERE}`,
+        input: 'text',
+      });
+  }
+}
+
+function localModel(state: SessionState, local: LocalPrompt, inner: number): PromptModel {
+  switch (local.kind) {
+    case 'cancel': {
+      const step = state.steps.find((s) => s.key === local.step);
+      const hosts = [...new Set((step?.runs ?? []).map((r) => r.host))];
+      return {
+        tone: 'danger',
+        lines: [
+          {text: `⚠ CANCEL · stop "${titleOf(state, local.step)}"?`, bold: true, colour: 'red'},
+          {text: 'The command is killed on:'},
+          ...wrapWords(hosts.map(safe), inner - 4).map((text) => ({text: `    ${text}`})),
+        ],
+        keep: 0,
+        hint: 'type "cancel" then Enter to stop it · Esc keeps it running',
+        input: 'text',
+      };
+    }
+    case 'reason':
+      return {
+        tone: local.action === 'abort' ? 'danger' : 'attention',
+        lines: [
+          {
+            text:
+              local.action === 'skip'
+                ? `↷ SKIP · ${titleOf(state, local.step)}`
+                : '✖ ABORT the session: nothing more runs',
+            bold: true,
+            colour: local.action === 'skip' ? 'yellow' : 'red',
+          },
+        ],
+        keep: 0,
+        hint: `say why, then Enter to ${local.action} · Esc goes back`,
+        input: 'text',
+      };
+    case 'goto':
+      return {
+        tone: 'quiet',
+        lines: [{text: 'Go to a time in the session', bold: true}],
+        keep: 0,
+        hint: 'hh:mm[:ss] as shown (UTC) or +offset from the start (+90s, +1h5m), then Enter · Esc',
+        input: 'text',
+      };
+  }
+}
+
+/** Lines the pane takes for a model (border, lines, hint, input, message). */
+export function promptHeight(model: PromptModel | undefined, message: boolean): number {
+  if (!model) return 0;
+  const input =
+    model.input === 'choice' ? (model.choices?.length ?? 0) : model.input === 'text' ? 1 : 0;
+  return 2 + model.lines.length + 1 + input + (message ? 1 : 0);
+}
+
+const borderOf: Record<
+  PromptModel['tone'],
+  {style: 'double' | 'round' | 'single'; colour: Colour}
+> = {
+  danger: {style: 'double', colour: 'red'},
+  attention: {style: 'round', colour: 'yellow'},
+  trouble: {style: 'round', colour: 'red'},
+  quiet: {style: 'single', colour: 'gray'},
+};
+
+export interface PromptPaneProps {
+  model: PromptModel;
+  rows: number;
+  width: number;
+  text: string;
+  /** Keys count now (the guard time after the prompt appeared is over). */
+  armed: boolean;
+  ignored: number;
+  error?: string;
+  /** The choice list has the keys. */
+  choiceFocused: boolean;
+  onChoice?: (value: string) => void;
+}
+
+function Indicator({isSelected = false}: {isSelected?: boolean}) {
+  return <Text>{isSelected ? '❯ ' : '  '}</Text>;
+}
+
+function Item({isSelected = false, label}: {isSelected?: boolean; label: string}) {
+  const theme = useTheme();
+  return (
+    <Text bold={isSelected} {...(theme.colour && isSelected ? {color: 'yellow'} : {})}>
+      {label}
+    </Text>
+  );
+}
+
+export function PromptPane(props: PromptPaneProps) {
+  const {model, rows, width, text, armed, ignored, error, choiceFocused, onChoice} = props;
+  const colour = useColour();
+  const border = borderOf[model.tone];
+  const message =
+    error ??
+    (ignored
+      ? `${ignored} key${ignored === 1 ? '' : 's'} typed before this prompt appeared ${ignored === 1 ? 'was' : 'were'} ignored`
+      : undefined);
+  const inputRows =
+    model.input === 'choice' ? (model.choices?.length ?? 0) : model.input === 'text' ? 1 : 0;
+  // Inside the border: lines, hint, input, message. Prose goes first when rows are short;
+  // the title, the hosts and the command of a danger step stay.
+  const room = Math.max(1, rows - 2 - 1 - inputRows - (message ? 1 : 0));
+  let lines = model.lines;
+  if (lines.length > room) {
+    const head = lines.slice(0, 1);
+    const kept = model.keep ? lines.slice(-model.keep) : [];
+    const prose = lines.slice(1, lines.length - model.keep);
+    const proseRoom = Math.max(0, room - 1 - kept.length);
+    lines = [...head, ...prose.slice(0, proseRoom), ...kept];
+    if (lines.length > room) {
+      const cut = lines.length - room + 1;
+      lines = [
+        ...lines.slice(0, room - 1),
+        {text: `  … and ${cut} more lines (a taller terminal shows them)`, colour: 'yellow'},
+      ];
+    }
+  }
+  return (
+    <Box
+      flexDirection="column"
+      width={width}
+      height={rows}
+      overflow="hidden"
+      borderStyle={border.style}
+      borderColor={colour(border.colour)}
+      paddingX={1}
+    >
+      {lines.map((l, i) => (
+        <Text key={i} bold={l.bold} color={colour(l.colour)} wrap="truncate-end">
+          {l.text}
+        </Text>
+      ))}
+      <Text color={colour('gray')} wrap="truncate-end">
+        {model.hint}
+      </Text>
+      {model.input === 'text' && (
+        <Text wrap="truncate-start">
+          {'> '}
+          {text}
+          {armed ? <Text inverse> </Text> : <Text color={colour('gray')}>…</Text>}
+        </Text>
+      )}
+      {model.input === 'choice' && (
+        <SelectInput
+          items={model.choices ?? []}
+          isFocused={choiceFocused && armed}
+          indicatorComponent={Indicator}
+          itemComponent={Item}
+          onSelect={(item) => onChoice?.(item.value)}
+        />
+      )}
+      {message && (
+        <Text color={colour(error ? 'red' : 'yellow')} wrap="truncate-end">
+          {message}
+        </Text>
+      )}
+    </Box>
+  );
+}

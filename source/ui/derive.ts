@@ -1,0 +1,347 @@
+/**
+ * What the panes show, worked out from the folded session state alone. Pure functions:
+ * the same state gives the same screen, live or in replay.
+ */
+import type {
+  CountView,
+  OutputView,
+  PromptView,
+  SessionState,
+  StepStatus,
+  StepView,
+} from '../store/fold.js';
+import {sanitize} from './sanitize.js';
+
+/** Steps that are over, one way or another. */
+export const FINISHED: ReadonlySet<StepStatus> = new Set([
+  'ok',
+  'done',
+  'skipped',
+  'not-applicable',
+  'not-chosen',
+  'failed',
+  'timed-out',
+  'canceled',
+]);
+
+const COUNTED_DONE: ReadonlySet<StepStatus> = new Set([
+  'ok',
+  'done',
+  'skipped',
+  'not-applicable',
+  'not-chosen',
+]);
+
+/** `hh:mm:ss` of an ISO time (UTC, as the journal and the plain view write it). */
+export const clock = (iso: string | undefined): string => (iso ? iso.slice(11, 19) : '--:--:--');
+
+/** A span for people, to the second: `42s`, `3m05s`, `1h02m`. */
+export function span(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}
+
+/** A span to the minute (the header's elapsed time, which ticks once a minute at rest). */
+export function spanMinutes(ms: number): string {
+  const m = Math.max(0, Math.floor(ms / 60_000));
+  return m < 60 ? `${m}m` : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}
+
+/** One line of untrusted text, made inert (no colour). */
+export const safe = (text: string): string => sanitize(text).replace(/\n/g, ' ');
+
+/**
+ * The step the output pane shows: the one picked; else the current one when it runs
+ * commands; else the last that ran (at a gate or a choice, what just ran is what the
+ * driver judges by).
+ */
+export function viewedStep(state: SessionState, selected?: string): StepView | undefined {
+  const find = (key: string | undefined) =>
+    key ? state.steps.find((s) => s.key === key) : undefined;
+  if (selected) return find(selected);
+  const current = find(state.current);
+  if (current && (current.runs || state.output[current.key] || current.hosts?.length))
+    return current;
+  return find(lastStarted(state)) ?? current;
+}
+
+function lastStarted(state: SessionState): string | undefined {
+  let best: StepView | undefined;
+  for (const s of state.steps) {
+    if (s.startedAt && (!best || s.startedAt >= (best.startedAt ?? ''))) best = s;
+  }
+  return best?.key;
+}
+
+export interface HostTab {
+  host: string;
+  /** Running, or how it ended. */
+  state: 'running' | 'ok' | 'failed' | 'unknown' | 'waiting';
+  exitCode?: number | null;
+  error?: string;
+  output?: OutputView;
+}
+
+/** One tab per host the step ran (or will run) on, with its exit code when it is over. */
+export function hostTabs(state: SessionState, step: StepView | undefined): HostTab[] {
+  if (!step) return [];
+  const byHost = state.output[step.key] ?? {};
+  const names = [
+    ...(step.runs ?? []).map((r) => r.host),
+    ...Object.keys(byHost),
+    ...(step.runs ? [] : (step.hosts ?? [])),
+  ];
+  const tabs: HostTab[] = [];
+  for (const host of [...new Set(names)]) {
+    const result = step.hostResults?.[host];
+    const output = byHost[host];
+    tabs.push({
+      host,
+      state: result ? tabState(result.outcome) : runState(step),
+      ...(result ? {exitCode: result.exitCode} : {}),
+      ...(result?.error ? {error: result.error} : {}),
+      ...(output ? {output} : {}),
+    });
+  }
+  return tabs;
+}
+
+function tabState(outcome: string): HostTab['state'] {
+  if (outcome === 'ok') return 'ok';
+  return outcome === 'unknown' ? 'unknown' : 'failed';
+}
+
+/** A host with no result of its own (not started yet, or a probe) takes the step's state. */
+function runState(step: StepView): HostTab['state'] {
+  if (!step.runs) return 'waiting';
+  if (!FINISHED.has(step.status)) return 'running';
+  return COUNTED_DONE.has(step.status) ? 'ok' : 'failed';
+}
+
+/** The tab to show first: a failed host if any, else the first. */
+export const defaultTab = (tabs: readonly HostTab[]): number =>
+  Math.max(
+    0,
+    tabs.findIndex((t) => t.state === 'failed' || t.state === 'unknown'),
+  );
+
+/** Output as display lines: inert escapes, colours kept only when asked. */
+export function outputLines(output: OutputView | undefined, keepColour: boolean): string[] {
+  if (!output || !output.text) return [];
+  const lines = sanitize(output.text, keepColour).replace(/\n$/, '').split('\n');
+  // A colour left open on one line must not bleed into the next or into the panes.
+  return keepColour ? lines.map((l) => (l.includes('\u001b[') ? `${l}\u001b[0m` : l)) : lines;
+}
+
+/** Counts still being watched, in runbook order; else the viewed step's last count. */
+export function visibleCounts(state: SessionState, viewed?: StepView): CountView[] {
+  const live = state.steps
+    .filter((s) => state.counts[s.key] && !FINISHED.has(s.status) && s.status !== 'pending')
+    .map((s) => state.counts[s.key]!);
+  if (live.length) return live;
+  const own = viewed ? state.counts[viewed.key] : undefined;
+  return own ? [own] : [];
+}
+
+const BARS = '▁▂▃▄▅▆▇█';
+
+/** The last `width` samples as bars scaled between their min and max; gaps for unreadable. */
+export function sparkline(samples: readonly (number | null)[], width: number): string {
+  const recent = samples.slice(-Math.max(0, width));
+  const values = recent.filter((v): v is number => v !== null);
+  if (!values.length) return recent.map(() => ' ').join('');
+  const min = Math.min(...values);
+  const max = Math.max(...values);
+  return recent
+    .map((v) =>
+      v === null
+        ? ' '
+        : BARS[max === min ? 3 : Math.round(((v - min) / (max - min)) * (BARS.length - 1))],
+    )
+    .join('');
+}
+
+export interface HostLink {
+  host: string;
+  /** `up`: the last command there came back; `lost`: the link dropped; `error`: it could not run. */
+  state: 'up' | 'lost' | 'error' | 'idle';
+  error?: string;
+}
+
+/**
+ * What the session knows of each host's link, from the commands that ran there: the
+ * last one that came back says up, one whose outcome is unknown says the link dropped.
+ */
+export function hostLinks(state: SessionState): HostLink[] {
+  const hosts = new Set<string>();
+  for (const s of state.steps) for (const h of s.hosts ?? []) hosts.add(h);
+  const last = new Map<string, HostLink>();
+  for (const c of state.commands) {
+    if (c.host === 'local') continue;
+    hosts.add(c.host);
+    if (c.outcome === undefined) continue;
+    const step = state.steps.find((s) => s.key === c.step);
+    const error = step?.hostResults?.[c.host]?.error;
+    last.set(c.host, {
+      host: c.host,
+      state:
+        c.outcome === 'unknown'
+          ? 'lost'
+          : c.exitCode === null || c.exitCode === undefined
+            ? 'error'
+            : 'up',
+      ...(error ? {error} : {}),
+    });
+  }
+  return [...hosts].map((host) => last.get(host) ?? {host, state: 'idle'});
+}
+
+export type ChecklistRow =
+  | {
+      kind: 'phase';
+      key: string;
+      title: string;
+      applies: boolean;
+      reason?: string;
+      done: number;
+      total: number;
+      active: boolean;
+      expanded: boolean;
+      due?: string;
+      overdue: boolean;
+    }
+  | {kind: 'step'; key: string; step: StepView; depth: number; overdue: boolean};
+
+/** YYYY-MM-DD of a time. */
+const day = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+
+/**
+ * The checklist as rows: every phase, with the steps of the expanded ones. The active
+ * phase and the one holding the picked step are always expanded; then, while the rows
+ * stay within `budget`, the phases nearest to them (the next ones first).
+ */
+export function checklistRows(
+  state: SessionState,
+  now: number,
+  options: {selected?: string; budget?: number},
+): ChecklistRow[] {
+  const today = day(now);
+  const focus = state.steps.find((s) => s.key === (options.selected ?? state.current));
+  const active = state.steps.find((s) => s.key === state.current)?.phase;
+  const open = new Set<string>([active, focus?.phase].filter((p): p is string => !!p));
+  const sizeOf = (id: string): number =>
+    state.phases.find((p) => p.id === id)?.applies === false
+      ? 0
+      : state.steps.filter((s) => s.phase === id).length;
+  let total = state.phases.length + [...open].reduce((n, id) => n + sizeOf(id), 0);
+  const anchor = Math.max(
+    0,
+    state.phases.findIndex((p) => p.id === (focus?.phase ?? active)),
+  );
+  const order = state.phases
+    .map((p, i) => ({id: p.id, distance: i >= anchor ? (i - anchor) * 2 : (anchor - i) * 2 + 1}))
+    .sort((a, b) => a.distance - b.distance);
+  for (const {id} of order) {
+    if (open.has(id)) continue;
+    if (total + sizeOf(id) > (options.budget ?? 0)) break;
+    open.add(id);
+    total += sizeOf(id);
+  }
+  const rows: ChecklistRow[] = [];
+  for (const phase of state.phases) {
+    const steps = state.steps.filter((s) => s.phase === phase.id);
+    const top = steps.filter((s) => !s.branch && s.applies);
+    const done = top.filter((s) => COUNTED_DONE.has(s.status)).length;
+    const expanded = open.has(phase.id) || steps.length === 0;
+    rows.push({
+      kind: 'phase',
+      key: `phase:${phase.id}`,
+      title: phase.title,
+      applies: phase.applies,
+      ...(phase.reason ? {reason: phase.reason} : {}),
+      done,
+      total: top.length,
+      active: phase.id === active,
+      expanded,
+      ...(phase.due ? {due: phase.due} : {}),
+      overdue: !!phase.due && phase.due < today && done < top.length,
+    });
+    if (!expanded || !phase.applies) continue;
+    for (const step of steps) {
+      rows.push({
+        kind: 'step',
+        key: step.key,
+        step,
+        depth: step.branch ? 1 : 0,
+        overdue: !!step.due && step.due < today && !FINISHED.has(step.status),
+      });
+    }
+  }
+  return rows;
+}
+
+/** Every step the driver can pick in the checklist, in order (applicable ones). */
+export const pickableSteps = (state: SessionState): StepView[] =>
+  state.steps.filter((s) => s.applies);
+
+/** The hosts a prompt's step will run on: the plan's hosts, or `local`. */
+export function promptHosts(state: SessionState, prompt: PromptView): string[] {
+  const step = state.steps.find((s) => s.key === prompt.step);
+  return step?.hosts?.length ? [...step.hosts] : ['local'];
+}
+
+/** Lines of a prompt's text that name a command (`$ …`), and the rest. */
+export function splitPromptText(text: string): {lines: string[]; commands: string[]} {
+  const lines: string[] = [];
+  const commands: string[] = [];
+  for (const raw of text.split('\n')) {
+    const line = safe(raw);
+    if (/^\s*\$ /.test(line)) commands.push(line.replace(/^\s*\$ /, ''));
+    else lines.push(line);
+  }
+  return {lines, commands};
+}
+
+/** Wraps plain text to a width (by characters), for lists the driver must see whole. */
+export function wrapWords(words: readonly string[], width: number, sep = ', '): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const [i, word] of words.entries()) {
+    const piece = word + (i < words.length - 1 ? sep.trimEnd() : '');
+    const next = line ? `${line} ${piece}` : piece;
+    if (next.length > width && line) {
+      lines.push(line);
+      line = piece;
+    } else line = next;
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+
+/** Wraps a line at spaces to a width (over-long words are cut): text the driver must read whole. */
+export function wrapLine(text: string, width: number): string[] {
+  if (width < 1 || text.length <= width) return [text];
+  const indent = (/^ */.exec(text)?.[0] ?? '').slice(0, Math.floor(width / 2));
+  const room = width - indent.length;
+  const out: string[] = [];
+  let line = indent;
+  for (let word of text.slice(indent.length).split(/ +/)) {
+    while (word.length > room) {
+      if (line.trim()) out.push(line);
+      line = indent;
+      out.push(indent + word.slice(0, room));
+      word = word.slice(room);
+    }
+    if (!word) continue;
+    const sep = line.trim() ? ' ' : '';
+    if (line.length + sep.length + word.length > width) {
+      out.push(line);
+      line = indent + word;
+    } else line += sep + word;
+  }
+  if (line.trim()) out.push(line);
+  return out;
+}

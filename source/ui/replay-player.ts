@@ -1,0 +1,306 @@
+/**
+ * Plays journal entries into a store against a clock: pause, speed, step, seek to a
+ * phase or a time, and (following a journal still being written) take new entries as
+ * they come. Going back folds from the nearest checkpoint: the fold is pure, so the
+ * store ends exactly as a straight run would leave it.
+ */
+import type {JournalEntry} from '../journal/events.js';
+import {fold, initialState, type SessionState} from '../store/fold.js';
+import type {SessionStoreApi} from '../store/store.js';
+import type {ReplayControls} from './app.js';
+import type {ReplayPosition} from './components/replay-bar.js';
+import {parseDuration} from '../runbook/duration.js';
+
+/** Waits longer than this (at the current speed) are shortened to it. */
+export const MAX_GAP_MS = 2000;
+const CHECKPOINT_EVERY = 256;
+const SPEEDS = [0.25, 0.5, 1, 2, 4, 8, 16, 32, 64, 128, 256];
+
+export interface PlayerOptions {
+  /** 1 = as it happened. */
+  speed?: number;
+  paused?: boolean;
+  /** New entries will be appended (a journal still being written). */
+  follow?: boolean;
+  /** Test seams. */
+  now?: () => number;
+  setTimer?: (fn: () => void, ms: number) => unknown;
+  clearTimer?: (timer: unknown) => void;
+}
+
+export class ReplayPlayer implements ReplayControls {
+  private readonly entries: JournalEntry[] = [];
+  private index = 0;
+  private speed: number;
+  private paused: boolean;
+  private readonly follow: boolean;
+  /** Journal time (ms) the clock has reached, and the real time it was read. */
+  private virtual = 0;
+  private lastReal = 0;
+  private timer: unknown;
+  private readonly listeners = new Set<() => void>();
+  private readonly checkpoints = new Map<number, SessionState>();
+  /** Indices of the phase-entered entries. */
+  private readonly starts: number[] = [];
+  private snapshot: ReplayPosition;
+  private readonly now: () => number;
+  private readonly setTimer: (fn: () => void, ms: number) => unknown;
+  private readonly clearTimer: (timer: unknown) => void;
+  private finished?: () => void;
+  /** Resolves when the last entry has been played (never while following). */
+  readonly ended: Promise<void>;
+
+  constructor(
+    private readonly store: SessionStoreApi,
+    entries: readonly JournalEntry[],
+    options: PlayerOptions = {},
+  ) {
+    this.push(entries);
+    this.speed = options.speed ?? 1;
+    this.paused = options.paused ?? false;
+    this.follow = options.follow ?? false;
+    this.now = options.now ?? (() => performance.now());
+    this.setTimer = options.setTimer ?? ((fn, ms) => setTimeout(fn, ms));
+    this.clearTimer = options.clearTimer ?? ((t) => clearTimeout(t as NodeJS.Timeout));
+    this.ended = new Promise((resolve) => (this.finished = resolve));
+    this.snapshot = this.describe();
+  }
+
+  /** Starts the clock from the first entry (call once the console is up). */
+  play(): void {
+    this.seek(0);
+    this.resume();
+    this.changed();
+  }
+
+  // ReplayControls
+
+  subscribe = (listener: () => void): (() => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+
+  position = (): ReplayPosition => this.snapshot;
+
+  togglePause(): void {
+    if (this.paused) {
+      this.paused = false;
+      if (this.index >= this.entries.length && !this.follow) this.seek(0);
+      this.resume();
+    } else this.pause();
+    this.changed();
+  }
+
+  faster(): void {
+    this.speed = SPEEDS.find((s) => s > this.speed) ?? this.speed;
+    this.resume();
+    this.changed();
+  }
+
+  slower(): void {
+    this.speed = [...SPEEDS].reverse().find((s) => s < this.speed) ?? this.speed;
+    this.resume();
+    this.changed();
+  }
+
+  step(delta: number): void {
+    this.pause();
+    this.seek(this.index + delta);
+    this.changed();
+  }
+
+  /** Jumps to the start of the next phase, or back to this phase's (or the previous) start. */
+  phase(delta: number): void {
+    // A phase's start is just after its phase-entered entry.
+    const starts = this.phaseStarts().map((i) => i + 1);
+    let target: number | undefined;
+    if (delta > 0) target = starts.find((i) => i > this.index);
+    else {
+      // Back: to this phase's start, or the one before if already there.
+      const before = starts.filter((i) => i < this.index);
+      target = before.at(-1) ?? 0;
+    }
+    if (target === undefined) return;
+    this.seek(target);
+    this.resume();
+    this.changed();
+  }
+
+  phaseNumber(n: number): void {
+    const start = this.phaseStarts()[n - 1];
+    if (start === undefined) return;
+    this.seek(start + 1);
+    this.resume();
+    this.changed();
+  }
+
+  goTo(text: string): string | undefined {
+    const first = this.entries[0];
+    if (!first) return 'the journal is empty';
+    const target = parseTime(text.trim(), first.time);
+    if (target === undefined)
+      return `"${text}" is not a time: hh:mm[:ss] (UTC) or +offset such as +90s or +1h5m`;
+    let i = this.entries.findIndex((e) => Date.parse(e.time) > target);
+    if (i < 0) i = this.entries.length;
+    this.seek(i);
+    this.resume();
+    this.changed();
+    return undefined;
+  }
+
+  end(): void {
+    this.seek(this.entries.length);
+    this.resume();
+    this.changed();
+  }
+
+  /** Back to the first event. */
+  start(): void {
+    this.seek(0);
+    this.resume();
+    this.changed();
+  }
+
+  /** New entries from a journal that is still being written. */
+  append(entries: readonly JournalEntry[]): void {
+    if (!entries.length) return;
+    const atEdge = this.index >= this.entries.length;
+    this.push(entries);
+    if (atEdge && !this.paused) {
+      // At the live edge: show them as they come.
+      this.seek(this.entries.length);
+    }
+    this.changed();
+  }
+
+  dispose(): void {
+    if (this.timer !== undefined) this.clearTimer(this.timer);
+    this.timer = undefined;
+    this.listeners.clear();
+  }
+
+  // The clock
+
+  private pause(): void {
+    this.paused = true;
+    if (this.timer !== undefined) this.clearTimer(this.timer);
+    this.timer = undefined;
+  }
+
+  private resume(): void {
+    if (this.timer !== undefined) this.clearTimer(this.timer);
+    this.timer = undefined;
+    if (this.paused) return;
+    const at = this.entries[this.index - 1] ?? this.entries[0];
+    this.virtual = at ? Date.parse(at.time) : 0;
+    this.lastReal = this.now();
+    this.tick();
+  }
+
+  private tick(): void {
+    this.timer = undefined;
+    if (this.paused) return;
+    const real = this.now();
+    this.virtual += (real - this.lastReal) * this.speed;
+    this.lastReal = real;
+    let end = this.index;
+    while (end < this.entries.length && Date.parse(this.entries[end]!.time) <= this.virtual) end++;
+    if (end > this.index) this.forward(end);
+    const next = this.entries[this.index];
+    if (!next) {
+      this.changed();
+      if (!this.follow) this.finished?.();
+      return;
+    }
+    let wait = (Date.parse(next.time) - this.virtual) / this.speed;
+    if (wait > MAX_GAP_MS) {
+      this.virtual = Date.parse(next.time) - MAX_GAP_MS * this.speed;
+      wait = MAX_GAP_MS;
+    }
+    this.changed();
+    this.timer = this.setTimer(() => this.tick(), Math.max(0, wait));
+  }
+
+  /** Applies entries up to `end` (exclusive), keeping checkpoints on the way. */
+  private forward(end: number): void {
+    let state: SessionState = this.store.getState();
+    for (let i = this.index; i < end; i++) {
+      state = fold(state, this.entries[i]!);
+      if ((i + 1) % CHECKPOINT_EVERY === 0) this.checkpoints.set(i + 1, state);
+    }
+    this.index = end;
+    this.setState(state);
+  }
+
+  /** Puts the store where it is after `target` entries. */
+  private seek(target: number): void {
+    const to = Math.max(0, Math.min(this.entries.length, target));
+    if (to >= this.index) {
+      if (to > this.index) this.forward(to);
+      return;
+    }
+    let from = 0;
+    for (const at of this.checkpoints.keys()) if (at <= to && at > from) from = at;
+    const base = from ? this.checkpoints.get(from)! : initialState();
+    this.index = from;
+    this.setState(base);
+    this.forward(to);
+  }
+
+  private setState(state: SessionState): void {
+    // Replace, never merge: keys the fold removed (an answered prompt) must go.
+    const {apply, applyMany, reset} = this.store.getState();
+    this.store.setState({...state, apply, applyMany, reset}, true);
+  }
+
+  private push(entries: readonly JournalEntry[]): void {
+    for (const e of entries) {
+      if (e.type === 'phase-entered') this.starts.push(this.entries.length);
+      this.entries.push(e);
+    }
+  }
+
+  private phaseStarts(): readonly number[] {
+    return this.starts;
+  }
+
+  private describe(): ReplayPosition {
+    const starts = this.phaseStarts();
+    const last = this.entries[this.index - 1];
+    return {
+      index: this.index,
+      total: this.entries.length,
+      paused: this.paused,
+      speed: this.speed,
+      follow: this.follow,
+      ...(last ? {time: last.time} : {}),
+      ...(this.entries[0] ? {start: this.entries[0].time} : {}),
+      ...(this.entries.at(-1) ? {end: this.entries.at(-1)!.time} : {}),
+      phase: starts.filter((i) => i < this.index).length,
+      phases: starts.length,
+    };
+  }
+
+  private changed(): void {
+    this.snapshot = this.describe();
+    for (const l of this.listeners) l();
+  }
+}
+
+/** `hh:mm[:ss]` (UTC, on or after the session's first day) or `+offset`; ms since epoch. */
+export function parseTime(text: string, firstIso: string): number | undefined {
+  const start = Date.parse(firstIso);
+  if (text.startsWith('+')) {
+    const ms = parseDuration(text.slice(1));
+    return ms === null ? undefined : start + ms;
+  }
+  const m = /^(\d{1,2}):(\d{2})(?::(\d{2}))?$/.exec(text);
+  if (!m) return undefined;
+  const [h, min, s] = [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)];
+  if (h > 23 || min > 59 || s > 59) return undefined;
+  let t = Date.parse(
+    `${firstIso.slice(0, 10)}T${m[1]!.padStart(2, '0')}:${m[2]}:${String(s).padStart(2, '0')}Z`,
+  );
+  if (t < start - 1000) t += 86_400_000;
+  return t;
+}
