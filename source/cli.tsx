@@ -16,7 +16,9 @@ const HELP = `crewchief ${version} — drive a production deployment from a runb
 Usage:
   crewchief run SITE --profile NAME [options]   run a site's runbook on a profile
   crewchief resume [SESSION|FILE] [options]     go on with a session from its journal
-  crewchief replay FILE [--speed N] [--plain]   play a journal back, read-only
+  crewchief replay FILE [--speed N] [--follow] [--plain]
+                                                play a journal back, read-only; --follow
+                                                keeps reading a journal still being written
   crewchief validate [PATHS...]                 check machines and profiles (all when none given)
   crewchief demo [SITE] [--auto] [--plain]      the runbook against its simulated site (default: rubin)
   crewchief graph SITE [--profile NAME]         the machine as a Mermaid state diagram
@@ -34,6 +36,8 @@ Options for run, resume and demo:
       --on-unknown ACT   at a step whose outcome is unknown after a crash: rerun, done or skip
       --on-timeout ACT   at a watch that timed out: abort, skip or keep-waiting
       --auto             (demo) answer every prompt after a short pause, so you can watch
+      --read-only        the console shows the session and offers nothing that changes it
+                         (prompts are answered by the flags above, or the session stops)
       --auto-delay MS    wait MS before answering a prompt from flags (so others can follow)
   -h, --help             this help
   -v, --version          the version
@@ -56,6 +60,8 @@ const options = {
   auto: {type: 'boolean'},
   'auto-delay': {type: 'string'},
   speed: {type: 'string'},
+  follow: {type: 'boolean'},
+  'read-only': {type: 'boolean'},
   help: {type: 'boolean', short: 'h'},
   version: {type: 'boolean', short: 'v'},
   'sim-faults': {type: 'string'},
@@ -100,6 +106,7 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./commands/replay.js')).replay(args, {
         plain: !!flags.plain || !process.stdout.isTTY,
         ...(flags.speed ? {speed: Number(flags.speed)} : {}),
+        ...(flags.follow ? {follow: true} : {}),
       });
     case 'validate':
       return (await import('./commands/validate.js')).validate(args);
@@ -206,7 +213,12 @@ async function runCommand(
     process.stderr.write('crewchief: the console needs a terminal on stdin; use --plain\n');
     return 2;
   }
-  const consoleView = plain ? undefined : (await import('./ui/render.js')).renderConsole;
+  const readOnly = !!flags['read-only'];
+  const render = plain ? undefined : (await import('./ui/render.js')).renderConsole;
+  const consoleView = render
+    ? (store: Parameters<typeof render>[0], launched: Parameters<typeof render>[1]) =>
+        render(store, launched, {readOnly})
+    : undefined;
   if (command === 'demo' && plain) {
     process.stdout.write(
       `crewchief demo: ${launched.plan.site.title} on ${launched.plan.profile.name} (simulated site, nothing leaves this machine)${demoAuto ? '; prompts are answered automatically' : ''}\n`,
@@ -214,7 +226,8 @@ async function runCommand(
   }
   return drive(launched, {
     plain,
-    interactive,
+    interactive: interactive && !readOnly,
+    ...(readOnly ? {readOnly} : {}),
     autopilot,
     ...(flags['auto-delay'] !== undefined
       ? {autoDelayMs: Number(flags['auto-delay'])}
