@@ -1,0 +1,130 @@
+/**
+ * Connections to the PostgreSQL journal mirror. Every client gets an 'error' listener at
+ * birth (an unhandled one kills the process), and queries can be given a deadline that
+ * cuts the socket: a silently dropped link raises no event, and a query on it would wait
+ * for TCP to give up, which takes minutes.
+ */
+import pg from 'pg';
+
+export type PgClient = pg.Client;
+
+/** The URL with any password replaced, for messages and the journal. */
+export function describeDb(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    u.searchParams.delete('password');
+    return u.toString();
+  } catch {
+    return url.replace(/:\/\/([^:/@]+):[^@/]*@/, '://$1:***@');
+  }
+}
+
+export interface ConnectOptions {
+  /** Shown in pg_stat_activity, so an operator can tell the mirror, the lock and watchers apart. */
+  applicationName: string;
+  connectTimeoutMs?: number;
+  /** Called once when the connection fails or ends, whatever the reason. */
+  onLost?: (reason: string) => void;
+}
+
+/** Opens a dedicated client (never a pool: LISTEN and advisory locks belong to one session). */
+export async function connect(url: string, options: ConnectOptions): Promise<PgClient> {
+  const client = new pg.Client({
+    connectionString: url,
+    application_name: options.applicationName,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 5_000,
+  });
+  let lost = false;
+  const onLost = (reason: string): void => {
+    if (lost) return;
+    lost = true;
+    options.onLost?.(reason);
+  };
+  client.on('error', (error) => onLost(error.message));
+  client.on('end', () => onLost('the connection ended'));
+  try {
+    await client.connect();
+  } catch (error) {
+    destroy(client);
+    throw error;
+  }
+  return client;
+}
+
+/** Cuts the connection at once, without waiting for the server (which may be gone). */
+export function destroy(client: PgClient): void {
+  const stream = (client as unknown as {connection?: {stream?: {destroy(): void}}}).connection
+    ?.stream;
+  stream?.destroy();
+  client.end().catch(() => {});
+}
+
+export class QueryTimeout extends Error {}
+
+/** Runs a query; after `ms` the connection is cut and the query fails with QueryTimeout. */
+export async function queryWithin<R extends pg.QueryResultRow = pg.QueryResultRow>(
+  client: PgClient,
+  ms: number,
+  text: string,
+  values?: unknown[],
+): Promise<pg.QueryResult<R>> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      destroy(client);
+      reject(new QueryTimeout(`PostgreSQL did not answer within ${Math.round(ms / 1000)}s`));
+    }, ms);
+  });
+  try {
+    return await Promise.race([client.query<R>(text, values), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A short reason for a connection or query error. */
+export function reasonOf(error: unknown): string {
+  const e = error as {message?: string; code?: string; errors?: {message: string}[]};
+  const nested = e.errors?.[0]?.message;
+  const message = e.message || nested || String(error);
+  return e.code && !message.includes(e.code) ? `${message} (${e.code})` : message;
+}
+
+/** Doubling delays with a little jitter, capped. */
+export class Backoff {
+  private attempt = 0;
+
+  constructor(
+    private readonly initialMs = 250,
+    private readonly maxMs = 5_000,
+  ) {}
+
+  next(): number {
+    const base = Math.min(this.maxMs, this.initialMs * 2 ** this.attempt++);
+    return Math.round(base * (0.8 + Math.random() * 0.4));
+  }
+
+  reset(): void {
+    this.attempt = 0;
+  }
+
+  get attempts(): number {
+    return this.attempt;
+  }
+}
+
+/** Resolves after `ms`, or at once when the signal aborts. */
+export const pause = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, {once: true});
+  });
