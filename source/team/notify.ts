@@ -1,0 +1,162 @@
+/**
+ * Chat notifications a profile subscribes to: a phase started, a step failed, the session
+ * waited for the driver too long, the session finished, the driver changed. Posted to a
+ * Slack-compatible incoming webhook (`{text, channel}`), one at a time and in order. A
+ * post that fails or hangs never holds the session: it is journaled and shown.
+ */
+import type {JournalEntry} from '../journal/events.js';
+import type {TeamNotifyEvent as NotifyEvent} from '../runbook/profile.js';
+
+export interface NotifierOptions {
+  /** The webhook URL (a secret's value: never journaled). */
+  url: string;
+  channel?: string;
+  events: readonly NotifyEvent[];
+  /** Post `waiting` after the driver has not answered a prompt for this long. */
+  waitingMs: number;
+  /** A post that takes longer is abandoned (and journaled as failed). */
+  timeoutMs: number;
+  /** Journals what happened to a post. */
+  report: (level: 'info' | 'warn', text: string) => void;
+  /** Masks secrets in error messages. */
+  redact: (text: string) => string;
+  fetch?: typeof fetch;
+}
+
+export class Notifier {
+  private titles = new Map<string, string>();
+  private phases = new Map<string, string>();
+  private name = '';
+  private driver = '';
+  private waiting: NodeJS.Timeout | undefined;
+  private chain: Promise<void> = Promise.resolve();
+  private readonly events: ReadonlySet<NotifyEvent>;
+  private readonly inFlight = new Set<AbortController>();
+
+  constructor(private readonly options: NotifierOptions) {
+    this.events = new Set(options.events);
+  }
+
+  /** Learns titles and the driver from entries already journaled (resume), posting nothing. */
+  prime(entries: readonly JournalEntry[]): void {
+    for (const e of entries) this.learn(e);
+  }
+
+  /** Looks at each entry as it is journaled. */
+  onEntry(e: JournalEntry): void {
+    this.learn(e);
+    switch (e.type) {
+      case 'phase-entered':
+        this.post('phase-started', `phase "${this.phases.get(e.phase) ?? e.phase}" started`);
+        break;
+      case 'step-finished':
+        this.stopWaiting();
+        if (e.outcome === 'failed' || e.outcome === 'timed-out' || e.outcome === 'unknown') {
+          this.post(
+            'step-failed',
+            `step "${this.title(e.step)}" ${e.outcome === 'failed' ? 'failed' : e.outcome === 'timed-out' ? 'timed out' : 'ended with an unknown outcome'}${e.exitCode !== undefined && e.exitCode !== null ? ` (exit ${e.exitCode})` : ''}${e.reason ? `: ${e.reason}` : ''}; waiting for ${this.driver}`,
+          );
+        }
+        break;
+      case 'prompt-shown':
+        this.stopWaiting();
+        if (this.events.has('waiting')) {
+          const minutes = Math.round(this.options.waitingMs / 60_000);
+          this.waiting = setTimeout(
+            () =>
+              this.post(
+                'waiting',
+                `waiting for the driver (${this.driver}) for ${minutes >= 1 ? `${minutes} min` : `${Math.round(this.options.waitingMs / 1000)}s`} at "${this.title(e.step)}"`,
+              ),
+            this.options.waitingMs,
+          );
+          this.waiting.unref();
+        }
+        break;
+      case 'decision':
+        this.stopWaiting();
+        if (e.decision === 'hand-over')
+          this.post(
+            'hand-over',
+            `${e.by} handed over${e.value ? ` to ${e.value}` : ''}${e.reason ? `: ${e.reason}` : ''}`,
+          );
+        else if (e.decision === 'take-over')
+          this.post('hand-over', `${e.by} took over${e.reason ? `: ${e.reason}` : ''}`);
+        break;
+      case 'step-started':
+        this.stopWaiting();
+        break;
+      case 'session-closed':
+        this.stopWaiting();
+        this.post(
+          'finished',
+          `session ${e.outcome}${e.reason ? `: ${e.reason}` : ''} (driver ${this.driver})`,
+        );
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** Waits for the posts under way (each bounded by its timeout); stops the waiting timer. */
+  async settle(): Promise<void> {
+    this.stopWaiting();
+    await this.chain;
+  }
+
+  private learn(e: JournalEntry): void {
+    if (e.type === 'session-opened') {
+      this.name = `${e.siteTitle} · ${e.profile}`;
+      this.driver = e.driver;
+      for (const s of e.plan.steps) this.titles.set(s.key, s.title);
+      for (const p of e.plan.phases) this.phases.set(p.id, p.title);
+    } else if (e.type === 'session-resumed') this.driver = e.driver;
+  }
+
+  private title(key: string): string {
+    return this.titles.get(key) ?? key;
+  }
+
+  private stopWaiting(): void {
+    clearTimeout(this.waiting);
+    this.waiting = undefined;
+  }
+
+  private post(kind: NotifyEvent, what: string): void {
+    if (!this.events.has(kind)) return;
+    const text = `[${this.name}] ${what}`;
+    const where = this.options.channel ?? 'the webhook';
+    this.chain = this.chain.then(async () => {
+      const controller = new AbortController();
+      this.inFlight.add(controller);
+      const timer = setTimeout(() => controller.abort(), this.options.timeoutMs);
+      try {
+        const response = await (this.options.fetch ?? fetch)(this.options.url, {
+          method: 'POST',
+          headers: {'content-type': 'application/json'},
+          body: JSON.stringify({
+            text,
+            ...(this.options.channel ? {channel: this.options.channel} : {}),
+          }),
+          signal: controller.signal,
+        });
+        await response.body?.cancel().catch(() => {});
+        if (!response.ok) throw new Error(`the webhook answered ${response.status}`);
+        this.options.report('info', `notified ${where} (${kind}): ${what}`);
+      } catch (error) {
+        const reason = controller.signal.aborted
+          ? `no answer within ${Math.round(this.options.timeoutMs / 1000)}s`
+          : (error as Error).message;
+        this.options.report(
+          'warn',
+          this.options.redact(
+            `could not notify ${where} (${kind}: ${what}): ${reason}; the session goes on`,
+          ),
+        );
+      } finally {
+        clearTimeout(timer);
+        this.inFlight.delete(controller);
+      }
+    });
+  }
+}
