@@ -24,6 +24,7 @@ import {prepareSim} from '../sim/index.js';
 import {createDryRunTransport} from '../transport/dry-run.js';
 import {createLocalTransport} from '../transport/local.js';
 import type {Transport} from '../transport/types.js';
+import type {Team, TeamOptions} from '../team/index.js';
 import {resolvePlan, type ResolvedPlan} from './plan.js';
 import {describeChanges, resumePoint, type ResumePoint} from './resume.js';
 import {Session} from './session.js';
@@ -46,6 +47,8 @@ export const EXIT = {
   invalid: 3,
   journal: 4,
   needsDriver: 5,
+  /** Another driver holds the site and profile, or the driver may not take this session over. */
+  locked: 6,
   detached: 130,
 } as const;
 
@@ -63,6 +66,8 @@ export interface LaunchOptions {
   services?: Partial<Pick<StepServices, 'sleep' | 'fetch'>>;
   /** Use these instead of the profile's (tests). */
   transports?: {transport: Transport; local: Transport};
+  /** Team mode: the driver lock, the PostgreSQL mirror, hand-over, notifications. */
+  team?: TeamOptions;
 }
 
 export interface Launched {
@@ -73,6 +78,8 @@ export interface Launched {
   history: JournalEntry[];
   resume?: ResumePoint;
   warnings: string[];
+  /** Team mode (drive calls its start, settle and close). */
+  team?: Team;
 }
 
 const formatErrors = (errors: ValidationError[]): string =>
@@ -205,10 +212,28 @@ export async function launch(
   const journalPath = path.resolve(
     options.journalPath ?? path.join(sessionsDir(env), `${id}.jsonl`),
   );
+  const driver = options.driver ?? driverIdentity(env);
+  // The driver lock comes first: a refused driver leaves no journal behind.
+  const team =
+    options.team &&
+    (await teamStep((t) =>
+      t.openTeam({
+        options: options.team!,
+        mode: 'new',
+        session: id,
+        site: checked.site.id,
+        profile,
+        journalPath,
+        driver,
+        secrets,
+        env,
+      }),
+    ));
   let journal: JournalWriter;
   try {
     journal = JournalWriter.create(journalPath, id);
   } catch (error) {
+    await team?.close();
     const code = (error as NodeJS.ErrnoException).code;
     throw new LaunchError(
       code === 'EEXIST'
@@ -218,9 +243,11 @@ export async function launch(
     );
   }
   const redactor = new Redactor(Object.values(secrets));
-  const {transport, local} = await transportsFor(profile, journalPath, options, (text) =>
+  const transports = await transportsFor(profile, journalPath, options, (text) =>
     journal.append({type: 'notice', level: 'warn', text}),
   );
+  const {transport, local} = team ? team.guard(transports) : transports;
+  const services = team ? team.services(options.services) : options.services;
   const session = new Session({
     id,
     plan,
@@ -230,12 +257,33 @@ export async function launch(
     local,
     redactor,
     secrets,
-    driver: options.driver ?? driverIdentity(env),
+    driver,
     version: options.version,
     ...(options.dryRun ? {dryRun: true} : {}),
-    ...(options.services ? {services: options.services} : {}),
+    ...(services ? {services} : {}),
   });
-  return {session, journal, plan, history: [], warnings: []};
+  team?.attach({journal, session, plan});
+  return {
+    session,
+    journal,
+    plan,
+    history: [],
+    warnings: [...(team?.warnings ?? [])],
+    ...(team ? {team} : {}),
+  };
+}
+
+/** Runs a team-mode step; its refusals end the command with the exit status they mean. */
+async function teamStep<T>(
+  step: (team: typeof import('../team/index.js')) => Promise<T>,
+): Promise<T> {
+  const team = await import('../team/index.js');
+  try {
+    return await step(team);
+  } catch (error) {
+    if (error instanceof team.TeamRefusal) throw new LaunchError(error.message, EXIT[error.code]);
+    throw error;
+  }
 }
 
 /** The journal of a session id, a path, or (none given) the latest unfinished session. */
@@ -317,6 +365,9 @@ export async function resume(
   options: LaunchOptions,
 ): Promise<Launched> {
   const env = options.env ?? process.env;
+  const fetched = options.team
+    ? await teamStep(async (t) => (await t.journalForResume(idOrPath, options.team!, env)).warnings)
+    : [];
   const file = findJournal(idOrPath, env);
   let read;
   try {
@@ -363,14 +414,33 @@ export async function resume(
   const point = resumePoint(plan, read.entries);
   const secrets = readSecrets(profile, env);
   const lastSeq = read.entries.at(-1)?.seq ?? 0;
+  const driver = options.driver ?? driverIdentity(env);
+  const team =
+    options.team &&
+    (await teamStep((t) =>
+      t.openTeam({
+        options: options.team!,
+        mode: 'resume',
+        session: read.header.session,
+        site: checked.site.id,
+        profile,
+        journalPath: file,
+        driver,
+        secrets,
+        env,
+        history: read.entries,
+      }),
+    ));
   const journal = JournalWriter.reopen(file, lastSeq, read.validBytes);
   const redactor = new Redactor(Object.values(secrets));
-  const {transport, local} = await transportsFor(
+  const transports = await transportsFor(
     profile,
     file,
     {...options, dryRun: opened.dryRun},
     (text) => journal.append({type: 'notice', level: 'warn', text}),
   );
+  const {transport, local} = team ? team.guard(transports) : transports;
+  const services = team ? team.services(options.services) : options.services;
   const session = new Session({
     id: read.header.session,
     plan,
@@ -380,7 +450,7 @@ export async function resume(
     local,
     redactor,
     secrets,
-    driver: options.driver ?? driverIdentity(env),
+    driver,
     version: options.version,
     ...(opened.dryRun ? {dryRun: true} : {}),
     resume: {
@@ -390,7 +460,16 @@ export async function resume(
       from: lastSeq,
       history: read.entries,
     },
-    ...(options.services ? {services: options.services} : {}),
+    ...(services ? {services} : {}),
   });
-  return {session, journal, plan, history: read.entries, resume: point, warnings: read.warnings};
+  team?.attach({journal, session, plan});
+  return {
+    session,
+    journal,
+    plan,
+    history: read.entries,
+    resume: point,
+    warnings: [...fetched, ...read.warnings, ...(team?.warnings ?? [])],
+    ...(team ? {team} : {}),
+  };
 }
