@@ -7,6 +7,7 @@ import {autoAnswer, type AutopilotOptions} from './engine/autopilot.js';
 import {EXIT, type Launched} from './engine/launch.js';
 import type {JournalEntry} from './journal/events.js';
 import {createSessionStore, type SessionStoreApi} from './store/store.js';
+import {parseHandOver} from './team/hand-over-words.js';
 import {parseAnswer} from './ui/answers.js';
 import {askLine, describeEntry, promptHelp} from './ui/plain.js';
 
@@ -45,33 +46,41 @@ export async function drive(launched: Launched, options: DriveOptions): Promise<
     if (!prompt || prompt.seq !== entry.seq) return;
     const stepId = launched.plan.byKey.get(entry.step)?.step.id ?? entry.step;
     const auto = autoAnswer(prompt, stepId, options.autopilot);
-    if (auto) {
-      const answer = (): void => {
-        if (store.getState().prompt?.seq === entry.seq)
-          session.decide(auto, `${options.driver} (flag)`);
-      };
-      if (options.autoDelayMs) setTimeout(answer, options.autoDelayMs);
-      else queueMicrotask(answer);
-      return;
-    }
-    if (options.console && !options.readOnly) return; // the console asks
-    if (options.interactive) {
+    const stepTitle = launched.plan.byKey.get(entry.step)?.step.title ?? entry.step;
+    const refuse = (why: string): void => {
+      needsDriver = `step "${stepTitle}" needs the driver (${prompt.prompt}), and ${why}: run it in a terminal, or answer in advance with --yes, --confirm, --choose, --on-failure, --on-unknown, --on-timeout`;
+      queueMicrotask(() => void session.detach('no terminal to answer a prompt'));
+    };
+    const askDriver = (): void => {
+      if (options.console && !options.readOnly) return; // the console asks
+      if (!options.interactive) return refuse('there is no terminal to ask on');
       const ask = (hint: string): void => {
         const {answer, cancel} = askLine(`  ${hint}\n  > `);
         pendingAsk = cancel;
         void answer.then((text) => {
           pendingAsk = undefined;
           if (store.getState().prompt?.seq !== entry.seq) return;
+          const handOver = launched.team && parseHandOver(text);
+          if (handOver) {
+            void launched.team!.handOver(handOver).then((r) => r.ok || ask(r.message));
+            return;
+          }
           const parsed = parseAnswer(prompt, text);
           if ('error' in parsed) return ask(parsed.error);
           if (!session.decide(parsed.event)) ask('not possible now');
         });
       };
       ask(promptHelp[prompt.prompt] ?? '');
-      return;
-    }
-    needsDriver = `step "${launched.plan.byKey.get(entry.step)?.step.title ?? entry.step}" needs the driver (${prompt.prompt}), and there is no terminal to ask on: run it in a terminal, or answer in advance with --yes, --confirm, --choose, --on-failure, --on-unknown, --on-timeout`;
-    queueMicrotask(() => void session.detach('no terminal to answer a prompt'));
+    };
+    if (!auto) return askDriver();
+    const answer = (): void => {
+      if (store.getState().prompt?.seq !== entry.seq) return;
+      if (session.decide(auto, `${options.driver} (flag)`)) return;
+      write(`  the answer given by flag (${JSON.stringify(auto)}) does not fit this prompt`);
+      askDriver();
+    };
+    if (options.autoDelayMs) setTimeout(answer, options.autoDelayMs);
+    else queueMicrotask(answer);
   };
 
   journal.onEntry((entry) => {
@@ -89,13 +98,16 @@ export async function drive(launched: Launched, options: DriveOptions): Promise<
   process.once('SIGTERM', onSignal);
   process.once('SIGHUP', onSignal);
   if (view) void view.done.then(() => session.detach('the driver closed the console'));
+  launched.team?.start();
   session.start();
   const end = await session.done;
   pendingAsk?.();
   process.removeListener('SIGINT', onSignal);
   process.removeListener('SIGTERM', onSignal);
   process.removeListener('SIGHUP', onSignal);
+  await launched.team?.settle();
   journal.close();
+  const teamNotes = (await launched.team?.close()) ?? [];
   const {events, fsyncs, bytes} = journal.stats;
   if (options.plain) {
     process.stderr.write(
@@ -104,6 +116,7 @@ export async function drive(launched: Launched, options: DriveOptions): Promise<
   }
   // The console shows how the session ended until the driver leaves it.
   await view?.unmount();
+  for (const note of teamNotes) process.stderr.write(`crewchief: ${note}\n`);
   if (needsDriver) {
     process.stderr.write(
       `crewchief: ${needsDriver}\nthe session is kept: crewchief resume ${journal.path}\n`,

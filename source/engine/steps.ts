@@ -150,8 +150,9 @@ export async function runCommand(
       append: services.append,
     });
     recorders.set(name, recorder);
-    if (step.background)
+    if (step.background && !services.dryRun) {
       return startBackground(services, input.key, host, text, recorder, step, signal);
+    }
     const running = transportFor(services, host).start(
       {
         host,
@@ -386,6 +387,15 @@ export async function sendToBackground(
   const send = step.send!;
   const started = performance.now();
   const background = services.backgrounds.get(send.to);
+  if (services.dryRun) {
+    services.append({
+      type: 'step-started',
+      step: input.key,
+      runs: [{host: 'local', command: `(typed into ${send.to}) ${send.text ?? step.word ?? 'go'}`}],
+      attempt: input.attempt,
+    });
+    return {outcome: 'ok', durationMs: 0, reason: 'dry run: nothing typed'};
+  }
   if (!background || background.exited) {
     return {
       outcome: 'failed',
