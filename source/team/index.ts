@@ -232,7 +232,7 @@ export class Team {
   private stopReason: string | undefined;
   private waitingSaid = {lock: false, mirror: false};
   private handedOver: {to?: string} | undefined;
-  private closing: Promise<void> | undefined;
+  private closing: Promise<string[]> | undefined;
 
   constructor(private readonly parts: TeamParts) {
     this.warnings = parts.warnings;
@@ -446,9 +446,9 @@ export class Team {
 
   /**
    * Call after the journal has closed: sends the mirror what it lacks (bounded wait),
-   * then gives the locks back. Says on stderr what the driver must know.
+   * then gives the locks back. Resolves with what the driver must be told.
    */
-  close(): Promise<void> {
+  close(): Promise<string[]> {
     this.closing ??= (async () => {
       this.open = false;
       await this.notifier?.settle();
@@ -456,21 +456,23 @@ export class Team {
       await this.parts.pgLock?.release();
       this.parts.fileLock.release();
       const {input, url} = this.parts;
+      const notes: string[] = [];
       if (status && status.mirrored < status.journaled) {
-        process.stderr.write(
-          `crewchief: the journal mirror is behind: PostgreSQL has ${status.mirrored} of ${status.journaled} events${status.error ? ` (${status.error})` : ''}; every event is in ${this.journal?.path ?? 'the journal file'}. Send the rest when PostgreSQL is back:\n  crewchief mirror ${input.session}${url ? ` --journal-db ${describeDb(url)}` : ''}\n`,
+        notes.push(
+          `the journal mirror is behind: PostgreSQL has ${status.mirrored} of ${status.journaled} events${status.error ? ` (${status.error})` : ''}; every event is in ${this.journal?.path ?? 'the journal file'}. Send the rest when PostgreSQL is back:\n  crewchief mirror ${input.session}${url ? ` --journal-db ${describeDb(url)}` : ''}`,
         );
       }
       if (this.handedOver) {
-        process.stderr.write(
-          `crewchief: handed over${this.handedOver.to ? ` to ${this.handedOver.to}` : ''}; ${this.nextDriverCommand()}\n`,
+        notes.push(
+          `handed over${this.handedOver.to ? ` to ${this.handedOver.to}` : ''}; ${this.nextDriverCommand()}`,
         );
       }
       if (this.stopReason) {
-        process.stderr.write(
-          `crewchief: stopped: ${this.stopReason}; nothing more ran. When the lock is free: crewchief resume ${input.session}\n`,
+        notes.push(
+          `stopped: ${this.stopReason}; nothing more ran. When the lock is free: crewchief resume ${input.session}`,
         );
       }
+      return notes;
     })();
     return this.closing;
   }
