@@ -177,6 +177,10 @@ export async function runCommand(
       ok = false;
       error = `output did not match /${step.expect}/`;
     }
+    if (ok && step.fanOut?.verify?.length && !services.dryRun) {
+      error = await verifyHost(services, host, step.fanOut.verify, input.vars, signal);
+      ok = !error;
+    }
     if (ok && step.produces && !services.dryRun) {
       const file = fill(step.produces, input.vars, services.secrets);
       const probe = await runToText(transportFor(services, host), {
@@ -641,6 +645,39 @@ export function probeCommand(probe: CheckProbe): {
       ? `"${probe.command}" prints /${probe.expect}/`
       : `"${probe.command}" succeeds`,
   };
+}
+
+/** Health checks on one host after a command succeeded there (rolling restarts). */
+async function verifyHost(
+  services: StepServices,
+  host: HostSpec | 'local',
+  probes: readonly CheckProbe[],
+  vars: Record<string, string>,
+  signal: AbortSignal,
+  tries = 5,
+  intervalMs = 2000,
+): Promise<string | undefined> {
+  const wait = services.sleep ?? sleep;
+  const list = probes.map((p) =>
+    probeCommand(JSON.parse(fill(JSON.stringify(p), vars, services.secrets)) as CheckProbe),
+  );
+  let failures: string[] = [];
+  for (let attempt = 1; attempt <= tries && !signal.aborted; attempt++) {
+    failures = [];
+    for (const probe of list) {
+      const result = await runToText(transportFor(services, host), {
+        host,
+        command: probe.command,
+        timeoutMs: 30_000,
+        signal,
+      });
+      if (result.exitCode !== 0 || (probe.expect && !probe.expect.test(result.stdout)))
+        failures.push(probe.describe);
+    }
+    if (!failures.length) return undefined;
+    if (attempt < tries) await wait(intervalMs, signal);
+  }
+  return `after the command, on ${hostName(host)}: ${failures.join('; ')} failed ${tries} times`;
 }
 
 /** Checks every probe on every host, retrying. */

@@ -73,7 +73,11 @@ export interface FanOut {
   parallel?: number;
   /** Rolling: hosts in batches of this size, each batch must succeed before the next. */
   batch?: number;
-  /** Checks run on each host after the command there succeeds (rolling restarts). */
+  /**
+   * Checks run on each host after the command there succeeds (rolling restarts): up to
+   * 5 tries 2 s apart; a host whose checks fail counts as failed, which stops a rolling
+   * update at its batch.
+   */
   verify?: readonly CheckProbe[];
 }
 

@@ -181,3 +181,54 @@ describe('the engine', () => {
     expect(end.closed?.outcome).toBe('aborted');
   });
 });
+
+describe('rolling updates', () => {
+  const rolling = `
+export default site({id: 'svc', title: 'Service', phases: [phase({id: 'deploy', title: 'Deploy', steps: [
+  command({id: 'restart', title: 'Restart', run: 'restart-service', on: '@web', fanOut: {batch: 2, verify: [{command: 'health', expect: 'ok'}]}}),
+]})]});`;
+  const hosts = `site: svc\nhosts:\n  w1: {}\n  w2: {}\n  w3: {}\n  w4: {}\n  w5: {}\n  w6: {}\ngroups:\n  web: [w1, w2, w3, w4, w5, w6]\n`;
+
+  it('stop at the batch whose health checks fail, and a retry runs only where it has not succeeded', async () => {
+    let w3Healthy = false;
+    const h = await harness(rolling, hosts, [{match: /^restart-service$/, stdout: 'restarted\n'}], {
+      services: {sleep: async () => {}},
+    });
+    dirs.push(h.dir);
+    const original = h.transport.start.bind(h.transport);
+    h.transport.start = (request, sink) => {
+      const host = typeof request.host === 'string' ? request.host : request.host.name;
+      if (request.command === 'health') {
+        const ok = host !== 'w3' || w3Healthy;
+        return {
+          done: Promise.resolve(sink.stdout(Buffer.from(ok ? 'ok\n' : 'down\n'))).then(() => ({
+            exitCode: 0,
+            timedOut: false,
+            canceled: false,
+            durationMs: 1,
+          })),
+          write() {},
+        };
+      }
+      return original(request, sink);
+    };
+    const ran = (): string[] =>
+      h.transport.calls.filter((c) => c.command === 'restart-service').map((c) => c.host);
+    h.launched.session.start();
+    const failed = await h.until((s) => s.prompt?.prompt === 'failed');
+    expect(ran()).toEqual(['w1', 'w2', 'w3', 'w4']);
+    const restart = failed.steps.find((s) => s.id === 'restart')!;
+    expect(restart.hostResults?.['w3']).toMatchObject({
+      outcome: 'failed',
+      error: expect.stringMatching(/on w3: "health" prints \/ok\/ failed 5 times/),
+    });
+    expect(restart.hostResults?.['w4']?.outcome).toBe('ok');
+    expect(restart.reason).toMatch(/w3/);
+
+    w3Healthy = true;
+    h.launched.session.decide({type: 'RETRY'});
+    const end = await h.until((s) => s.closed !== undefined);
+    expect(end.closed?.outcome).toBe('finished');
+    expect(ran()).toEqual(['w1', 'w2', 'w3', 'w4', 'w3', 'w5', 'w6']);
+  });
+});
