@@ -23,6 +23,12 @@ Usage:
   crewchief demo [SITE] [--auto] [--plain]      the runbook against its simulated site (default: rubin)
   crewchief graph SITE [--profile NAME]         the machine as a Mermaid state diagram
   crewchief list                                sites, profiles and sessions
+  crewchief watch [SESSION] [--journal-db URL | --file PATH] [--plain]
+                                                follow a live session read-only (the crew chief)
+  crewchief sessions [--journal-db URL]         sessions: site, profile, driver, state, last event
+  crewchief mirror [SESSION...] --journal-db URL
+                                                send local journals the mirror lacks to PostgreSQL
+  crewchief replay --journal-db URL SESSION     play a session back from PostgreSQL
 
 Options for run, resume and demo:
   -p, --profile NAME     profile name (profiles/NAME.yaml) or path
@@ -39,11 +45,15 @@ Options for run, resume and demo:
       --read-only        the console shows the session and offers nothing that changes it
                          (prompts are answered by the flags above, or the session stops)
       --auto-delay MS    wait MS before answering a prompt from flags (so others can follow)
+      --journal-db URL   team mode: mirror the journal to PostgreSQL and take the driver lock
+                         there (default: the profile's team.journal_db, or $CREWCHIEF_JOURNAL_DB)
+      --take-over WHY    (resume) take over a session whose driver's crewchief is gone
   -h, --help             this help
   -v, --version          the version
 
 Exit status: 0 finished · 1 aborted or failed · 2 usage error · 3 invalid machine or profile ·
 4 journal damaged or unusable · 5 a prompt needed the driver and there was no terminal ·
+6 another driver holds the site and profile (or the session is theirs) ·
 130 left before the end (resume later)`;
 
 const options = {
@@ -65,6 +75,9 @@ const options = {
   help: {type: 'boolean', short: 'h'},
   version: {type: 'boolean', short: 'v'},
   'sim-faults': {type: 'string'},
+  'journal-db': {type: 'string'},
+  'take-over': {type: 'string'},
+  file: {type: 'string'},
 } satisfies ParseArgsConfig['options'];
 
 class UsageError extends Error {}
@@ -107,7 +120,23 @@ async function main(argv: string[]): Promise<number> {
         plain: !!flags.plain || !process.stdout.isTTY,
         ...(flags.speed ? {speed: Number(flags.speed)} : {}),
         ...(flags.follow ? {follow: true} : {}),
+        ...(flags['journal-db'] ? {journalDb: flags['journal-db']} : {}),
       });
+    case 'watch':
+      return (await import('./commands/watch.js')).watch(args, {
+        plain: !!flags.plain || !process.stdout.isTTY,
+        ...(flags['journal-db'] ? {journalDb: flags['journal-db']} : {}),
+        ...(flags.file ? {file: flags.file} : {}),
+      });
+    case 'sessions':
+      return (await import('./commands/sessions.js')).sessions(
+        flags['journal-db'] ? {journalDb: flags['journal-db']} : {},
+      );
+    case 'mirror':
+      return (await import('./commands/mirror.js')).mirror(
+        args,
+        flags['journal-db'] ? {journalDb: flags['journal-db']} : {},
+      );
     case 'validate':
       return (await import('./commands/validate.js')).validate(args);
     case 'list':
@@ -118,7 +147,7 @@ async function main(argv: string[]): Promise<number> {
     }
     default:
       throw new UsageError(
-        `unknown command "${command}" (expected run, resume, replay, validate, demo, graph or list; crewchief --help)`,
+        `unknown command "${command}" (expected run, resume, replay, watch, sessions, mirror, validate, demo, graph or list; crewchief --help)`,
       );
   }
 }
@@ -168,6 +197,10 @@ async function runCommand(
     ...(flags['dry-run'] ? {dryRun: true} : {}),
     ...(flags['journal'] ? {journalPath: flags['journal'] as string} : {}),
     ...(flags['sim-faults'] ? {simFaults: String(flags['sim-faults']).split(',')} : {}),
+    team: {
+      ...(flags['journal-db'] ? {journalDb: flags['journal-db'] as string} : {}),
+      ...(flags['take-over'] ? {takeOver: flags['take-over'] as string} : {}),
+    },
   };
   let launched;
   try {

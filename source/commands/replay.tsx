@@ -20,6 +20,8 @@ export interface ReplayOptions {
   speed?: number;
   /** Keep reading the journal as it grows. */
   follow?: boolean;
+  /** Team mode: read the session (the argument is its id) from this PostgreSQL mirror. */
+  journalDb?: string;
 }
 
 /** Feeds entries into the store, waiting the recorded gaps divided by speed (capped at 2 s). */
@@ -124,7 +126,14 @@ export async function replay(args: string[], options: ReplayOptions): Promise<nu
   }
   let read;
   try {
-    read = readJournal(file);
+    // Team mode: the same playback, from the PostgreSQL mirror (follow a live one with watch).
+    if (options.journalDb && options.follow)
+      throw new Error(
+        `to follow a session live from PostgreSQL: crewchief watch ${file} --journal-db URL`,
+      );
+    read = options.journalDb
+      ? await (await import('../journal/pg-read.js')).readJournalFromPg(options.journalDb, file)
+      : readJournal(file);
   } catch (error) {
     process.stderr.write(`crewchief: ${(error as Error).message}\n`);
     return 4;
