@@ -18,7 +18,7 @@ import {Header} from './components/header.js';
 import {Help, helpLines} from './components/help.js';
 import {hasTabRow, OutputPane} from './components/output-pane.js';
 import {promptHeight, promptModel, PromptPane, type LocalPrompt} from './components/prompt-pane.js';
-import {ReplayBar, type ReplayPosition} from './components/replay-bar.js';
+import {LiveBar, ReplayBar, type ReplayPosition} from './components/replay-bar.js';
 import {
   clock,
   defaultTab,
@@ -174,7 +174,7 @@ function Console(props: AppProps) {
     checklist: checklistNeed(state, now, selected),
     checklistMax,
     output: outputNeed,
-    replayBar: !!position,
+    replayBar: true,
     banner: !!banner,
   });
 
@@ -358,6 +358,9 @@ function Console(props: AppProps) {
       rows={L.output.rows}
       width={L.output.width}
       {...(notice ? {notice} : {})}
+      {...(viewed && state.counts[viewed.key]?.raw !== undefined
+        ? {probe: state.counts[viewed.key]!.raw!}
+        : {})}
     />
   );
   const countsPane = (
@@ -415,7 +418,16 @@ function Console(props: AppProps) {
           {banner.text}
         </Text>
       )}
-      {position && <ReplayBar position={position} width={L.width} />}
+      {position ? (
+        <ReplayBar position={position} width={L.width} />
+      ) : (
+        <LiveBar
+          events={state.lastSeq}
+          {...(state.lastTime ? {last: state.lastTime} : {})}
+          readOnly={mode !== 'live'}
+          width={L.width}
+        />
+      )}
       <Box height={1}>
         <Footer ctx={keyCtx} width={L.width} />
       </Box>

@@ -385,10 +385,15 @@ export function keysOf(b: KeyBinding, ctx: KeyContext): string {
   return (keys.length ? keys : b.keys).map(keyName).join('/');
 }
 
+const FOOTER_ORDER: readonly KeyBinding['group'][] = ['prompt', 'replay', 'session', 'view'];
+
 /** Footer items, most useful first, merged where two bindings share a label. */
 export function footerItems(ctx: KeyContext): {keys: string; label: string}[] {
   const items: {keys: string; label: string}[] = [];
-  for (const b of activeBindings(ctx)) {
+  const ordered = activeBindings(ctx).sort(
+    (a, b) => FOOTER_ORDER.indexOf(a.group) - FOOTER_ORDER.indexOf(b.group),
+  );
+  for (const b of ordered) {
     const label = labelOf(b, ctx);
     const keys = keysOf(b, ctx);
     const same = items.find((i) => i.label === label);

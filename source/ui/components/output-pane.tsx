@@ -22,6 +22,8 @@ export interface OutputPaneProps {
   width: number;
   /** The step's latest notice (a check's retries, a stalled count). */
   notice?: LogLine;
+  /** What a watch's probe printed last (watches journal counts, not output). */
+  probe?: string;
 }
 
 const tabMark: Record<HostTab['state'], {mark: string; colour?: Colour}> = {
@@ -39,7 +41,8 @@ const exitText = (t: HostTab): string =>
 export const hasTabRow = (tabs: readonly HostTab[]): boolean =>
   tabs.length > 1 || (tabs.length === 1 && tabs[0]!.host !== 'local');
 
-export function OutputPane({step, tabs, tab, lines, scroll, rows, width, notice}: OutputPaneProps) {
+export function OutputPane(props: OutputPaneProps) {
+  const {step, tabs, tab, lines, scroll, rows, width, notice, probe} = props;
   const colour = useColour();
   const current = tabs[tab];
   if (rows <= 0) return null;
@@ -70,6 +73,12 @@ export function OutputPane({step, tabs, tab, lines, scroll, rows, width, notice}
     body.push(
       <Text key="none" color={colour('gray')}>
         nothing has run yet
+      </Text>,
+    );
+  } else if (!lines.length && probe !== undefined) {
+    body.push(
+      <Text key="probe" wrap="truncate-end">
+        {`last probe output: ${safe(probe)}`}
       </Text>,
     );
   } else if (!lines.length) {

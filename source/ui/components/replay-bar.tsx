@@ -43,3 +43,31 @@ export function ReplayBar({position, width}: {position: ReplayPosition; width: n
     </Text>
   );
 }
+
+/** The same line in a live console: how far the journal has got (the layout matches a replay's). */
+export function LiveBar({
+  events,
+  last,
+  readOnly,
+  width,
+}: {
+  events: number;
+  last?: string;
+  readOnly: boolean;
+  width: number;
+}) {
+  const colour = useColour();
+  return (
+    <Text wrap="truncate-end">
+      <Text bold color={colour(readOnly ? 'cyan' : 'green')}>
+        {readOnly ? '◌ read-only' : '● live'}
+      </Text>
+      <Text color={colour('gray')}>
+        {` · ${events} event${events === 1 ? '' : 's'} in the journal · last at ${clock(last)}`.slice(
+          0,
+          Math.max(0, width - 12),
+        )}
+      </Text>
+    </Text>
+  );
+}

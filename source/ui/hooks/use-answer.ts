@@ -32,9 +32,13 @@ export interface Answer extends AnswerState {
 /** State of the answer to the prompt `promptId` (a new id starts afresh). */
 export function useAnswerState(promptId: string | undefined, guardMs = PROMPT_GUARD_MS): Answer {
   const [state, setState] = useState<AnswerState>({text: '', ignored: 0, armed: false});
+  // Keys can come faster than frames: the text is kept in a ref that each key reads and
+  // writes at once; the state only draws it.
+  const text = useRef('');
   const shownAt = useRef(0);
   useEffect(() => {
     shownAt.current = Date.now();
+    text.current = '';
     setState({text: '', ignored: 0, armed: guardMs <= 0});
     if (promptId === undefined || guardMs <= 0) return;
     const timer = setTimeout(() => setState((s) => ({...s, armed: true})), guardMs);
@@ -44,14 +48,22 @@ export function useAnswerState(promptId: string | undefined, guardMs = PROMPT_GU
     () => promptId !== undefined && Date.now() - shownAt.current >= guardMs,
     [promptId, guardMs],
   );
+  const setText = (next: string, error?: string): void => {
+    text.current = next;
+    setState((s) => ({...s, text: next, error}));
+  };
   return {
     ...state,
+    get text() {
+      return text.current;
+    },
     isArmed,
     ignore: () => setState((s) => ({...s, ignored: s.ignored + 1})),
-    set: (text) => setState((s) => ({...s, text, error: undefined})),
-    erase: () => setState((s) => ({...s, text: s.text.slice(0, -1), error: undefined})),
-    clear: () => setState((s) => ({...s, text: '', error: undefined})),
-    fail: (error) => setState((s) => ({...s, error})),
+    set: (next) => setText(next),
+    erase: () => setText(text.current.slice(0, -1)),
+    clear: () => setText(''),
+    // A refused answer is cleared, so the next try starts clean (the error says what was wrong).
+    fail: (error) => setText('', error),
   };
 }
 
