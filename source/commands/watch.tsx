@@ -8,8 +8,8 @@ import {render} from 'ink';
 import React from 'react';
 import {findJournal, LaunchError} from '../engine/launch.js';
 import type {JournalEntry} from '../journal/events.js';
-import {describeDb, destroy} from '../journal/pg-connect.js';
-import {connectForReading, listMirroredSessions} from '../journal/pg-read.js';
+import {describeDb, destroy, pause} from '../journal/pg-connect.js';
+import {connectForReading, listMirroredSessions, MirrorReadError} from '../journal/pg-read.js';
 import {PgTail, type TailStatus} from '../journal/pg-tail.js';
 import {createSessionStore} from '../store/store.js';
 import {FileTail} from '../team/file-tail.js';
@@ -30,22 +30,36 @@ export interface WatchOptions {
 
 const say = (text: string): void => void process.stderr.write(`watch: ${text}\n`);
 
-/** The session to follow in the mirror: the one named, or the newest still open. */
-async function pickSession(url: string, named: string | undefined): Promise<string> {
+/**
+ * The session to follow in the mirror: the one named, or the newest open one — waiting
+ * for one to start when there is none yet (the crew chief may be there first).
+ */
+async function pickSession(
+  url: string,
+  named: string | undefined,
+  plain: boolean,
+  interrupted: Promise<void>,
+): Promise<string | undefined> {
   if (named) return named.replace(/\.jsonl$/, '');
-  const client = await connectForReading(url, 'crewchief watch');
-  try {
-    const sessions = await listMirroredSessions(client, 50);
-    const open = sessions.find((s) => s.state === 'open') ?? sessions[0];
-    if (!open)
-      throw new LaunchError(
-        `no session in ${describeDb(url)} yet (crewchief sessions lists them)`,
-        2,
-      );
-    return open.session;
-  } finally {
-    destroy(client);
+  let said = false;
+  let stop = false;
+  void interrupted.then(() => (stop = true));
+  while (!stop) {
+    let client;
+    try {
+      client = await connectForReading(url, 'crewchief watch');
+      const open = (await listMirroredSessions(client, 50)).find((s) => s.state === 'open');
+      if (open) return open.session;
+    } catch (error) {
+      if (!(error instanceof MirrorReadError)) throw error;
+    } finally {
+      if (client) destroy(client);
+    }
+    if (!said && plain) say(`no open session in ${describeDb(url)} yet; waiting for one to start`);
+    said = true;
+    await pause(1_000);
   }
+  return undefined;
 }
 
 export async function watch(args: string[], options: WatchOptions): Promise<number> {
@@ -55,18 +69,28 @@ export async function watch(args: string[], options: WatchOptions): Promise<numb
     return 2;
   }
   const url = options.file ? undefined : options.journalDb || env['CREWCHIEF_JOURNAL_DB'];
-  let session: string;
+  let stop!: () => void;
+  const interrupted = new Promise<void>((resolve) => (stop = resolve));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const done = (code: number): number => {
+    process.removeListener('SIGINT', stop);
+    process.removeListener('SIGTERM', stop);
+    return code;
+  };
+  let session: string | undefined;
   let file: string | undefined;
   try {
-    if (url) session = await pickSession(url, args[0]);
+    if (url) session = await pickSession(url, args[0], options.plain, interrupted);
     else {
       file = options.file ?? findJournal(args[0], env);
       session = file;
     }
   } catch (error) {
     process.stderr.write(`crewchief: ${(error as Error).message}\n`);
-    return error instanceof LaunchError ? error.code : 2;
+    return done(error instanceof LaunchError ? error.code : 2);
   }
+  if (!session) return done(0);
 
   const store = createSessionStore();
   const write = options.write ?? ((line: string) => void process.stdout.write(`${line}\n`));
@@ -105,10 +129,6 @@ export async function watch(args: string[], options: WatchOptions): Promise<numb
   if (options.plain)
     say(`following ${url ? `session ${session} in ${describeDb(url)}` : file} (read-only)`);
 
-  let stop!: () => void;
-  const interrupted = new Promise<void>((resolve) => (stop = resolve));
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
   source.start();
   let code = 0;
   if (options.plain) await Promise.race([finished, interrupted]);
@@ -128,9 +148,7 @@ export async function watch(args: string[], options: WatchOptions): Promise<numb
       process.stdout.write('\u001b[?1049l');
     }
   }
-  process.removeListener('SIGINT', stop);
-  process.removeListener('SIGTERM', stop);
   if (source instanceof PgTail) await source.stop();
   else source.stop();
-  return code;
+  return done(code);
 }

@@ -37,10 +37,11 @@ export async function connect(url: string, options: ConnectOptions): Promise<PgC
     keepAlive: true,
     keepAliveInitialDelayMillis: 5_000,
   });
-  let lost = false;
+  // A failure while connecting rejects connect(); onLost is for a connection that was up.
+  let state: 'connecting' | 'up' | 'lost' = 'connecting';
   const onLost = (reason: string): void => {
-    if (lost) return;
-    lost = true;
+    if (state !== 'up') return;
+    state = 'lost';
     options.onLost?.(reason);
   };
   client.on('error', (error) => onLost(error.message));
@@ -48,9 +49,11 @@ export async function connect(url: string, options: ConnectOptions): Promise<PgC
   try {
     await client.connect();
   } catch (error) {
+    state = 'lost';
     destroy(client);
     throw error;
   }
+  state = 'up';
   return client;
 }
 

@@ -230,7 +230,6 @@ export class Team {
   private open = true;
   private queued: {level: Level; text: string}[] = [];
   private stopReason: string | undefined;
-  private waitingSaid = {lock: false, mirror: false};
   private handedOver: {to?: string} | undefined;
   private closing: Promise<string[]> | undefined;
 
@@ -243,55 +242,73 @@ export class Team {
     return this.parts.url;
   }
 
-  /** The gate every effect passes (see guard.ts). */
+  /**
+   * The gate every effect passes (see guard.ts). It is shut at each step-started: the
+   * step's first effect waits for the driver lock (and, in strict mode, for the mirror to
+   * have everything journaled so far); the step's other effects (more hosts, a watch's
+   * polls) share that one check. A running step is never held up: only new steps are.
+   */
   readonly gate: Gate = {
-    open: () =>
-      !this.stopReason &&
-      this.lockLetsGo() === 'yes' &&
-      (!this.strict || !this.mirror || this.mirror.hasUpTo(this.journal?.lastSeq ?? 0)),
+    open: () => this.stepGate === 'open',
     wait: async (what, signal) => {
-      if (this.stopReason) throw new GateClosed(this.stopReason);
-      const lock = this.parts.pgLock;
-      if (lock && this.lockLetsGo() === 'wait') {
-        const grace = this.parts.input.profile.team.lockGraceMs;
-        if (!this.waitingSaid.lock) {
-          this.waitingSaid.lock = true;
-          this.say(
-            'warn',
-            `waiting up to ${Math.round(grace / 1000)}s for the driver lock before running: ${what}`,
-          );
-        }
-        await lock.waitHeld(grace, signal);
-      }
-      if (this.lockLetsGo() !== 'yes') {
-        this.stop(
-          `the driver lock was lost (${lock?.state === 'taken' ? `taken by ${lock.takenBy?.driver ?? 'someone else'}` : 'PostgreSQL did not give it back in time'})`,
+      if (this.stepGate === 'pending') {
+        const check = this.checkStep(what);
+        this.stepGate = check;
+        check.then(
+          () => {
+            if (this.stepGate === check) this.stepGate = 'open';
+          },
+          () => {},
         );
-        throw new GateClosed(this.stopReason!);
       }
-      const mirror = this.mirror;
-      if (this.strict && mirror && this.journal) {
-        // Whatever runs is in the mirror first: wait for the events up to this one.
-        const target = this.journal.lastSeq;
-        if (mirror.hasUpTo(target)) return;
-        if (mirror.status().state !== 'behind')
-          await Promise.race([mirror.caughtUp(target, signal), pause(1_000, signal)]);
-        if (mirror.hasUpTo(target) || signal?.aborted) return;
-        if (!this.waitingSaid.mirror) {
-          this.waitingSaid.mirror = true;
-          this.say(
-            'warn',
-            `strict mode: the journal mirror is behind; waiting for it to catch up before running: ${what}`,
-          );
-        }
-        await mirror.caughtUp(target, signal);
-        if (this.waitingSaid.mirror && mirror.hasUpTo(target)) {
-          this.waitingSaid.mirror = false;
-          this.say('info', 'strict mode: the journal mirror has caught up; going on');
-        }
-      }
+      if (this.stepGate === 'open') return;
+      const check = this.stepGate;
+      await new Promise<void>((resolve, reject) => {
+        const onAbort = (): void => resolve();
+        signal?.addEventListener('abort', onAbort, {once: true});
+        check.then(resolve, reject).finally(() => signal?.removeEventListener('abort', onAbort));
+      });
     },
   };
+
+  private stepGate: 'open' | 'pending' | Promise<void> = 'open';
+  private readonly closed = new AbortController();
+
+  /** May a new step start? Waits for the lock and (strict) the mirror; throws GateClosed. */
+  private async checkStep(what: string): Promise<void> {
+    const signal = this.closed.signal;
+    if (this.stopReason) throw new GateClosed(this.stopReason);
+    const lock = this.parts.pgLock;
+    if (lock && this.lockLetsGo() === 'wait') {
+      const grace = this.parts.input.profile.team.lockGraceMs;
+      this.say(
+        'warn',
+        `waiting up to ${Math.round(grace / 1000)}s for the driver lock before running: ${what}`,
+      );
+      await lock.waitHeld(grace, signal);
+    }
+    if (this.lockLetsGo() !== 'yes') {
+      this.stop(
+        `the driver lock was lost (${lock?.state === 'taken' ? `taken by ${lock.takenBy?.driver ?? 'someone else'}` : 'PostgreSQL did not give it back in time'})`,
+      );
+      throw new GateClosed(this.stopReason!);
+    }
+    const mirror = this.mirror;
+    if (!this.strict || !mirror || !this.journal) return;
+    // Whatever runs is in the mirror first: wait for the events up to this one.
+    const target = this.journal.lastSeq;
+    if (mirror.hasUpTo(target)) return;
+    if (mirror.status().state !== 'behind')
+      await Promise.race([mirror.caughtUp(target, signal), pause(1_000, signal)]);
+    if (mirror.hasUpTo(target) || signal.aborted) return;
+    this.say(
+      'warn',
+      `strict mode: the journal mirror is behind; waiting for it to catch up before running: ${what}`,
+    );
+    await mirror.caughtUp(target, signal);
+    if (mirror.hasUpTo(target))
+      this.say('info', 'strict mode: the journal mirror has caught up; going on');
+  }
 
   private get strict(): boolean {
     return this.parts.input.profile.team.strict;
@@ -368,8 +385,11 @@ export class Team {
       journal.onEntry((e) => notifier.onEntry(e));
     }
     journal.onEntry((e) => {
-      if (e.type === 'step-started') this.running.add(e.step);
-      else if (e.type === 'step-finished' || e.type === 'prompt-shown') this.running.delete(e.step);
+      if (e.type === 'step-started') {
+        this.running.add(e.step);
+        this.stepGate = 'pending';
+      } else if (e.type === 'step-finished' || e.type === 'prompt-shown')
+        this.running.delete(e.step);
     });
   }
 
@@ -451,6 +471,7 @@ export class Team {
   close(): Promise<string[]> {
     this.closing ??= (async () => {
       this.open = false;
+      this.closed.abort();
       await this.notifier?.settle();
       const status = await this.mirror?.close(this.parts.input.options.mirrorCloseMs ?? 15_000);
       await this.parts.pgLock?.release();
@@ -485,7 +506,6 @@ export class Team {
   private lockChanged(state: string, reason: string): void {
     if (!this.open) return;
     if (state === 'regaining') {
-      this.waitingSaid.lock = false;
       this.say(
         'warn',
         `driver lock: ${reason}; taking it again — no step starts without it (a step waits up to ${Math.round(this.parts.input.profile.team.lockGraceMs / 1000)}s)`,
