@@ -8,23 +8,22 @@ import net from 'node:net';
 export class TcpProxy {
   private readonly sockets = new Set<{client: net.Socket; server: net.Socket; frozen: boolean}>();
   private refusing = false;
-  private constructor(
-    private readonly server: net.Server,
-    readonly port: number,
-  ) {}
+  /** Frozen links whose one end closed: kept open on the other end, as a dead network does. */
+  private readonly frozen: {client: net.Socket; server: net.Socket}[] = [];
+  private readonly server: net.Server;
+  port = 0;
 
-  static async start(target: {host: string; port: number}): Promise<TcpProxy> {
-    let proxy!: TcpProxy;
-    const server = net.createServer((client) => {
-      if (proxy.refusing) return void client.destroy();
+  private constructor(target: {host: string; port: number}) {
+    this.server = net.createServer((client) => {
+      if (this.refusing) return void client.destroy();
       const upstream = net.connect(target.port, target.host);
       const pair = {client, server: upstream, frozen: false};
-      proxy.sockets.add(pair);
+      this.sockets.add(pair);
       client.on('data', (d) => void (pair.frozen || upstream.write(d)));
       upstream.on('data', (d) => void (pair.frozen || client.write(d)));
       const close = (): void => {
-        proxy.sockets.delete(pair);
-        if (pair.frozen) return;
+        this.sockets.delete(pair);
+        if (pair.frozen) return void this.frozen.push(pair);
         client.destroy();
         upstream.destroy();
       };
@@ -33,8 +32,12 @@ export class TcpProxy {
       client.on('error', () => {});
       upstream.on('error', () => {});
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    proxy = new TcpProxy(server, (server.address() as net.AddressInfo).port);
+  }
+
+  static async start(target: {host: string; port: number}): Promise<TcpProxy> {
+    const proxy = new TcpProxy(target);
+    await new Promise<void>((resolve) => proxy.server.listen(0, '127.0.0.1', resolve));
+    proxy.port = (proxy.server.address() as net.AddressInfo).port;
     return proxy;
   }
 
@@ -62,7 +65,7 @@ export class TcpProxy {
   }
 
   async close(): Promise<void> {
-    for (const pair of this.sockets) {
+    for (const pair of [...this.sockets, ...this.frozen]) {
       pair.client.destroy();
       pair.server.destroy();
     }
