@@ -1,4 +1,5 @@
 /** The simulated sites and their programs. */
+import {atmosphere} from './atmosphere/index.js';
 import {rubin} from './rubin/index.js';
 
 export type Program = (args: string[]) => void | Promise<void>;
@@ -10,7 +11,7 @@ export interface SimSite {
   files: Record<string, {program: string} | {text: string}>;
 }
 
-export const simSites: Record<string, SimSite> = {rubin};
+export const simSites: Record<string, SimSite> = {rubin, atmosphere};
 
 export const programs: Record<string, Record<string, Program>> = Object.fromEntries(
   Object.entries(simSites).map(([name, site]) => [name, site.programs]),
