@@ -310,16 +310,16 @@ describe.concurrent('hand-over, take-over and a lost lock', () => {
     const db = await database('strict');
     const proxy = await TcpProxy.start({host: '127.0.0.1', port: Number(new URL(db.url).port)});
     cleanup.push(() => proxy.close());
-    let launched: Launched | undefined;
+    const ref: {launched?: Launched} = {};
     const mirroredAtStart: Record<string, number> = {};
     const transport = fakeTransport(scripts, (call) => {
-      mirroredAtStart[call.command] = launched?.team?.mirrorStatus()?.mirrored ?? -1;
+      mirroredAtStart[call.command] = ref.launched?.team?.mirrorStatus()?.mirrored ?? -1;
     });
     const a = await teamSession(proxy.url(db.url), 'alice@a', {
       transports: {transport, local: transport},
       profileExtra: '  strict: true\n  journal_db: postgres://unused.invalid/x\n',
     });
-    launched = a.launched;
+    ref.launched = a.launched;
     await a.until(promptFor('go'));
     // The mirror loses PostgreSQL (the lock's connection stays up).
     proxy.refuseNew(true);
