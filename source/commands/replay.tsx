@@ -4,12 +4,12 @@
  * or a time). `--follow` keeps reading a journal that is still being written. The
  * final state equals the live session's final state: the store is a pure fold.
  */
-import fs from 'node:fs';
 import {render} from 'ink';
 import React from 'react';
 import type {JournalEntry} from '../journal/events.js';
-import {describeDamage, parseEntry, readJournal} from '../journal/file.js';
+import {describeDamage, readJournal} from '../journal/file.js';
 import {createSessionStore, type SessionStoreApi} from '../store/store.js';
+import {FileTail} from '../team/file-tail.js';
 import {App} from '../ui/app.js';
 import {describeEntry} from '../ui/plain.js';
 import {ReplayPlayer} from '../ui/replay-player.js';
@@ -44,74 +44,23 @@ export async function play(
   }
 }
 
-/**
- * Reads whole lines appended to a journal after `offset` bytes, as they come (inotify,
- * with a slow poll in case the file system does not tell). Returns a stop function.
- */
-export function followJournal(
+/** Follows the journal file; `onEntries` gets only the entries after `lastSeq`. */
+function follow(
   file: string,
-  offset: number,
   lastSeq: number,
   onEntries: (entries: JournalEntry[]) => void,
   onProblem: (text: string) => void,
 ): () => void {
-  let position = offset;
-  let seq = lastSeq;
-  let partial = '';
-  let reading = false;
-  const read = (): void => {
-    if (reading) return;
-    reading = true;
-    try {
-      const size = fs.statSync(file).size;
-      if (size < position) {
-        onProblem(`${file} got shorter (a resume cut a torn line); reading on from its end`);
-        position = size;
-        partial = '';
-      }
-      if (size === position) return;
-      const fd = fs.openSync(file, 'r');
-      const buffer = Buffer.alloc(size - position);
-      try {
-        fs.readSync(fd, buffer, 0, buffer.length, position);
-      } finally {
-        fs.closeSync(fd);
-      }
-      position = size;
-      const text = partial + buffer.toString('utf8');
-      const end = text.lastIndexOf('\n');
-      partial = end < 0 ? text : text.slice(end + 1);
-      const entries: JournalEntry[] = [];
-      for (const line of end < 0 ? [] : text.slice(0, end).split('\n')) {
-        if (!line) continue;
-        try {
-          const entry = parseEntry(line);
-          if (entry.seq !== seq + 1) onProblem(`event ${entry.seq} came after ${seq}`);
-          seq = entry.seq;
-          entries.push(entry);
-        } catch (error) {
-          onProblem(`a damaged line was skipped: ${(error as Error).message}`);
-        }
-      }
-      if (entries.length) onEntries(entries);
-    } catch (error) {
-      onProblem(`cannot read ${file}: ${(error as Error).message}`);
-    } finally {
-      reading = false;
-    }
-  };
-  let watcher: fs.FSWatcher | undefined;
-  try {
-    watcher = fs.watch(file, {persistent: false}, () => read());
-  } catch {
-    // no inotify here: the poll below still reads
-  }
-  const poll = setInterval(read, 1000);
-  read();
-  return () => {
-    watcher?.close();
-    clearInterval(poll);
-  };
+  const tail = new FileTail({
+    file,
+    onEntries: (entries) => {
+      const fresh = entries.filter((e) => e.seq > lastSeq);
+      if (fresh.length) onEntries(fresh);
+    },
+    onProblem,
+  });
+  tail.start();
+  return () => tail.stop();
 }
 
 export async function replay(args: string[], options: ReplayOptions): Promise<number> {
@@ -155,9 +104,8 @@ export async function replay(args: string[], options: ReplayOptions): Promise<nu
     });
     if (options.follow && !read.damage.length) {
       await new Promise<void>((resolve) => {
-        const stop = followJournal(
+        const stop = follow(
           file,
-          read.validBytes,
           entries.at(-1)?.seq ?? 0,
           (more) => {
             for (const e of more) {
@@ -185,9 +133,8 @@ export async function replay(args: string[], options: ReplayOptions): Promise<nu
     follow: !!options.follow && !read.damage.length,
   });
   const stop = player.position().follow
-    ? followJournal(
+    ? follow(
         file,
-        read.validBytes,
         entries.at(-1)?.seq ?? 0,
         (more) => player.append(more),
         () => {},

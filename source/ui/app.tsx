@@ -142,9 +142,10 @@ function Console(props: AppProps) {
     : state.prompt
       ? `prompt:${state.prompt.seq}`
       : undefined;
+  // The guard is for prompts the engine puts up; the console's own come from the driver's key.
   const answer = useAnswerState(
     focus === 'none' ? undefined : answerId,
-    props.guardMs ?? PROMPT_GUARD_MS,
+    local ? 0 : (props.guardMs ?? PROMPT_GUARD_MS),
   );
 
   const viewed = viewedStep(state, selected);

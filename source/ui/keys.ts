@@ -390,9 +390,9 @@ const FOOTER_ORDER: readonly KeyBinding['group'][] = ['prompt', 'replay', 'sessi
 /** Footer items, most useful first, merged where two bindings share a label. */
 export function footerItems(ctx: KeyContext): {keys: string; label: string}[] {
   const items: {keys: string; label: string}[] = [];
-  const ordered = activeBindings(ctx).sort(
-    (a, b) => FOOTER_ORDER.indexOf(a.group) - FOOTER_ORDER.indexOf(b.group),
-  );
+  // Going back comes right after the prompt's keys: it is what a driver who wandered needs.
+  const rank = (b: KeyBinding): number => (b.id === 'back' ? 0.5 : FOOTER_ORDER.indexOf(b.group));
+  const ordered = activeBindings(ctx).sort((a, b) => rank(a) - rank(b));
   for (const b of ordered) {
     const label = labelOf(b, ctx);
     const keys = keysOf(b, ctx);

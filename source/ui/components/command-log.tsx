@@ -5,7 +5,7 @@
 import {Box, Text} from 'ink';
 import React from 'react';
 import type {SessionState} from '../../store/fold.js';
-import {clock, safe} from '../derive.js';
+import {clock, FINISHED, safe} from '../derive.js';
 import {useColour, type Colour} from '../theme.js';
 import {windowOf} from './window.js';
 
@@ -18,7 +18,16 @@ export interface LogRow {
 export function logRows(state: SessionState): LogRow[] {
   const id = (key: string): string => state.steps.find((s) => s.key === key)?.id ?? key;
   const rows: LogRow[] = [];
-  for (const c of state.commands) {
+  for (const command of state.commands) {
+    // Probes (watches, checks) report no host of their own: the step says how it went.
+    const step = state.steps.find((s) => s.key === command.step);
+    const c =
+      command.outcome === undefined &&
+      step &&
+      FINISHED.has(step.status) &&
+      !step.hostResults?.[command.host]
+        ? {...command, outcome: step.status === 'ok' || step.status === 'done' ? 'ok' : step.status}
+        : command;
     const status =
       c.outcome === undefined
         ? 'running'

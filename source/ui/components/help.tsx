@@ -11,7 +11,9 @@ import {windowOf} from './window.js';
 /** The help as plain lines (also used for the README's key list). */
 export function helpLines(ctx: KeyContext): {text: string; active: boolean; title?: boolean}[] {
   const out: {text: string; active: boolean; title?: boolean}[] = [];
-  const shown = bindings.filter((b) => !b.mutating || ctx.mode === 'live');
+  const shown = bindings.filter(
+    (b) => (!b.mutating || ctx.mode === 'live') && (b.group !== 'replay' || ctx.mode === 'replay'),
+  );
   for (const group of Object.keys(groupTitles) as KeyBinding['group'][]) {
     const inGroup = shown.filter((b) => b.group === group);
     if (!inGroup.length) continue;

@@ -257,6 +257,11 @@ function Indicator({isSelected = false}: {isSelected?: boolean}) {
   return <Text>{isSelected ? '❯ ' : '  '}</Text>;
 }
 
+/** Before the list takes keys (just shown, or not the driver's), the pointer is hollow. */
+function IdleIndicator({isSelected = false}: {isSelected?: boolean}) {
+  return <Text dimColor>{isSelected ? '› ' : '  '}</Text>;
+}
+
 function Item({isSelected = false, label}: {isSelected?: boolean; label: string}) {
   const theme = useTheme();
   return (
@@ -324,7 +329,7 @@ export function PromptPane(props: PromptPaneProps) {
         <SelectInput
           items={model.choices ?? []}
           isFocused={choiceFocused && armed}
-          indicatorComponent={Indicator}
+          indicatorComponent={choiceFocused && armed ? Indicator : IdleIndicator}
           itemComponent={Item}
           onSelect={(item) => onChoice?.(item.value)}
         />

@@ -31,7 +31,7 @@ export interface Answer extends AnswerState {
 
 /** State of the answer to the prompt `promptId` (a new id starts afresh). */
 export function useAnswerState(promptId: string | undefined, guardMs = PROMPT_GUARD_MS): Answer {
-  const [state, setState] = useState<AnswerState>({text: '', ignored: 0, armed: false});
+  const [state, setState] = useState<AnswerState>({text: '', ignored: 0, armed: guardMs <= 0});
   // Keys can come faster than frames: the text is kept in a ref that each key reads and
   // writes at once; the state only draws it.
   const text = useRef('');
