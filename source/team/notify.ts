@@ -5,6 +5,7 @@
  * post that fails or hangs never holds the session: it is journaled and shown.
  */
 import type {JournalEntry} from '../journal/events.js';
+import {formatDuration} from '../runbook/duration.js';
 import type {TeamNotifyEvent as NotifyEvent} from '../runbook/profile.js';
 
 export interface NotifierOptions {
@@ -61,12 +62,12 @@ export class Notifier {
       case 'prompt-shown':
         this.stopWaiting();
         if (this.events.has('waiting')) {
-          const minutes = Math.round(this.options.waitingMs / 60_000);
+          const waited = formatDuration(this.options.waitingMs);
           this.waiting = setTimeout(
             () =>
               this.post(
                 'waiting',
-                `waiting for the driver (${this.driver}) for ${minutes >= 1 ? `${minutes} min` : `${Math.round(this.options.waitingMs / 1000)}s`} at "${this.title(e.step)}"`,
+                `waiting for the driver (${this.driver}) for ${waited} at "${this.title(e.step)}"`,
               ),
             this.options.waitingMs,
           );
@@ -145,7 +146,7 @@ export class Notifier {
         this.options.report('info', `notified ${where} (${kind}): ${what}`);
       } catch (error) {
         const reason = controller.signal.aborted
-          ? `no answer within ${Math.round(this.options.timeoutMs / 1000)}s`
+          ? `no answer within ${formatDuration(this.options.timeoutMs)}`
           : (error as Error).message;
         this.options.report(
           'warn',
