@@ -89,7 +89,7 @@ export async function journalForResume(
       warnings: [
         fs.existsSync(local) && restored.added
           ? `took ${restored.added} events of ${id} from ${describeDb(url)} that this machine's journal did not have`
-          : `fetched session ${id} from ${describeDb(url)} into ${restored.file}`,
+          : `fetched session ${id} from ${describeDb(url)} into ${restored.file} (${restored.added} events); if the last driver's machine is still there, its own journal may hold events the mirror never got`,
       ],
     };
   } catch (error) {
