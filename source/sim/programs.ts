@@ -1,5 +1,6 @@
 /** The simulated sites and their programs. */
 import {atmosphere} from './atmosphere/index.js';
+import {powo} from './powo/index.js';
 import {rubin} from './rubin/index.js';
 
 export type Program = (args: string[]) => void | Promise<void>;
@@ -11,7 +12,7 @@ export interface SimSite {
   files: Record<string, {program: string} | {text: string}>;
 }
 
-export const simSites: Record<string, SimSite> = {rubin, atmosphere};
+export const simSites: Record<string, SimSite> = {rubin, atmosphere, powo};
 
 export const programs: Record<string, Record<string, Program>> = Object.fromEntries(
   Object.entries(simSites).map(([name, site]) => [name, site.programs]),
