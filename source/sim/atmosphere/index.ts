@@ -1,3 +1,4 @@
+import {quietOnClosedPipe} from '../common/host.js';
 import type {SimSite} from '../programs.js';
 import {
   aptGet,
@@ -23,7 +24,7 @@ services:
 
 /** Atmosphere: the checkouts under ~/opt/dev and the proxy's nginx under ~/etc/nginx. */
 export const atmosphere: SimSite = {
-  programs: {
+  programs: quietOnClosedPipe({
     docker,
     'docker-compose': dockerCompose,
     'atmosphere-docker.sh': atmosphereDocker,
@@ -33,7 +34,7 @@ export const atmosphere: SimSite = {
     crontab,
     curl,
     sudo,
-  },
+  }),
   files: {
     'opt/dev/atmosphere-docker/atmosphere-docker.sh': {program: 'atmosphere-docker.sh'},
     'opt/dev/atmosphere-docker/docker-compose.prod.yml': {text: compose},

@@ -170,3 +170,24 @@ export function readStdin(): string {
     return '';
   }
 }
+
+/**
+ * Wraps a site's programs so a reader that stops early (`| awk '{…; exit}'`, `| head`,
+ * `| grep -q`) ends the program quietly, as real commands end on SIGPIPE.
+ */
+export function quietOnClosedPipe<P extends (args: string[]) => void | Promise<void>>(
+  programs: Record<string, P>,
+): Record<string, P> {
+  const wrap =
+    (program: P) =>
+    (args: string[]): void | Promise<void> => {
+      process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+        if (error.code === 'EPIPE') process.exit(0);
+        throw error;
+      });
+      return program(args);
+    };
+  return Object.fromEntries(
+    Object.entries(programs).map(([name, program]) => [name, wrap(program) as P]),
+  );
+}
