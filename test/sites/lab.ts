@@ -215,7 +215,11 @@ export function entriesOf<T extends JournalEntry['type']>(
  * a branch finished ok (or done, for the driver's own steps); steps that do not apply on
  * this profile never started; each chosen branch ran all its applicable steps.
  */
-export function expectFinishedRun(run: SiteRun): {
+export function expectFinishedRun(
+  run: SiteRun,
+  /** Steps expected to end otherwise (a skipped watch on a failure path). */
+  except: Record<string, Outcome> = {},
+): {
   plan: readonly PlanStep[];
   outcome: Record<string, Outcome>;
 } {
@@ -245,9 +249,12 @@ export function expectFinishedRun(run: SiteRun): {
       expect(ran.has(step.key), `${step.key} is in a branch not taken`).toBe(false);
       continue;
     }
-    const want = ['manual', 'notify', 'gate', 'choice'].includes(step.kind)
-      ? ['ok', 'done']
-      : ['ok'];
+    const expected = except[step.key];
+    const want: string[] = expected
+      ? [expected]
+      : ['manual', 'notify', 'gate', 'choice'].includes(step.kind)
+        ? ['ok', 'done']
+        : ['ok'];
     expect(
       want.includes(outcome[step.key] ?? 'missing'),
       `${step.key} (${step.kind}) finished ${outcome[step.key] ?? 'never'}`,
