@@ -147,7 +147,7 @@ async function main(argv: string[]): Promise<number> {
     }
     default:
       throw new UsageError(
-        `unknown command "${command}" (expected run, resume, replay, watch, sessions, mirror, validate, demo, graph or list; crewchief --help)`,
+        `unknown command "${command}" (expected run, resume, replay, validate, demo, graph or list; team mode: watch, sessions, mirror; crewchief --help)`,
       );
   }
 }
