@@ -77,7 +77,9 @@ export class TmuxPane {
     // seconds before saying the pane was dead: the shell writes the status to a file.
     const status = path.join(os.tmpdir(), `${socket}.status`);
     fs.rmSync(status, {force: true});
-    const line = `env -i ${env} ${options.command.map(quote).join(' ')}; echo $? > ${quote(status)}`;
+    // The shell then stays a while: a dead pane's screen is wiped, and the driver's screen
+    // after the console is part of what the tests read.
+    const line = `env -i ${env} ${options.command.map(quote).join(' ')}; echo $? > ${quote(status)}; sleep 60`;
     const pane = new TmuxPane(socket, 'console', status);
     pane.tmux([
       '-f',
@@ -143,12 +145,16 @@ export class TmuxPane {
           : (s: string) => test.test(s);
     const deadline = Date.now() + timeoutMs;
     let last = '';
+    let exitedAt: number | undefined;
     for (;;) {
       last = this.screen();
       if (check(last)) return last;
-      if (this.status() !== undefined && !check((last = this.screen()))) {
-        throw new Error(`the command exited before ${String(test)}:\n${last}`);
-      }
+      // Once the command has ended, tmux gets a moment to show its last output.
+      if (exitedAt === undefined && this.status() !== undefined) exitedAt = Date.now();
+      if (exitedAt !== undefined && Date.now() - exitedAt > 2000)
+        throw new Error(
+          `the command exited (status ${this.status()}) before ${String(test)}:\n${last}`,
+        );
       if (Date.now() > deadline)
         throw new Error(
           `timed out after ${timeoutMs} ms waiting for ${String(test)}; the screen:\n${last}`,
