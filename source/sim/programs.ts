@@ -2,6 +2,7 @@
 import {atmosphere} from './atmosphere/index.js';
 import {powo} from './powo/index.js';
 import {rubin} from './rubin/index.js';
+import {wikimedia} from './wikimedia/index.js';
 
 export type Program = (args: string[]) => void | Promise<void>;
 
@@ -12,7 +13,7 @@ export interface SimSite {
   files: Record<string, {program: string} | {text: string}>;
 }
 
-export const simSites: Record<string, SimSite> = {rubin, atmosphere, powo};
+export const simSites: Record<string, SimSite> = {rubin, atmosphere, powo, wikimedia};
 
 export const programs: Record<string, Record<string, Program>> = Object.fromEntries(
   Object.entries(simSites).map(([name, site]) => [name, site.programs]),

@@ -110,8 +110,10 @@ export function curlProgram(serve: (request: HttpRequest) => HttpAnswer | Promis
  */
 export function timeoutProgram(listening: (host: string, port: number) => boolean) {
   return (args: string[]): void => {
-    const rest = args.filter((a) => !a.startsWith('-'));
-    const [, command, flag, script] = rest;
+    let i = 0;
+    while (i < args.length && args[i]!.startsWith('-'))
+      i += args[i] === '-s' || args[i] === '-k' ? 2 : 1;
+    const [, command, flag, script] = args.slice(i);
     const tcp = /^exec 3<>\/dev\/tcp\/([^/]+)\/(\d+)$/.exec(script ?? '');
     if (command !== 'bash' || flag !== '-c' || !tcp) return delegate('timeout', args);
     if (listening(tcp[1]!, Number(tcp[2]))) process.exit(0);
