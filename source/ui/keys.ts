@@ -105,7 +105,7 @@ export const bindings: readonly KeyBinding[] = [
     help: 'clear what you typed',
     group: 'prompt',
     widget: true,
-    when: (ctx) => ctx.focus === 'text' && !ctx.answerEmpty,
+    when: (ctx) => ctx.focus === 'text' && !ctx.answerEmpty && ctx.mode !== 'read-only',
   },
   {
     id: 'cancel-command',

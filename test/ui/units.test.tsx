@@ -191,20 +191,18 @@ describe('rendering budget', () => {
     await frame(r, (t) => t.includes('Restart the services'));
     const before = r.frames.length;
     for (let i = 0; i < 2000; i++)
-      store
-        .getState()
-        .apply(
-          journal.add(
-            {
-              type: 'output',
-              step: 'deploy/restart',
-              host: 'alpha',
-              stream: 'stdout',
-              text: `line ${i}\n`,
-            },
-            0,
-          ),
-        );
+      store.getState().apply(
+        journal.add(
+          {
+            type: 'output',
+            step: 'deploy/restart',
+            host: 'alpha',
+            stream: 'stdout',
+            text: `line ${i}\n`,
+          },
+          0,
+        ),
+      );
     await frame(r, (t) => t.includes('line 1999'));
     expect(r.frames.length - before).toBeLessThanOrEqual(3);
   });
