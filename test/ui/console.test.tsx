@@ -112,17 +112,15 @@ describe('the output pane', () => {
   it('shows hostile escape sequences inert; colours pass only when colour is on', async () => {
     const {store, journal} = storeAt(after('step-started', 'deploy/restart'));
     const hostile = `${ESC}]0;PWNED\u0007${ESC}]52;c;ZXZpbA==\u0007${ESC}[2J${ESC}[10;10Hmoved${ESC}[31mred${ESC}[0m\n`;
-    store
-      .getState()
-      .apply(
-        journal.add({
-          type: 'output',
-          step: 'deploy/restart',
-          host: 'alpha',
-          stream: 'stdout',
-          text: hostile,
-        }),
-      );
+    store.getState().apply(
+      journal.add({
+        type: 'output',
+        step: 'deploy/restart',
+        host: 'alpha',
+        stream: 'stdout',
+        text: hostile,
+      }),
+    );
     const bare = render(
       <App store={store} mode="read-only" size={SMALL} cadenceMs={0} theme={{colour: false}} />,
     );
@@ -141,23 +139,54 @@ describe('the output pane', () => {
   it('scrolls back with PgUp and says how many lines are hidden', async () => {
     const {store, journal} = storeAt(after('step-started', 'deploy/restart'));
     const text = Array.from({length: 200}, (_, i) => `line ${i + 1}`).join('\n');
-    store
-      .getState()
-      .apply(
-        journal.add({
-          type: 'output',
-          step: 'deploy/restart',
-          host: 'alpha',
-          stream: 'stdout',
-          text,
-        }),
-      );
+    store.getState().apply(
+      journal.add({
+        type: 'output',
+        step: 'deploy/restart',
+        host: 'alpha',
+        stream: 'stdout',
+        text,
+      }),
+    );
     const r = render(<App store={store} mode="read-only" size={SMALL} cadenceMs={0} />);
     const before = await frame(r, (t) => t.includes('line 200'));
     expect(before).toMatch(/… 19\d earlier lines \(PgUp\)/);
     await press(r, keys.pageUp);
     const scrolled = await frame(r, (t) => !t.includes('line 200'));
     expect(scrolled).toMatch(/… \d+ later lines \(PgDn, Esc follows\)/);
+  });
+});
+
+describe('untrusted bytes and links', () => {
+  it('shows output that is not UTF-8 escaped, and a dropped link in the header', async () => {
+    const {store, journal} = storeAt(after('step-started', 'deploy/restart'));
+    const bytes = Buffer.from([0x6f, 0x6b, 0xff, 0xfe, 0x00, 0x0a]);
+    store.getState().apply(
+      journal.add({
+        type: 'output',
+        step: 'deploy/restart',
+        host: 'alpha',
+        stream: 'stdout',
+        b64: bytes.toString('base64'),
+      }),
+    );
+    store.getState().apply(
+      journal.add({
+        type: 'host-finished',
+        step: 'deploy/restart',
+        host: 'beta',
+        exitCode: null,
+        outcome: 'unknown',
+        error: 'the link dropped',
+      }),
+    );
+    const r = render(<App store={store} mode="read-only" size={SMALL} cadenceMs={0} />);
+    // The host whose link dropped is shown first; its neighbour's output is one Tab away.
+    expect(await frame(r, (t) => t.includes('beta: the link dropped'))).toMatch(/alpha ▶ +beta \?/);
+    await press(r, keys.tab);
+    const text = await frame(r, (t) => t.includes('ok\\xff'));
+    expect(text).toContain('ok\\xff\\xfe\\x00');
+    expect(text).toMatch(/hosts alpha ○ beta ✖/);
   });
 });
 
@@ -232,17 +261,15 @@ describe('prompts', () => {
     // No prompt yet: keys do nothing.
     await press(r, 'go');
     await press(r, keys.enter);
-    store
-      .getState()
-      .apply(
-        journal.add({
-          type: 'prompt-shown',
-          step: 'prepare/go-ahead',
-          prompt: 'gate',
-          text: 'ready?',
-          expects: 'go',
-        }),
-      );
+    store.getState().apply(
+      journal.add({
+        type: 'prompt-shown',
+        step: 'prepare/go-ahead',
+        prompt: 'gate',
+        text: 'ready?',
+        expects: 'go',
+      }),
+    );
     await frame(r, (t) => t.includes('GATE'));
     // Typed as the prompt appears (within the guard time): dropped and counted.
     await press(r, 'g');
@@ -302,6 +329,100 @@ describe('prompts', () => {
     await press(r, keys.enter);
     await frame(r, (t) => !t.includes('> retry'));
     expect(decisions).toEqual([{type: 'RETRY'}]);
+  });
+
+  it('after a resume, a step whose outcome is unknown asks to rerun, mark done or skip', async () => {
+    const {store, journal} = storeAt(after('step-started', 'deploy/restart'));
+    store
+      .getState()
+      .apply(
+        journal.add({type: 'session-resumed', driver: 'bo@bastion', version: 'test', from: 12}),
+      );
+    store.getState().apply(
+      journal.add({
+        type: 'prompt-shown',
+        step: 'deploy/restart',
+        prompt: 'unknown',
+        text: '"Restart the services" started before the last session stopped and never finished: it may or may not have run.',
+      }),
+    );
+    const decisions: DriverEvent[] = [];
+    const r = render(
+      <App
+        store={store}
+        mode="live"
+        size={SMALL}
+        cadenceMs={0}
+        guardMs={0}
+        onDecision={(e) => decisions.push(e) > 0}
+      />,
+    );
+    const text = await frame(r, (t) => t.includes('OUTCOME UNKNOWN'));
+    expect(text).toContain('may or may not have run');
+    expect(text).toContain('rerun · done <reason> (it did run) · skip <reason> · abort');
+    await press(r, 'done it ran, the log says so');
+    await frame(r, (t) => t.includes('> done it ran'));
+    await press(r, keys.enter);
+    await frame(r, (t) => !t.includes('> done it ran'));
+    expect(decisions).toEqual([{type: 'MARK_DONE', reason: 'it ran, the log says so'}]);
+  });
+
+  it('a watch that timed out can be waited on', async () => {
+    const {store, journal} = storeAt(after('count-stalled'));
+    store.getState().apply(
+      journal.add({
+        type: 'prompt-shown',
+        step: 'deploy/drain',
+        prompt: 'watch-timeout',
+        text: '"Wait until the queue drains" did not reach its target in time.',
+      }),
+    );
+    const decisions: DriverEvent[] = [];
+    const r = render(
+      <App
+        store={store}
+        mode="live"
+        size={SMALL}
+        cadenceMs={0}
+        guardMs={0}
+        onDecision={(e) => decisions.push(e) > 0}
+      />,
+    );
+    await frame(r, (t) => t.includes('TIMED OUT'));
+    await press(r, 'wait');
+    await frame(r, (t) => t.includes('> wait'));
+    await press(r, keys.enter);
+    await frame(r, (t) => !t.includes('> wait'));
+    expect(decisions).toEqual([{type: 'KEEP_WAITING'}]);
+  });
+
+  it('a danger step on many hosts lists them all, even at 80×24', async () => {
+    const hosts = Array.from({length: 30}, (_, i) => `node-${String(i + 1).padStart(2, '0')}`);
+    const {store, journal} = storeAt(1);
+    const first = journal.entries[0]!;
+    if (first.type !== 'session-opened') throw new Error('fixture');
+    const many = {
+      ...first,
+      plan: {
+        ...first.plan,
+        steps: first.plan.steps.map((s) => (s.id === 'restart' ? {...s, hosts} : s)),
+      },
+    };
+    store.getState().reset();
+    store.getState().apply(many);
+    store.getState().apply(
+      journal.add({
+        type: 'prompt-shown',
+        step: 'deploy/restart',
+        prompt: 'confirm',
+        text: 'DANGER',
+        expects: 'restart',
+      }),
+    );
+    const r = render(<App store={store} mode="live" size={SMALL} cadenceMs={0} />);
+    const text = await frame(r, (t) => t.includes('DANGER'));
+    expect(text).toContain('on all 30 hosts:');
+    for (const h of hosts) expect(text).toContain(h);
   });
 
   it('Ctrl-X cancels a running command only after "cancel" is typed', async () => {
