@@ -349,7 +349,13 @@ export async function puppet(args: string[]): Promise<void> {
     fail('puppet: only agent --test is simulated');
   const host = simHost();
   const g = read(globalFile(), initialGlobal);
-  const h = read(hostFile(host), initialHost);
+  let h = read(hostFile(host), initialHost);
+  // the agent's own run (every 30 minutes) may have applied the merged config meanwhile
+  const agentRun = (g.configMergedAt ?? Infinity) + simMs(spread(`${host}-agent`, 60, 1800));
+  if (h.configRev !== g.configRev && Date.now() >= agentRun) {
+    h = update(hostFile(host), initialHost, (h) => (h.configRev = g.configRev));
+    for (const n of Object.keys(h.services)) restart(n, host);
+  }
   out("Info: Using configured environment 'production'");
   out(`Info: Applying configuration version '${g.configRev}'`);
   if (h.configRev === g.configRev) {
