@@ -41,6 +41,11 @@ export interface PgMirrorOptions {
   journalPath: string;
   /** The last seq already in the journal when the mirror starts (resume). */
   lastSeq: number;
+  /**
+   * Called before a batch goes out: puts the journal's group-committed output on disk, so
+   * PostgreSQL never holds an event the file could still lose in a crash.
+   */
+  beforeSend?: () => void;
   /** Said when the mirror falls behind and when it has caught up (the session journals these). */
   report?: (level: 'info' | 'warn' | 'error', text: string) => void;
   /** Events per INSERT (default 1000). */
@@ -190,6 +195,7 @@ export class PgMirror {
     while (!this.stop.signal.aborted) {
       try {
         if (!this.client) await this.connect();
+        this.options.beforeSend?.();
         const batch = this.nextBatch();
         if (!batch) {
           if (this.stopping && this.mirrored >= this.journaled) await this.idle(60_000);

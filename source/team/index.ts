@@ -361,6 +361,7 @@ export class Team {
         session: input.session,
         journalPath: journal.path,
         lastSeq: journal.lastSeq,
+        beforeSend: () => journal.flush(),
         report: (level, text) => this.say(level, text),
       });
       this.mirror = mirror;

@@ -295,7 +295,12 @@ export class PgDriverLock extends EventEmitter<{change: [PgLockState, string]}> 
         [LOCK_NAMESPACE, this.key],
       );
       if (!rows[0]?.ok) {
-        const holder = await this.currentHolder(client);
+        // The holder names itself just after it takes the lock: give it a moment.
+        let holder = await this.currentHolder(client);
+        for (let i = 0; i < 20 && holder?.pid === 0; i++) {
+          await pause(100);
+          holder = await this.currentHolder(client);
+        }
         destroy(client);
         return new LockRefused(
           holder,

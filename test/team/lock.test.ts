@@ -290,12 +290,13 @@ describe.concurrent('hand-over, take-over and a lost lock', () => {
     competitor.on('error', () => {});
     await competitor.connect();
     cleanup.push(() => competitor.end());
-    // Cut the lock's connection and take the lock in the same breath.
-    await terminate(db, 'crewchief driver lock');
-    await competitor.query('select pg_advisory_lock($1::int, $2::int)', [
-      LOCK_NAMESPACE,
-      lockKey('shop', 'test'),
-    ]);
+    // Cut the lock's connection and take the lock in the same breath: the competitor is
+    // queued for the lock before the old holder's backend has even gone.
+    await competitor.query(
+      `select pg_terminate_backend(pid) from pg_stat_activity
+        where datname = current_database() and application_name = 'crewchief driver lock';
+       select pg_advisory_lock(${LOCK_NAMESPACE}, ${lockKey('shop', 'test')});`,
+    );
     expect(await a.launched.session.done).toBe('detached');
     await end(a.launched);
     expect(a.transport.calls.map((c) => c.command)).toEqual(['do-first']);
