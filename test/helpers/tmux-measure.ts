@@ -31,8 +31,11 @@ const memory = (pid: number): {rssKb: number; hwmKb: number} => {
   return {rssKb: kb('VmRSS'), hwmKb: kb('VmHWM')};
 };
 
-const frames = (file: string): number =>
-  fs.existsSync(file) ? fs.readFileSync(file, 'latin1').split(BSU).length - 1 : 0;
+const count = (file: string, what: string): number =>
+  fs.existsSync(file) ? fs.readFileSync(file, 'latin1').split(what).length - 1 : 0;
+const frames = (file: string): number => count(file, BSU);
+/** Whole-screen clears (Ink 6's path once a frame is as tall as the terminal: ink#935). */
+const clears = (file: string): number => count(file, '\u001b[2J');
 
 const stats = (ms: number[]) => {
   const s = [...ms].sort((a, b) => a - b);
@@ -200,6 +203,8 @@ async function flood(): Promise<object> {
       seconds: Math.round(seconds * 10) / 10,
       frames: frameCount,
       framesPerSecond: Math.round((frameCount / seconds) * 10) / 10,
+      screenClears: clears(stream),
+      bytesToTerminal: fs.statSync(stream).size,
       consoleCpuSeconds: cpu,
       peakRssMb: Math.round(peakRss / 1024),
       vmHwmMb: Math.round(memory(pid).hwmKb / 1024),
