@@ -114,19 +114,7 @@ function Console(props: AppProps) {
         : undefined;
   const now = useNow(runningStep ? 1000 : 60_000, fixedNow);
 
-  // A prompt of the console's own holds only while what it is about still holds.
-  const local =
-    localPrompt?.kind === 'cancel'
-      ? mode === 'live' && !state.prompt && runningStep?.key === localPrompt.step
-        ? localPrompt
-        : undefined
-      : localPrompt?.kind === 'reason'
-        ? state.prompt?.seq === localPrompt.seq
-          ? localPrompt
-          : undefined
-        : localPrompt?.kind === 'goto' && mode === 'replay'
-          ? localPrompt
-          : undefined;
+  const local = localPrompt && holds(localPrompt, state, mode) ? localPrompt : undefined;
 
   const model = promptModel(state, state.prompt, local, mode, size.columns);
   const focus: KeyContext['focus'] =
@@ -434,6 +422,22 @@ function Console(props: AppProps) {
       </Box>
     </Box>
   );
+}
+
+/** A prompt of the console's own holds only while what it is about still holds. */
+function holds(local: LocalPrompt, state: SessionState, mode: Mode): boolean {
+  switch (local.kind) {
+    case 'cancel':
+      return (
+        mode === 'live' &&
+        !state.prompt &&
+        state.steps.some((s) => s.key === local.step && s.status === 'running')
+      );
+    case 'reason':
+      return state.prompt?.seq === local.seq;
+    case 'goto':
+      return mode === 'replay';
+  }
 }
 
 /** A stable function that always calls the latest `fn`. */
