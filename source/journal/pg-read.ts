@@ -177,7 +177,7 @@ export async function listMirroredSessions(
 export async function restoreFromMirror(
   url: string,
   session: string,
-  dir: string,
+  file: string,
 ): Promise<{file: string; added: number} | undefined> {
   const client = await connectForReading(url, 'crewchief restore');
   let mirrored: MirroredSession;
@@ -195,9 +195,8 @@ export async function restoreFromMirror(
       `the mirror's copy of ${session} is damaged (${mirrored.damage.join('; ')}): resume from the driver's own journal file`,
     );
   }
-  const file = path.join(dir, `${session}.jsonl`);
   if (!fs.existsSync(file)) {
-    fs.mkdirSync(dir, {recursive: true, mode: 0o700});
+    fs.mkdirSync(path.dirname(file), {recursive: true, mode: 0o700});
     const text = [mirrored.headerLine, ...mirrored.lines].join('\n') + '\n';
     const temp = `${file}.${process.pid}.restoring`;
     const fd = fs.openSync(temp, 'wx', 0o600);
@@ -256,6 +255,27 @@ export async function readJournalFromPg(url: string, session: string): Promise<J
     };
   } catch (error) {
     throw new JournalError((error as Error).message);
+  } finally {
+    destroy(client);
+  }
+}
+
+/** The last seq the mirror has of a session (0 when none), or undefined when unreachable. */
+export async function mirroredLastSeq(url: string, session: string): Promise<number | undefined> {
+  let client: PgClient;
+  try {
+    client = await connectForReading(url, 'crewchief check');
+  } catch {
+    return undefined;
+  }
+  try {
+    const {rows} = await client.query<{max: number}>(
+      `select coalesce(max(seq), 0)::int as max from ${SCHEMA}.events where session = $1`,
+      [session],
+    );
+    return rows[0]?.max ?? 0;
+  } catch {
+    return undefined;
   } finally {
     destroy(client);
   }

@@ -11,10 +11,10 @@ import type {ResolvedPlan} from '../engine/plan.js';
 import type {Session} from '../engine/session.js';
 import type {StepServices} from '../engine/steps.js';
 import type {JournalEntry} from '../journal/events.js';
-import {sessionsDir, type JournalWriter} from '../journal/file.js';
+import {readJournal, sessionsDir, type JournalWriter} from '../journal/file.js';
 import {describeDb, pause} from '../journal/pg-connect.js';
 import {PgMirror} from '../journal/pg-mirror.js';
-import {MirrorReadError, restoreFromMirror} from '../journal/pg-read.js';
+import {mirroredLastSeq, MirrorReadError, restoreFromMirror} from '../journal/pg-read.js';
 import {Redactor} from '../journal/redact.js';
 import type {Profile} from '../runbook/profile.js';
 import type {Transport} from '../transport/types.js';
@@ -71,7 +71,8 @@ export const lockDirOf = (env: NodeJS.ProcessEnv): string =>
 
 /**
  * The journal to resume: with a journal database, the mirror fills in what this machine
- * lacks (the whole file after a hand-over from another machine, or its missing tail).
+ * lacks — the whole file after a hand-over from another machine, or the events another
+ * driver journaled elsewhere since this machine's copy was written.
  */
 export async function journalForResume(
   idOrPath: string | undefined,
@@ -79,21 +80,33 @@ export async function journalForResume(
   env: NodeJS.ProcessEnv,
 ): Promise<{warnings: string[]}> {
   const url = options.journalDb || env['CREWCHIEF_JOURNAL_DB'];
-  if (!url || !idOrPath || fs.existsSync(idOrPath)) return {warnings: []};
-  const id = path.basename(idOrPath).replace(/\.jsonl$/, '');
-  const local = path.join(sessionsDir(env), `${id}.jsonl`);
+  if (!url || !idOrPath) return {warnings: []};
+  let file: string;
+  let id: string;
+  if (fs.existsSync(idOrPath)) {
+    file = idOrPath;
+    try {
+      id = readJournal(file).header.session;
+    } catch {
+      return {warnings: []}; // resume says what is wrong with it
+    }
+  } else {
+    id = path.basename(idOrPath).replace(/\.jsonl$/, '');
+    file = path.join(sessionsDir(env), `${id}.jsonl`);
+  }
+  const existed = fs.existsSync(file);
   try {
-    const restored = await restoreFromMirror(url, id, sessionsDir(env));
+    const restored = await restoreFromMirror(url, id, file);
     if (!restored || !restored.added) return {warnings: []};
     return {
       warnings: [
-        fs.existsSync(local) && restored.added
+        existed
           ? `took ${restored.added} events of ${id} from ${describeDb(url)} that this machine's journal did not have`
           : `fetched session ${id} from ${describeDb(url)} into ${restored.file} (${restored.added} events); if the last driver's machine is still there, its own journal may hold events the mirror never got`,
       ],
     };
   } catch (error) {
-    if (error instanceof MirrorReadError && fs.existsSync(local))
+    if (error instanceof MirrorReadError && existed)
       return {warnings: [`${error.message}; resuming from this machine's journal`]};
     throw new TeamRefusal((error as Error).message, 'journal');
   }
@@ -177,6 +190,16 @@ export async function openTeam(input: TeamInput): Promise<Team> {
       }
     }
     let takeOver: {from: string; reason: string} | undefined;
+    const lastSeq = input.history?.at(-1)?.seq ?? 0;
+    if (input.mode === 'resume' && url && pgLock?.held) {
+      // Never go on from an older copy while the mirror has what came after it.
+      const mirrored = await mirroredLastSeq(url, input.session);
+      if (mirrored !== undefined && mirrored > lastSeq)
+        throw new TeamRefusal(
+          `${describeDb(url)} has ${mirrored} events of session ${input.session}, ${input.journalPath} only ${lastSeq}: the session went on elsewhere. Resume it by id, which fetches the rest:\n  crewchief resume ${input.session} --journal-db ${describeDb(url)}`,
+          'journal',
+        );
+    }
     if (input.mode === 'resume') {
       const last = lastDriver(input.history ?? []);
       if (options.takeOver) takeOver = {from: last.driver, reason: options.takeOver};

@@ -47,6 +47,9 @@ describe.concurrent('one driver at a time, across machines (PostgreSQL)', () => 
       });
     const {refused, going} = await race(demo(alice, 'alice@bastion1'), demo(bob, 'bob@bastion2'));
     expect(refused.exitCode, refused.all).toBe(6);
+    expect(refused.stderr, refused.stderr).toMatch(
+      /is being driven by (alice@bastion1|bob@bastion2)/,
+    );
     const [winner, loserState] = refused.stderr.includes('alice@bastion1')
       ? ['alice@bastion1', bob]
       : ['bob@bastion2', alice];
@@ -124,9 +127,9 @@ describe.concurrent('one driver at a time, across machines (PostgreSQL)', () => 
     expect(refused.exitCode, refused.all).toBe(6);
     expect(refused.stderr).toContain('is being driven by tester@bastion');
     expect(refused.stderr).toMatch(/lock: lock file .*rubin--rubin-tts-demo\.lock/);
-    const [file] = journalsIn(state);
+    const file = await eventually(() => journalsIn(state)[0], 'the journal of the one going on');
     expect(journalsIn(state)).toHaveLength(1);
-    await waitForEntry(file!, (e) => e.type === 'phase-entered' && e.phase === 'cleanup');
+    await waitForEntry(file, (e) => e.type === 'phase-entered' && e.phase === 'cleanup');
     going.kill('SIGKILL');
     await going;
     const next = cli(['demo', '--plain'], {state});
@@ -169,7 +172,7 @@ const scripts = [
 
 /** A session in this process with team mode; started the way drive starts one. */
 async function teamSession(
-  db: TestDatabase | string,
+  db: TestDatabase | string | undefined,
   driver: string,
   options: Parameters<typeof harness>[3] & {
     profileExtra?: string;
@@ -177,14 +180,14 @@ async function teamSession(
     takeOver?: string;
   } = {},
 ): Promise<Harness> {
-  const url = typeof db === 'string' ? db : db.url;
+  const url = typeof db === 'string' ? db : db?.url;
   const {profileExtra, scripts: script, takeOver, ...rest} = options;
   const lockDir = rest.dir ? `${rest.dir}/locks` : tempDir('cc-locks-');
   const h = await harness(machine, profile(profileExtra), script ?? scripts, {
     ...rest,
     driver,
     team: {
-      journalDb: url,
+      ...(url ? {journalDb: url} : {}),
       lockDir,
       heartbeatMs: 200,
       mirrorCloseMs: 5_000,
@@ -215,6 +218,8 @@ describe.concurrent('hand-over, take-over and a lost lock', () => {
     );
     expect(await a.launched.session.done).toBe('detached');
     await end(a.launched);
+    const stale = `${a.dir}/alice-copy.jsonl`;
+    fs.copyFileSync(a.journal, stale);
     await expect(teamSession(db, 'carol@c', {dir: a.dir, resumeFrom: a.journal})).rejects.toThrow(
       /handed it over to bob@b/,
     );
@@ -225,6 +230,24 @@ describe.concurrent('hand-over, take-over and a lost lock', () => {
     b.launched.session.decide({type: 'GO', value: 'go'});
     expect(await b.launched.session.done).toBe('finished');
     await end(b.launched);
+    // Alice's copy of the journal, as it was when she handed over, is out of date now.
+    // With the profile's journal database only, going on from it would fork the session:
+    // refused. With --journal-db, the mirror brings the copy up to date first.
+    const profileFile = `${a.dir}/test.yaml`;
+    const plain = fs.readFileSync(profileFile, 'utf8');
+    fs.writeFileSync(profileFile, `${plain}  journal_db: {env: SHOP_JOURNAL_DB}\n`);
+    await expect(
+      teamSession(undefined, 'alice@a', {
+        dir: a.dir,
+        resumeFrom: stale,
+        env: {...process.env, SHOP_JOURNAL_DB: db.url},
+      }),
+    ).rejects.toThrow(/only \d+: the session went on elsewhere/);
+    fs.writeFileSync(profileFile, plain);
+    await expect(teamSession(db, 'alice@a', {dir: a.dir, resumeFrom: stale})).rejects.toThrow(
+      /is already closed \(finished\)/,
+    );
+    expect(fs.readFileSync(stale, 'utf8')).toBe(fs.readFileSync(a.journal, 'utf8'));
     const entries = readJournal(a.journal).entries;
     expect(entries.find((e) => e.type === 'decision' && e.decision === 'hand-over')).toMatchObject({
       by: 'alice@a',
@@ -344,5 +367,16 @@ describe.concurrent('hand-over, take-over and a lost lock', () => {
     a.launched.session.decide({type: 'GO', value: 'go'});
     expect(await a.launched.session.done).toBe('finished');
     await end(a.launched);
+  });
+
+  it('refuses to start in strict mode when the journal database cannot be reached', async () => {
+    await expect(
+      teamSession('postgres://postgres@127.0.0.1:1/nowhere', 'alice@a', {
+        profileExtra: '  strict: true\n  journal_db: postgres://unused.invalid/x\n',
+      }),
+    ).rejects.toMatchObject({
+      code: 6,
+      message: expect.stringMatching(/cannot reach the journal database[\s\S]*strict mode/),
+    });
   });
 });

@@ -3,7 +3,10 @@
  * row, and a session whose mirror connection is cut and whose database refuses
  * connections for a while — the session goes on, the mirror catches up, nothing twice.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import {afterAll, describe, expect, it} from 'vitest';
+import {repoRoot} from '../helpers/fixtures.js';
 import {cli, waitForEntry} from '../helpers/cli.js';
 import {readJournal} from '../../source/journal/file.js';
 import {
@@ -119,5 +122,41 @@ describe.concurrent('the journal mirror', () => {
     const notices = entries.filter((e) => e.type === 'notice').map((e) => e.text);
     expect(notices.some((t) => t.startsWith('journal mirror behind'))).toBe(true);
     expect(notices.some((t) => t.startsWith('journal mirror caught up'))).toBe(true);
+  });
+
+  it('when PostgreSQL is away for the whole session, says so at the end; crewchief mirror sends it later', async () => {
+    const db = await database('later');
+    const state = stateDir(cleanup);
+    // The demo, with its simulated site sped up: this is about the mirror, not the runbook.
+    const profile = path.join(state, 'quick-demo.yaml');
+    fs.writeFileSync(
+      profile,
+      fs
+        .readFileSync(path.join(repoRoot, 'profiles', 'rubin-tts-demo.yaml'), 'utf8')
+        .replace('speed: 20', 'speed: 200')
+        .replaceAll('every: 1s', 'every: 200ms')
+        .replace('interval: 1s', 'interval: 200ms'),
+    );
+    await allowConnections(db, false);
+    const run = await cli(['demo', '--plain', '--profile', profile, '--journal-db', db.url], {
+      state,
+    });
+    expect(run.exitCode, run.all).toBe(0);
+    expect(run.stdout).toMatch(
+      /warning: cannot reach the journal database .* going on with this machine's lock file only/,
+    );
+    expect(run.stderr).toMatch(/the journal mirror is behind: PostgreSQL has 0 of \d+ events/);
+    const [file] = journalsIn(state);
+    const session = readJournal(file!).header.session;
+    expect(run.stderr).toContain(`crewchief mirror ${session} --journal-db`);
+    await allowConnections(db, true);
+    const sent = await cli(['mirror', session, '--journal-db', db.url], {state});
+    expect(sent.exitCode, sent.all).toBe(0);
+    const rows = await eventsOf(db, session);
+    expect(rows.map((r) => r.line)).toEqual(linesOf(file!).slice(1));
+    // Sending again changes nothing.
+    const again = await cli(['mirror', session, '--journal-db', db.url], {state});
+    expect(again.stdout).toContain('(0 sent now)');
+    expect(await eventsOf(db, session)).toHaveLength(rows.length);
   });
 });
