@@ -49,10 +49,14 @@ export async function drive(launched: Launched, options: DriveOptions): Promise<
     const stepTitle = launched.plan.byKey.get(entry.step)?.step.title ?? entry.step;
     const refuse = (why: string): void => {
       needsDriver = `step "${stepTitle}" needs the driver (${prompt.prompt}), and ${why}: run it in a terminal, or answer in advance with --yes, --confirm, --choose, --on-failure, --on-unknown, --on-timeout`;
-      queueMicrotask(() => void session.detach('no terminal to answer a prompt'));
+      const reason = options.readOnly
+        ? 'a prompt needs the driver (this console is read-only)'
+        : 'no terminal to answer a prompt';
+      queueMicrotask(() => void session.detach(reason));
     };
     const askDriver = (): void => {
-      if (options.console && !options.readOnly) return; // the console asks
+      if (options.readOnly) return refuse('this console is read-only');
+      if (options.console) return; // the console asks
       if (!options.interactive) return refuse('there is no terminal to ask on');
       const ask = (hint: string): void => {
         const {answer, cancel} = askLine(`  ${hint}\n  > `);

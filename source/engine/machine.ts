@@ -54,7 +54,7 @@ const notProvided = (name: string) =>
 export const engineSetup = setup({
   types: {
     context: {} as EngineContext,
-    events: {} as DriverEvent,
+    events: {} as DriverEvent | {type: 'BEGIN'},
     input: {} as {vars: Record<string, string>},
     emitted: {} as JournalEvent,
   },
@@ -83,15 +83,25 @@ export const engineSetup = setup({
     ),
     prompt: emit(
       (
-        _,
+        {context},
         params: {
           step: string;
           prompt: PromptKind;
           text: string;
           expects?: string;
           options?: string[];
+          labels?: string[];
+          /** Fill `${…}` from the variables at the time the prompt shows (captured ones too). */
+          fill?: boolean;
         },
-      ) => ({type: 'prompt-shown', ...params}) as const,
+      ) => {
+        const {fill, ...rest} = params;
+        return {
+          type: 'prompt-shown',
+          ...rest,
+          ...(fill ? {text: interpolate(params.text, context.vars)} : {}),
+        } as const;
+      },
     ),
     captured: emit(({event}, params: {step: string}) => {
       const output = (event as unknown as {output?: StepResult}).output;
@@ -182,7 +192,8 @@ export function compileMachine(plan: ResolvedPlan, startAt?: StartAt) {
     // every other step's (phase entered before step started).
     initial: 'starting',
     states: {
-      starting: {always: first},
+      // Left by BEGIN after start(): a transition from a started actor, like any other.
+      starting: {on: {BEGIN: first}},
       ...states,
       finished: {id: 'finished', type: 'final'},
       aborted: {id: 'aborted', type: 'final'},
@@ -297,7 +308,13 @@ function stepState(
       const options = s.step.options;
       return {
         id: `step-${plan.steps.indexOf(s)}`,
-        entry: [...entry, prompt('choice', s.step.question, {options: options.map((o) => o.id)})],
+        entry: [
+          ...entry,
+          prompt('choice', s.step.question, {
+            options: options.map((o) => o.id),
+            labels: options.map((o) => interpolate(o.label, vars)),
+          }),
+        ],
         on: {
           CHOOSE: options.map((o) => {
             const firstApplicable = (s.branches?.[o.id] ?? []).find((b) => b.applies);
@@ -347,9 +364,13 @@ function stepState(
         ? {
             confirm: {
               entry: [
-                prompt('confirm', `DANGER: type "${s.danger}" to run "${s.step.title}"`, {
-                  expects: s.danger,
-                }),
+                prompt(
+                  'confirm',
+                  `DANGER: type "${s.danger}" to run "${s.step.title}"${
+                    s.step.kind === 'command' ? `\n$ ${s.step.run}` : ''
+                  }`,
+                  {expects: s.danger, fill: true},
+                ),
               ],
               on: {
                 CONFIRM: {guard: {type: 'typedWord', params: {word: s.danger}}, target: 'running'},

@@ -8,6 +8,22 @@ import {isUtf8} from 'node:buffer';
 import type {JournalEvent} from '../journal/events.js';
 import type {Redactor, StreamRedactor} from '../journal/redact.js';
 
+/** Past the cap, how often the screen hears how far the output got, and how much of it. */
+const PROGRESS_EVERY_MS = 1000;
+const PROGRESS_TAIL_BYTES = 2048;
+
+/** Text as it is, or with bytes that are not UTF-8 shown as \xHH. */
+const escapeForProgress = (bytes: Buffer): string =>
+  isUtf8(bytes)
+    ? bytes.toString('utf8')
+    : [...bytes]
+        .map((b) =>
+          b === 10 || (b >= 32 && b < 127)
+            ? String.fromCharCode(b)
+            : `\\x${b.toString(16).padStart(2, '0')}`,
+        )
+        .join('');
+
 /** How long output may sit unfinished (no newline) before it is shown anyway. */
 const IDLE_FLUSH_MS = 150;
 
@@ -28,6 +44,7 @@ export class OutputRecorder {
   private total = 0;
   private readonly hash = createHash('sha256');
   private tail: Buffer[] = [];
+  private lastProgress = 0;
   private tailBytes = 0;
   private readonly tailCap: number;
   /** Recent redacted text, oldest first; joined only when read (see `text`). */
@@ -83,6 +100,33 @@ export class OutputRecorder {
     while (this.tailBytes - (this.tail[0]?.length ?? 0) >= this.tailCap && this.tail.length > 1) {
       this.tailBytes -= this.tail.shift()!.length;
     }
+    this.progress();
+  }
+
+  /** Past the cap, once a second: the size so far and the latest lines, so the screen moves. */
+  private progress(): void {
+    const now = Date.now();
+    if (now - this.lastProgress < PROGRESS_EVERY_MS) return;
+    this.lastProgress = now;
+    const pieces: Buffer[] = [];
+    let size = 0;
+    for (let i = this.tail.length - 1; i >= 0 && size < PROGRESS_TAIL_BYTES; i--) {
+      pieces.unshift(this.tail[i]!);
+      size += this.tail[i]!.length;
+    }
+    const joined = Buffer.concat(pieces);
+    const cut = joined.length > PROGRESS_TAIL_BYTES;
+    const text = escapeForProgress(
+      joined.subarray(joined.length - Math.min(joined.length, PROGRESS_TAIL_BYTES)),
+    );
+    this.options.append({
+      type: 'output-progress',
+      step: this.options.step,
+      host: this.options.host,
+      totalBytes: this.total,
+      // A line cut at the start is left out.
+      tail: cut ? text.slice(text.indexOf('\n') + 1) : text,
+    });
   }
 
   /**

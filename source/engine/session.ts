@@ -145,6 +145,7 @@ export class Session {
       return;
     }
     actor.start();
+    actor.send({type: 'BEGIN'});
   }
 
   /** Appends to the journal; a closed session drops stragglers (late output after the end). */

@@ -114,6 +114,14 @@ export type JournalEvent =
       b64?: string;
     }
   | {
+      /** Past the cap: at most once a second, how much so far and the latest lines (not kept). */
+      type: 'output-progress';
+      step: string;
+      host: string;
+      totalBytes: number;
+      tail: string;
+    }
+  | {
       type: 'output-truncated';
       step: string;
       host: string;
@@ -140,6 +148,8 @@ export type JournalEvent =
       text: string;
       expects?: string;
       options?: readonly string[];
+      /** What each option says, in the order of `options`. */
+      labels?: readonly string[];
     }
   | {
       type: 'decision';

@@ -29,6 +29,8 @@ export interface OutputView {
   bytes: number;
   /** Bytes the journal left out (the command printed more than the cap). */
   omitted: number;
+  /** The journaled head, once the output passed the cap (text then adds a live tail). */
+  head?: string;
 }
 
 export interface CountView {
@@ -49,6 +51,7 @@ export interface PromptView {
   text: string;
   expects?: string;
   options?: readonly string[];
+  labels?: readonly string[];
   seq: number;
   time: string;
 }
@@ -227,9 +230,10 @@ export function fold(state: SessionState, e: JournalEntry): SessionState {
         },
       };
     }
-    case 'output-truncated': {
+    case 'output-progress': {
       const byHost = state.output[e.step] ?? {};
       const prev = byHost[e.host] ?? {text: '', bytes: 0, omitted: 0};
+      const head = prev.head ?? prev.text;
       return {
         ...base,
         output: {
@@ -238,8 +242,28 @@ export function fold(state: SessionState, e: JournalEntry): SessionState {
             ...byHost,
             [e.host]: {
               ...prev,
+              head,
+              bytes: e.totalBytes,
+              text: `${head}\n… ${e.totalBytes} bytes so far; the journal keeps the head and the tail …\n${e.tail}`,
+            },
+          },
+        },
+      };
+    }
+    case 'output-truncated': {
+      const byHost = state.output[e.step] ?? {};
+      const prev = byHost[e.host] ?? {text: '', bytes: 0, omitted: 0};
+      const {head, ...rest} = prev;
+      return {
+        ...base,
+        output: {
+          ...state.output,
+          [e.step]: {
+            ...byHost,
+            [e.host]: {
+              ...rest,
               omitted: e.omittedBytes,
-              text: `${prev.text}\n… ${e.omittedBytes} bytes not kept (of ${e.totalBytes}, sha256 ${e.sha256.slice(0, 12)}) …\n`,
+              text: `${head ?? prev.text}\n… ${e.omittedBytes} bytes not kept (of ${e.totalBytes}, sha256 ${e.sha256.slice(0, 12)}) …\n`,
             },
           },
         },
@@ -304,6 +328,7 @@ export function fold(state: SessionState, e: JournalEntry): SessionState {
           text: e.text,
           ...(e.expects ? {expects: e.expects} : {}),
           ...(e.options ? {options: e.options} : {}),
+          ...(e.labels ? {labels: e.labels} : {}),
           seq: e.seq,
           time: e.time,
         },

@@ -32,6 +32,8 @@ export function describeEntry(e: JournalEntry, state: SessionState): string | un
       const lines = sanitize(text).replace(/\n$/, '').split('\n');
       return lines.map((l) => `    ${e.host === 'local' ? '' : `${e.host}│ `}${l}`).join('\n');
     }
+    case 'output-progress':
+      return undefined;
     case 'output-truncated':
       return `    ${e.host}│ … ${e.omittedBytes} bytes left out of the journal (of ${e.totalBytes}; sha256 ${e.sha256.slice(0, 16)})`;
     case 'host-finished':
@@ -42,11 +44,19 @@ export function describeEntry(e: JournalEntry, state: SessionState): string | un
       return `${t}   ◷ ${e.value ?? '?'} (until ${e.target})`;
     case 'count-stalled':
       return `${t}   ⚠ the count has not moved from ${e.value ?? '?'} for ${formatDuration(e.sinceMs)}`;
-    case 'prompt-shown':
-      return `${t} ? ${stepTitle(state, e.step)}\n${e.text
-        .split('\n')
-        .map((l) => `    ${l}`)
-        .join('\n')}`;
+    case 'prompt-shown': {
+      const options = (e.options ?? []).map(
+        (o, i) =>
+          `    ${i + 1}) ${o}${e.labels?.[i] && e.labels[i] !== o ? ` — ${e.labels[i]}` : ''}`,
+      );
+      return [
+        `${t} ? ${stepTitle(state, e.step)}`,
+        ...e.text.split('\n').map((l) => `    ${l}`),
+        ...options,
+      ]
+        .map((l) => sanitize(l))
+        .join('\n');
+    }
     case 'decision':
       return `${t}   → ${e.by}: ${e.decision}${e.value ? ` "${e.value}"` : ''}${e.reason ? ` (${e.reason})` : ''}`;
     case 'variable-captured':

@@ -139,7 +139,7 @@ function storeModel(
         input: 'choice',
         choices: [
           ...(prompt.options ?? []).map((o, i) => ({
-            label: `${i + 1}) ${safe(o)}`,
+            label: `${i + 1}) ${safe(prompt.labels?.[i] ?? o)}`,
             value: `option:${o}`,
           })),
           {label: 'skip this step (say why)…', value: 'skip'},

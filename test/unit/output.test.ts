@@ -1,0 +1,69 @@
+import {createHash} from 'node:crypto';
+import {describe, expect, it} from 'vitest';
+import {OutputRecorder} from '../../source/engine/output.js';
+import type {JournalEntry, JournalEvent} from '../../source/journal/events.js';
+import {Redactor} from '../../source/journal/redact.js';
+import {foldAll} from '../../source/store/fold.js';
+
+describe('output past the per-step cap', () => {
+  it('journals the head, a live tail for the screen, then the tail, the size and a hash', () => {
+    const events: JournalEvent[] = [];
+    const recorder = new OutputRecorder({
+      step: 's',
+      host: 'h',
+      redactor: new Redactor([]),
+      capBytes: 1000,
+      append: (e) => void events.push(e),
+    });
+    const lines = Array.from({length: 500}, (_, i) => `line ${String(i).padStart(4, '0')}\n`);
+    for (const line of lines) recorder.sink.stdout(Buffer.from(line));
+    recorder.end();
+    const all = lines.join('');
+    const journaled = events
+      .filter((e) => e.type === 'output')
+      .map((e) => (e.type === 'output' ? e.text : ''));
+    expect(journaled.length).toBeGreaterThan(1);
+    expect(journaled.slice(0, -1).join('')).toBe(all.slice(0, 1000));
+    expect(all.endsWith(journaled.at(-1)!)).toBe(true);
+    const truncated = events.find((e) => e.type === 'output-truncated');
+    expect(truncated).toMatchObject({
+      totalBytes: all.length,
+      sha256: createHash('sha256').update(all).digest('hex'),
+    });
+    expect(events.some((e) => e.type === 'output-progress')).toBe(true);
+
+    const entries = [
+      {
+        type: 'session-opened',
+        session: 'x',
+        site: 's',
+        siteTitle: 'S',
+        siteFile: '',
+        profile: 'p',
+        profileFile: '',
+        runbookHash: '',
+        driver: 'd',
+        version: '0',
+        transport: 'local',
+        dryRun: false,
+        plan: {phases: [], steps: []},
+        variables: {},
+      },
+      ...events,
+    ].map((e, i) => ({
+      ...e,
+      seq: i + 1,
+      time: '2026-11-22T00:00:00.000Z',
+      mono: i,
+    })) as JournalEntry[];
+    const progressAt = entries.findIndex((e) => e.type === 'output-progress');
+    const during = foldAll(entries.slice(0, progressAt + 1)).output['s']!['h']!;
+    expect(during.text).toMatch(
+      /^line 0000\n[\s\S]*… \d+ bytes so far; the journal keeps the head and the tail …\nline \d{4}\n/,
+    );
+    const after = foldAll(entries).output['s']!['h']!;
+    expect(after.text).toContain(`bytes not kept (of ${all.length}`);
+    expect(after.text.endsWith('line 0499\n')).toBe(true);
+    expect(after.head).toBeUndefined();
+  });
+});
