@@ -32,6 +32,8 @@ export interface LabProfileOptions {
   jump?: boolean;
   /** A name for the scratch directory (default: the profile's name). */
   name?: string;
+  /** Secret values, written to files the test profile names. */
+  secrets?: Record<string, string>;
 }
 
 export interface LabProfile {
@@ -129,6 +131,17 @@ export class SiteLab {
         ...(await fastOverrides(String(shipped['site']))),
         ...options.overrides,
       },
+      ...(options.secrets
+        ? {
+            secrets: Object.fromEntries(
+              Object.entries(options.secrets).map(([name, value]) => {
+                const file = path.join(dir, `secret-${name}`);
+                fs.writeFileSync(file, value, {mode: 0o600});
+                return [name, {file}];
+              }),
+            ),
+          }
+        : {}),
     };
     delete profile['sim'];
     const file = path.join(dir, `${name}.yaml`);
