@@ -8,7 +8,8 @@
  */
 import {formatEntry, parseJournal} from './file.js';
 import fs from 'node:fs';
-import type {JournalEntry} from './events.js';
+import {syncEvents, type JournalEntry} from './events.js';
+import type {JournalWriter} from './file.js';
 import {
   Backoff,
   connect,
@@ -42,10 +43,14 @@ export interface PgMirrorOptions {
   /** The last seq already in the journal when the mirror starts (resume). */
   lastSeq: number;
   /**
-   * Called before a batch goes out: puts the journal's group-committed output on disk, so
-   * PostgreSQL never holds an event the file could still lose in a crash.
+   * The file stays the primary record: PostgreSQL must never hold an event the file could
+   * still lose in a crash. `durableSeq` says up to which seq the journal is on disk; the
+   * mirror sends no further, and when an event has waited `flushAfterMs` (default 20 ms)
+   * for the journal's group commit, it calls `flush` to put it on disk now.
    */
-  beforeSend?: () => void;
+  durableSeq?: () => number;
+  flush?: () => void;
+  flushAfterMs?: number;
   /** Said when the mirror falls behind and when it has caught up (the session journals these). */
   report?: (level: 'info' | 'warn' | 'error', text: string) => void;
   /** Events per INSERT (default 1000). */
@@ -118,6 +123,7 @@ export class PgMirror {
   private loop: Promise<void> | undefined;
   private header: string | undefined;
   private lastActivity = Date.now();
+  private waitingForDisk: number | undefined;
   /** Events sent (for measurements). */
   readonly stats = {batches: 0, events: 0, reconnects: 0};
 
@@ -195,7 +201,11 @@ export class PgMirror {
     while (!this.stop.signal.aborted) {
       try {
         if (!this.client) await this.connect();
-        this.options.beforeSend?.();
+        const wait = this.notOnDiskYet();
+        if (wait) {
+          await this.idle(wait);
+          continue;
+        }
         const batch = this.nextBatch();
         if (!batch) {
           if (this.stopping && this.mirrored >= this.journaled) await this.idle(60_000);
@@ -253,10 +263,32 @@ export class PgMirror {
     }
   }
 
-  /** The next run of events after `mirrored`, from memory or from the file. */
+  /**
+   * How long to wait for the next event to be on disk (0: it is, or nothing to send).
+   * Past `flushAfterMs`, flushes the journal instead: one fsync for a whole batch.
+   */
+  private notOnDiskYet(): number {
+    const need = this.mirrored + 1;
+    if (!this.options.durableSeq || need > this.journaled || need <= this.durable()) {
+      this.waitingForDisk = undefined;
+      return 0;
+    }
+    const waited = Date.now() - (this.waitingForDisk ??= Date.now());
+    const after = this.options.flushAfterMs ?? 20;
+    if (waited < after) return after - waited;
+    this.options.flush?.();
+    this.waitingForDisk = undefined;
+    return 0;
+  }
+
+  private durable(): number {
+    return this.options.durableSeq?.() ?? Number.POSITIVE_INFINITY;
+  }
+
+  /** The next run of events after `mirrored`, from memory or from the file (on disk only). */
   private nextBatch(): Row[] | undefined {
     const need = this.mirrored + 1;
-    if (need > this.journaled) return undefined;
+    if (need > this.journaled || need > this.durable()) return undefined;
     let drop = 0;
     while (drop < this.queue.length && this.queue[drop]!.seq < need) drop++;
     if (drop) this.queue = this.queue.slice(drop);
@@ -265,8 +297,9 @@ export class PgMirror {
     if (first && first.seq === need) {
       const rows: Row[] = [];
       let bytes = 0;
+      const durable = this.durable();
       for (const entry of this.queue) {
-        if (rows.length >= max || bytes > 4 << 20) break;
+        if (rows.length >= max || bytes > 4 << 20 || entry.seq > durable) break;
         const row = rowOf(entry);
         bytes += row.line.length;
         rows.push(row);
@@ -407,9 +440,35 @@ export class PgMirror {
     });
     this.wake = undefined;
     const client = this.client;
-    if (client && Date.now() - this.lastActivity >= ms && !this.stop.signal.aborted) {
+    const heartbeatMs = this.options.heartbeatMs ?? 10_000;
+    if (client && Date.now() - this.lastActivity >= heartbeatMs && !this.stop.signal.aborted) {
       await queryWithin(client, this.options.writeTimeoutMs ?? 15_000, 'select 1');
       this.lastActivity = Date.now();
     }
   }
+}
+
+/**
+ * Up to which seq a journal is on disk. Effect-bearing events are fsynced before their
+ * listeners run (and with them everything before); output waits for the group commit,
+ * so an output event is on disk once the journal has fsynced again after it.
+ */
+export function journalOnDisk(journal: JournalWriter): {saw(e: JournalEntry): void; seq(): number} {
+  let durable = journal.lastSeq;
+  const waiting: {seq: number; fsyncs: number}[] = [];
+  return {
+    saw(e) {
+      if (syncEvents.has(e.type)) {
+        durable = e.seq;
+        waiting.length = 0;
+      } else waiting.push({seq: e.seq, fsyncs: journal.stats.fsyncs});
+    },
+    seq() {
+      const fsyncs = journal.stats.fsyncs;
+      let i = 0;
+      while (i < waiting.length && waiting[i]!.fsyncs < fsyncs) durable = waiting[i++]!.seq;
+      if (i) waiting.splice(0, i);
+      return durable;
+    },
+  };
 }

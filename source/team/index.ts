@@ -13,7 +13,7 @@ import type {StepServices} from '../engine/steps.js';
 import type {JournalEntry} from '../journal/events.js';
 import {readJournal, sessionsDir, type JournalWriter} from '../journal/file.js';
 import {describeDb, pause} from '../journal/pg-connect.js';
-import {PgMirror} from '../journal/pg-mirror.js';
+import {journalOnDisk, PgMirror} from '../journal/pg-mirror.js';
 import {mirroredLastSeq, MirrorReadError, restoreFromMirror} from '../journal/pg-read.js';
 import {Redactor} from '../journal/redact.js';
 import type {Profile} from '../runbook/profile.js';
@@ -379,16 +379,21 @@ export class Team {
     this.plan = parts.plan;
     const {url, input} = this.parts;
     if (url) {
+      const disk = journalOnDisk(journal);
       const mirror = new PgMirror({
         url,
         session: input.session,
         journalPath: journal.path,
         lastSeq: journal.lastSeq,
-        beforeSend: () => journal.flush(),
+        durableSeq: disk.seq,
+        flush: () => journal.flush(),
         report: (level, text) => this.say(level, text),
       });
       this.mirror = mirror;
-      journal.onEntry((e) => mirror.push(e));
+      journal.onEntry((e) => {
+        disk.saw(e);
+        mirror.push(e);
+      });
       mirror.start();
     }
     const notify = input.profile.team.notify;

@@ -15,7 +15,7 @@ import {watch} from '../../source/commands/watch.js';
 import {launch} from '../../source/engine/launch.js';
 import type {JournalEntry} from '../../source/journal/events.js';
 import {JournalWriter} from '../../source/journal/file.js';
-import {PgMirror} from '../../source/journal/pg-mirror.js';
+import {journalOnDisk, PgMirror} from '../../source/journal/pg-mirror.js';
 import {cli} from '../helpers/cli.js';
 import {tempDir, writeFile, writeMachine} from '../helpers/fixtures.js';
 import {ADMIN_URL, createDatabase, eventually} from './pg.js';
@@ -121,14 +121,19 @@ async function ceiling(url: string): Promise<void> {
   const dir = tempDir('cc-bench-');
   const file = path.join(dir, 'ceiling.jsonl');
   const journal = JournalWriter.create(file, 'ceiling-session');
+  const disk = journalOnDisk(journal);
   const mirror = new PgMirror({
     url,
     session: 'ceiling-session',
     journalPath: file,
     lastSeq: 0,
-    beforeSend: () => journal.flush(),
+    durableSeq: disk.seq,
+    flush: () => journal.flush(),
   });
-  journal.onEntry((e) => mirror.push(e));
+  journal.onEntry((e) => {
+    disk.saw(e);
+    mirror.push(e);
+  });
   mirror.start();
   await eventually(() => mirror.status().state === 'up', 'the mirror to connect');
   const n = 100_000;

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {afterAll, describe, expect, it} from 'vitest';
 import {connect, destroy} from '../../source/journal/pg-connect.js';
-import {PgMirror} from '../../source/journal/pg-mirror.js';
+import {journalOnDisk, PgMirror} from '../../source/journal/pg-mirror.js';
 import {connectForReading} from '../../source/journal/pg-read.js';
 import {migrate, SCHEMA_VERSION} from '../../source/journal/pg-schema.js';
 import {JournalWriter} from '../../source/journal/file.js';
@@ -197,5 +197,47 @@ describe('hand-over words and who drove last', () => {
     expect(lastDriver([opened, handed])).toEqual({driver: 'alice@a', handedOver: {to: 'bob@b'}});
     const resumed = {...at, type: 'session-resumed', driver: 'bob@b'} as never;
     expect(lastDriver([opened, handed, resumed])).toEqual({driver: 'bob@b'});
+  });
+});
+
+describe('the mirror and the file', () => {
+  it('never gives PostgreSQL an event the file does not have on disk', async () => {
+    const db = await database('disk');
+    const dir = tempDir('cc-disk-');
+    cleanup.push(() => fs.rmSync(dir, {recursive: true, force: true}));
+    // A group commit so slow that only the mirror's own flush can put output on disk.
+    const journal = JournalWriter.create(path.join(dir, 'j.jsonl'), 'disk-session', {
+      groupCommitMs: 60_000,
+    });
+    const disk = journalOnDisk(journal);
+    const mirror = new PgMirror({
+      url: db.url,
+      session: 'disk-session',
+      journalPath: journal.path,
+      lastSeq: 0,
+      durableSeq: disk.seq,
+      flush: () => journal.flush(),
+    });
+    journal.onEntry((e) => {
+      disk.saw(e);
+      mirror.push(e);
+    });
+    mirror.start();
+    const output = journal.append({
+      type: 'output',
+      step: 'p/s',
+      host: 'local',
+      stream: 'stdout',
+      text: 'on disk first\n',
+    });
+    expect(disk.seq()).toBe(0);
+    await mirror.caughtUp(output.seq);
+    const [row] = await query<{line: string}>(db.url, 'select line from crewchief.events');
+    expect(fs.readFileSync(journal.path, 'utf8')).toContain(row!.line);
+    expect(disk.seq()).toBe(output.seq);
+    const decision = journal.append({type: 'decision', step: 'p/s', decision: 'go', by: 'a@b'});
+    expect(disk.seq()).toBe(decision.seq); // fsynced before its listeners ran
+    journal.close();
+    await mirror.close();
   });
 });
