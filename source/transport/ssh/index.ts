@@ -285,18 +285,33 @@ export function createSshTransport(options: SshTransportOptions = {}): SshTransp
     return {...hop, identityFiles: files.length ? [...new Set(files)] : defaultIdentities};
   };
 
+  /**
+   * Routes by the host fields that decide them. The config is read once, so a route never
+   * changes within a transport: resolving it per command cost ~50 µs of a 2 ms poll
+   * (glob matching every Host pattern, os.userInfo()).
+   */
+  const routes = new Map<string, ResolvedRoute>();
   const routeFor = (host: HostSpec): ResolvedRoute => {
+    const address = host.address ?? host.name;
+    const key = JSON.stringify([address, host.user, host.port, host.jump]);
+    const known = routes.get(key);
+    if (known) return known;
     const route = resolveRoute(
       sshConfig(),
       {
-        address: host.address ?? host.name,
+        address,
         ...(host.user ? {user: host.user} : {}),
         ...(host.port ? {port: host.port} : {}),
         ...(host.jump ? {jump: host.jump} : {}),
       },
       home,
     );
-    return {jumps: route.jumps.map(withIdentities), target: withIdentities(route.target)};
+    const resolved = {
+      jumps: route.jumps.map(withIdentities),
+      target: withIdentities(route.target),
+    };
+    routes.set(key, resolved);
+    return resolved;
   };
 
   const poolFor = (host: HostSpec): HostPool => {
