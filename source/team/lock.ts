@@ -180,6 +180,7 @@ export class PgDriverLock extends EventEmitter<{change: [PgLockState, string]}> 
   private stateValue: PgLockState;
   private readonly stopper = new AbortController();
   private heartbeat: NodeJS.Timeout | undefined;
+  private beating: Promise<void> | undefined;
   private trying: Promise<void> | undefined;
   readonly key: number;
   /** Who took it when the state is `taken`. */
@@ -246,7 +247,8 @@ export class PgDriverLock extends EventEmitter<{change: [PgLockState, string]}> 
   async release(): Promise<void> {
     this.stopper.abort();
     clearInterval(this.heartbeat);
-    await this.trying;
+    // One query at a time on a connection: let a heartbeat under way finish first.
+    await Promise.all([this.trying, this.beating]);
     const client = this.client;
     this.client = undefined;
     if (client && this.held) {
@@ -333,13 +335,14 @@ export class PgDriverLock extends EventEmitter<{change: [PgLockState, string]}> 
   private startHeartbeat(client: PgClient): void {
     clearInterval(this.heartbeat);
     const every = this.options.heartbeatMs ?? 5_000;
-    let busy = false;
     this.heartbeat = setInterval(() => {
-      if (busy || this.client !== client) return;
-      busy = true;
-      queryWithin(client, every * 2, 'select 1')
-        .catch((error: unknown) => this.lost(client, reasonOf(error)))
-        .finally(() => (busy = false));
+      if (this.beating || this.client !== client) return;
+      this.beating = queryWithin(client, every * 2, 'select 1')
+        .then(
+          () => undefined,
+          (error: unknown) => this.lost(client, reasonOf(error)),
+        )
+        .finally(() => (this.beating = undefined));
     }, every);
     this.heartbeat.unref();
   }
