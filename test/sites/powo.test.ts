@@ -111,8 +111,8 @@ describe('powo over sshd', () => {
     const key = 'cluster/new-release-running';
     // patience warning, then the timeout put to the driver, who skipped (by flag)
     const stalled = entriesOf(run.entries, 'count-stalled', key);
-    expect(stalled).toHaveLength(1);
-    expect(stalled[0]?.value).toBe(3);
+    expect(stalled.length).toBeGreaterThanOrEqual(1);
+    expect(stalled.at(-1)?.value).toBe(3);
     expect(entriesOf(run.entries, 'prompt-shown', key).map((p) => p.prompt)).toEqual([
       'watch-timeout',
     ]);

@@ -125,7 +125,8 @@ describe('resin over sshd', {timeout: 120_000}, () => {
     );
     const samples = entriesOf(run.entries, 'count-sampled', key);
     expect(samples.length).toBeGreaterThan(3);
-    expect(samples.every((s) => (s.value ?? 0) < before * 0.95)).toBe(true);
+    // never back within the 2% tolerance of the baseline
+    expect(samples.every((s) => (s.value ?? 0) < before * 0.98)).toBe(true);
     expect(entriesOf(run.entries, 'count-stalled', key).length).toBeGreaterThanOrEqual(1);
     expect(entriesOf(run.entries, 'prompt-shown', key)).toEqual([
       expect.objectContaining({prompt: 'watch-timeout'}),

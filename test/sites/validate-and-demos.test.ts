@@ -1,0 +1,64 @@
+/**
+ * Every shipped machine and profile validates, and `crewchief demo SITE --plain` runs each
+ * site's runbook to the end against its simulated site, on this machine, in under ~30 s.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import {afterAll, beforeAll, describe, expect, it} from 'vitest';
+import {readJournal} from '../../source/journal/file.js';
+import {cli} from '../helpers/cli.js';
+import {tempDir} from '../helpers/fixtures.js';
+
+let state: string;
+beforeAll(() => {
+  state = tempDir('cc-demos-');
+});
+afterAll(() => fs.rmSync(state, {recursive: true, force: true}));
+
+/** The five seeds' sites first, then the sites added beside them. */
+const demos = [
+  'rubin',
+  'atmosphere',
+  'powo',
+  'wikimedia-service',
+  'resin',
+  'atmosphere-hotfix',
+  'wikimedia-service-config',
+  'resin-etcd',
+];
+
+describe('shipped runbooks', () => {
+  it('crewchief validate passes on every machine and profile', async () => {
+    const result = await cli(['validate'], {state});
+    expect(result.exitCode, result.all).toBe(0);
+    expect(result.all).toMatch(
+      /^ok: 8 sites \(atmosphere, atmosphere-hotfix, powo, resin, resin-etcd, rubin, wikimedia-service, wikimedia-service-config\), \d+ profiles$/m,
+    );
+  });
+
+  it('crewchief graph draws every site', async () => {
+    for (const site of demos) {
+      const result = await cli(['graph', site], {state});
+      expect(result.exitCode, `${site}: ${result.all}`).toBe(0);
+      expect(result.all).toMatch(/^stateDiagram-v2/);
+    }
+  });
+});
+
+describe.concurrent('crewchief demo SITE --plain', {timeout: 60_000}, () => {
+  for (const site of demos) {
+    it(`${site} runs to the end`, async () => {
+      const journal = path.join(state, `${site}.jsonl`);
+      const started = performance.now();
+      const result = await cli(['demo', site, '--plain', '--journal', journal], {state});
+      const seconds = (performance.now() - started) / 1000;
+      expect(result.exitCode, String(result.all).slice(-3000)).toBe(0);
+      expect(result.all).toMatch(/session finished/);
+      const entries = readJournal(journal).entries;
+      expect(entries.at(-1)).toMatchObject({type: 'session-closed', outcome: 'finished'});
+      expect(entries.some((e) => e.type === 'step-finished' && e.outcome === 'failed')).toBe(false);
+      expect(seconds, `${site} took ${seconds.toFixed(1)} s`).toBeLessThan(30);
+      console.log(`demo ${site}: ${seconds.toFixed(1)} s`);
+    });
+  }
+});
