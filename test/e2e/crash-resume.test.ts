@@ -3,7 +3,7 @@ import path from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {readJournal} from '../../source/journal/file.js';
 import type {JournalEntry} from '../../source/journal/events.js';
-import {cli, waitForEntry} from '../helpers/cli.js';
+import {cli, waitFor, waitForEntry} from '../helpers/cli.js';
 import {repoRoot, tempDir} from '../helpers/fixtures.js';
 
 let dir: string;
@@ -38,6 +38,15 @@ describe('kill -9 and resume', () => {
     // 1. Killed in the middle of a command (docker compose down on the DM and Camera hosts).
     const first = cli(['run', 'rubin', '--profile', profile, ...common], {state: dir});
     await waitForEntry(journal, isStep('cleanup/dm-camera-down', 'step-started'));
+    // Mid-command for real: the simulated docker on dm01 has started (it takes ~1 s).
+    const callsLog = path.join(`${journal}.sim`, 'state', 'calls.log');
+    await waitFor(
+      () =>
+        fs.existsSync(callsLog) &&
+        /"host":"dm01","program":"docker","args":\["compose"[^\n]*"down"/.test(
+          fs.readFileSync(callsLog, 'utf8'),
+        ),
+    );
     first.kill('SIGKILL');
     await first;
     snapshots.push(snapshot());

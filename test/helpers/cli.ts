@@ -38,6 +38,15 @@ export function entriesNow(file: string): JournalEntry[] {
   }
 }
 
+/** Polls until a condition holds (a file another process writes). */
+export async function waitFor(condition: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /** Polls a journal until an entry matches (the process writes it; no sleeps in assertions). */
 export async function waitForEntry(
   file: string,
