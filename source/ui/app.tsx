@@ -10,6 +10,7 @@ import type {DriverEvent} from '../engine/machine.js';
 import type {SessionState} from '../store/fold.js';
 import type {SessionStoreApi} from '../store/store.js';
 import {parseAnswer} from './answers.js';
+import {parseHandOver, type HandOverRequest} from '../team/hand-over-words.js';
 import {checklistNeed, Checklist} from './components/checklist.js';
 import {CommandLog, logRows} from './components/command-log.js';
 import {CountsPane, countsHeight} from './components/counts-pane.js';
@@ -58,6 +59,8 @@ export interface AppProps {
   mode: Mode;
   /** Sends a decision; false when the engine would not take it. */
   onDecision?: (event: DriverEvent) => boolean;
+  /** Team mode: "hand over [to WHO][: note]" typed at a prompt hands the session over. */
+  onHandOver?: (request: HandOverRequest) => Promise<{ok: boolean; message: string}>;
   /** The driver left (Ctrl-C, q). */
   onQuit?: () => void;
   replay?: ReplayControls;
@@ -301,6 +304,11 @@ function Console(props: AppProps) {
     if (!prompt || mode !== 'live') return undefined;
     // The screen may be a frame behind the engine: never answer a prompt not yet read.
     if (store.getState().prompt?.seq !== prompt.seq) return 'the prompt changed: read it again';
+    const handOver = props.onHandOver && parseHandOver(text);
+    if (handOver) {
+      void props.onHandOver!(handOver).then((r) => r.ok || answer.fail(r.message));
+      return undefined;
+    }
     const parsed = parseAnswer(prompt, text);
     if ('error' in parsed) return parsed.error;
     return decide(parsed.event) ? undefined : 'not possible now';

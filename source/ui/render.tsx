@@ -7,6 +7,7 @@
 import {render} from 'ink';
 import React from 'react';
 import type {Launched} from '../engine/launch.js';
+import type {HandOverRequest} from '../team/hand-over-words.js';
 import type {SessionStoreApi} from '../store/store.js';
 import {App} from './app.js';
 
@@ -45,6 +46,9 @@ export function renderConsole(
       store={store}
       mode={options.readOnly ? 'read-only' : 'live'}
       onDecision={(event) => !options.readOnly && launched.session.decide(event)}
+      {...(launched.team && !options.readOnly
+        ? {onHandOver: (request: HandOverRequest) => launched.team!.handOver(request)}
+        : {})}
       onQuit={() => {
         left = true;
       }}
