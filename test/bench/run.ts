@@ -109,6 +109,7 @@ async function main(): Promise<number> {
 
   const started = Date.now();
   const loadBefore = os.loadavg()[0]!;
+  const built = fs.statSync(cliJs).mtimeMs;
   let bed: Bed | undefined;
   const cleanup = (): void => {
     void bed?.close().finally(() => process.exit(130));
@@ -164,6 +165,11 @@ async function main(): Promise<number> {
   const date = new Date();
   const heading = `crewchief bench · ${date.toISOString().slice(0, 16).replace('T', ' ')} UTC · ${settings.mode}, ${settings.rounds} rounds · ${String(info['cpu'])} ×${String(info['cores'])} · ${String(info['os'])} · ${String(info['openssh'])} · node ${process.version} · crewchief ${String(info['crewchief'])} · load ${load.before.toFixed(1)} → ${load.after.toFixed(1)}`;
   process.stdout.write(`\n${heading}\n\n${renderTable(cases)}\n`);
+  if (fs.statSync(cliJs).mtimeMs !== built) {
+    process.stdout.write(
+      '\nwarning: dist/ was rebuilt while the bench ran (another build in this checkout): results may be disturbed\n',
+    );
+  }
   const verdicts = cases.flatMap((c) => c.verdicts);
   const failed = verdicts.filter((v) => v.pass === false).length;
   const passed = verdicts.filter((v) => v.pass).length;

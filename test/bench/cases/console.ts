@@ -183,7 +183,12 @@ async function timeToScreen(
           atFirstFrame(pane);
         }
         if (test(screen)) return performance.now() - t0;
-        if (pane.dead()) throw new Error(`the command exited; the screen:\n${screen.trimEnd()}`);
+        if (pane.dead()) {
+          const text = screen.trim().split('\n').slice(-3).join(' / ');
+          throw new Error(
+            `the command exited (status ${pane.exitStatus() || '?'}) before the screen showed it${text ? `: ${text}` : ''}`,
+          );
+        }
         return undefined;
       },
       capMs,

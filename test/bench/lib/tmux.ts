@@ -69,6 +69,11 @@ export class Pane {
     return this.tmux(['display-message', '-p', '-t', 'bench', '#{pane_dead}']).trim() === '1';
   }
 
+  /** The exit status of the command, once the pane is dead. */
+  exitStatus(): string {
+    return this.tmux(['display-message', '-p', '-t', 'bench', '#{pane_dead_status}']).trim();
+  }
+
   kill(): void {
     spawnSync('tmux', ['-L', this.socket, 'kill-server'], {stdio: 'ignore'});
   }
