@@ -242,24 +242,65 @@ export async function launch(
       EXIT.journal,
     );
   }
-  const redactor = new Redactor(Object.values(secrets));
-  const transports = await transportsFor(profile, journalPath, options, (text) =>
-    journal.append({type: 'notice', level: 'warn', text}),
-  );
-  const {transport, local} = team ? team.guard(transports) : transports;
-  const services = team ? team.services(options.services) : options.services;
-  const session = new Session({
+  return assemble({
     id,
     plan,
     siteFile: checked.siteFile,
     journal,
-    transport,
-    local,
-    redactor,
     secrets,
     driver,
+    team,
+    options,
+    dryRun: !!options.dryRun,
+  });
+}
+
+/** What launch and resume share: transports, the session, team mode attached. */
+async function assemble(parts: {
+  id: string;
+  plan: ResolvedPlan;
+  siteFile: string;
+  journal: JournalWriter;
+  secrets: Record<string, string>;
+  driver: string;
+  team: Team | undefined;
+  options: LaunchOptions;
+  dryRun: boolean;
+  resume?: {point: ResumePoint; history: JournalEntry[]; warnings: string[]};
+}): Promise<Launched> {
+  const {plan, journal, team, options, resume} = parts;
+  const transports = await transportsFor(
+    plan.profile,
+    journal.path,
+    {...options, dryRun: parts.dryRun},
+    (text) => journal.append({type: 'notice', level: 'warn', text}),
+  );
+  const {transport, local} = team ? team.guard(transports) : transports;
+  const services = team ? team.services(options.services) : options.services;
+  const point = resume?.point;
+  const session = new Session({
+    id: parts.id,
+    plan,
+    siteFile: parts.siteFile,
+    journal,
+    transport,
+    local,
+    redactor: new Redactor(Object.values(parts.secrets)),
+    secrets: parts.secrets,
+    driver: parts.driver,
     version: options.version,
-    ...(options.dryRun ? {dryRun: true} : {}),
+    ...(parts.dryRun ? {dryRun: true} : {}),
+    ...(point && resume
+      ? {
+          resume: {
+            ...(point.startAt ? {startAt: point.startAt} : {}),
+            ...(point.restarted ? {restarted: point.restarted} : {}),
+            vars: point.vars,
+            from: resume.history.at(-1)?.seq ?? 0,
+            history: resume.history,
+          },
+        }
+      : {}),
     ...(services ? {services} : {}),
   });
   team?.attach({journal, session, plan});
@@ -267,8 +308,9 @@ export async function launch(
     session,
     journal,
     plan,
-    history: [],
-    warnings: [...(team?.warnings ?? [])],
+    history: resume?.history ?? [],
+    ...(point ? {resume: point} : {}),
+    warnings: [...(resume?.warnings ?? []), ...(team?.warnings ?? [])],
     ...(team ? {team} : {}),
   };
 }
@@ -432,44 +474,16 @@ export async function resume(
       }),
     ));
   const journal = JournalWriter.reopen(file, lastSeq, read.validBytes);
-  const redactor = new Redactor(Object.values(secrets));
-  const transports = await transportsFor(
-    profile,
-    file,
-    {...options, dryRun: opened.dryRun},
-    (text) => journal.append({type: 'notice', level: 'warn', text}),
-  );
-  const {transport, local} = team ? team.guard(transports) : transports;
-  const services = team ? team.services(options.services) : options.services;
-  const session = new Session({
+  return assemble({
     id: read.header.session,
     plan,
     siteFile: checked.siteFile,
     journal,
-    transport,
-    local,
-    redactor,
     secrets,
     driver,
-    version: options.version,
-    ...(opened.dryRun ? {dryRun: true} : {}),
-    resume: {
-      ...(point.startAt ? {startAt: point.startAt} : {}),
-      ...(point.restarted ? {restarted: point.restarted} : {}),
-      vars: point.vars,
-      from: lastSeq,
-      history: read.entries,
-    },
-    ...(services ? {services} : {}),
+    team,
+    options,
+    dryRun: opened.dryRun,
+    resume: {point, history: read.entries, warnings: [...fetched, ...read.warnings]},
   });
-  team?.attach({journal, session, plan});
-  return {
-    session,
-    journal,
-    plan,
-    history: read.entries,
-    resume: point,
-    warnings: [...fetched, ...read.warnings, ...(team?.warnings ?? [])],
-    ...(team ? {team} : {}),
-  };
 }
