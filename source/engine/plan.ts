@@ -5,7 +5,8 @@
 import {createHash} from 'node:crypto';
 import type {Plan, PlanPhase, PlanStep} from '../journal/events.js';
 import type {Profile} from '../runbook/profile.js';
-import type {FlagCondition, Phase, Site, Step} from '../runbook/vocabulary.js';
+import {applicability} from '../runbook/flags.js';
+import type {Phase, Site, Step} from '../runbook/vocabulary.js';
 import type {HostSpec} from '../transport/types.js';
 
 export interface ResolvedStep {
@@ -38,25 +39,6 @@ export interface ResolvedPlan {
   hash: string;
   /** What the journal records at session start. */
   outline: Plan;
-}
-
-/** Does a flag condition hold on these flags? A list means any of. `!x` negates. */
-export function flagsMatch(condition: FlagCondition, flags: readonly string[]): boolean {
-  const list = typeof condition === 'string' ? [condition] : condition;
-  return list.some((c) => (c.startsWith('!') ? !flags.includes(c.slice(1)) : flags.includes(c)));
-}
-
-function applicability(
-  item: {only?: FlagCondition; unless?: FlagCondition},
-  flags: readonly string[],
-): string | undefined {
-  if (item.only !== undefined && !flagsMatch(item.only, flags)) {
-    return `only for ${[item.only].flat().join(' or ')}`;
-  }
-  if (item.unless !== undefined && flagsMatch(item.unless, flags)) {
-    return `not for ${[item.unless].flat().join(' or ')}`;
-  }
-  return undefined;
 }
 
 /**

@@ -217,7 +217,7 @@ export class Session {
     for (const background of this.backgrounds.values()) background.stop?.();
     this.actor?.stop();
     this.options.journal.flush();
-    await Promise.all([this.options.transport.close(), this.options.local.close()]);
+    await this.closeTransports();
     this.resolveDone('detached');
   }
 
@@ -232,7 +232,19 @@ export class Session {
     this.closed = true;
     this.actor?.stop();
     this.options.journal.flush();
-    this.resolveDone(end);
+    // Pooled connections would keep the process alive: close them, then say it is over.
+    void this.closeTransports().then(() => this.resolveDone(end));
+  }
+
+  /** Closes every connection; gives up waiting after a few seconds (a dead link). */
+  private async closeTransports(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<void>((resolve) => (timer = setTimeout(resolve, 5000)));
+    await Promise.race([
+      Promise.all([this.options.transport.close(), this.options.local.close()]).catch(() => {}),
+      limit,
+    ]);
+    clearTimeout(timer);
   }
 }
 

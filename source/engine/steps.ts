@@ -16,7 +16,7 @@ import type {
   WatchStep,
   WatchUntil,
 } from '../runbook/vocabulary.js';
-import {shellQuote} from '../transport/local.js';
+import {shellPath, shellQuote} from '../transport/local.js';
 import {
   hostName,
   runToText,
@@ -91,6 +91,16 @@ export function fill(
     return value;
   });
 }
+
+/** A check probe with `${…}` filled in each of its text fields (values may hold any character). */
+const fillProbe = (
+  probe: CheckProbe,
+  vars: Record<string, string>,
+  secrets: Readonly<Record<string, string>>,
+): CheckProbe =>
+  Object.fromEntries(
+    Object.entries(probe).map(([k, v]) => [k, typeof v === 'string' ? fill(v, vars, secrets) : v]),
+  ) as CheckProbe;
 
 const stepOf = <T>(services: StepServices, key: string): {resolved: ResolvedStep; step: T} => {
   const resolved = services.plan.byKey.get(key);
@@ -185,7 +195,7 @@ export async function runCommand(
       const file = fill(step.produces, input.vars, services.secrets);
       const probe = await runToText(transportFor(services, host), {
         host,
-        command: `test -s ${shellQuote(file)}`,
+        command: `test -s ${shellPath(file)}`,
         timeoutMs: 30_000,
         signal,
       });
@@ -658,9 +668,7 @@ async function verifyHost(
   intervalMs = 2000,
 ): Promise<string | undefined> {
   const wait = services.sleep ?? sleep;
-  const list = probes.map((p) =>
-    probeCommand(JSON.parse(fill(JSON.stringify(p), vars, services.secrets)) as CheckProbe),
-  );
+  const list = probes.map((p) => probeCommand(fillProbe(p, vars, services.secrets)));
   let failures: string[] = [];
   for (let attempt = 1; attempt <= tries && !signal.aborted; attempt++) {
     failures = [];
@@ -710,7 +718,7 @@ export async function checkProbes(
   const started = performance.now();
   const wait = services.sleep ?? sleep;
   const probeList = probes.map((p) => {
-    const filled = JSON.parse(fill(JSON.stringify(p), input.vars, services.secrets)) as CheckProbe;
+    const filled = fillProbe(p, input.vars, services.secrets);
     return probeCommand(filled);
   });
   services.append({

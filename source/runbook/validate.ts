@@ -4,6 +4,7 @@
  */
 import {knownSims} from '../sim/index.js';
 import {parseDuration} from './duration.js';
+import {applicability} from './flags.js';
 import type {Profile, ValidationError} from './profile.js';
 import {locationOf} from './source-location.js';
 import {stepKinds, type Duration, type Phase, type Site, type Step} from './vocabulary.js';
@@ -237,8 +238,10 @@ export function validateAgainstProfile(
   const profileLine = (field: string): number => profile.lineOf(field);
   const defined = new Set([...BUILT_IN, ...Object.keys(profile.variables)]);
   const stepIds = new Set<string>();
-  for (const {step, capturedBefore} of walkSteps(site)) {
+  for (const {step, phase, capturedBefore} of walkSteps(site)) {
     stepIds.add(step.id);
+    // A step ruled out on this profile never runs: its hosts, variables and secrets need not exist.
+    if (applicability(phase, profile.flags) ?? applicability(step, profile.flags)) continue;
     const target = 'on' in step ? step.on : undefined;
     if (target !== undefined && target !== 'local') {
       const name = target.startsWith('@') ? target.slice(1) : target;

@@ -157,16 +157,14 @@ export class SiteLab {
       ['run', site, '--profile', profile.file, '--plain', '--journal', profile.journal, ...args],
       {state: profile.dir, env: {HOME: home, SSH_AUTH_SOCK: ''}},
     );
-    // Over SSH the CLI can outlive its session: the transport's pooled links are not
-    // closed when a session finishes (reported). Once the journal says closed, give it a
-    // moment, then stop it and read the exit status the session end implies.
+    // The CLI must exit by itself once its session is over (its pooled SSH links closed).
     let exited = false;
     void child.finally(() => (exited = true));
     let lingered = false;
     for (;;) {
       if (exited) break;
       if (sessionClosed(profile.journal)) {
-        const deadline = Date.now() + 500;
+        const deadline = Date.now() + 10_000;
         while (!exited && Date.now() < deadline) await pause(50);
         if (!exited) {
           lingered = true;
@@ -177,13 +175,12 @@ export class SiteLab {
       await pause(100);
     }
     const result = await child;
+    if (lingered)
+      throw new Error(
+        `crewchief did not exit within 10 s after its session closed:\n${String(result.all ?? '').slice(-2000)}`,
+      );
     const entries = fs.existsSync(profile.journal) ? readJournal(profile.journal).entries : [];
-    const closed = entries.find((e) => e.type === 'session-closed');
-    const exitCode = lingered
-      ? closed?.type === 'session-closed' && closed.outcome === 'finished'
-        ? 0
-        : 1
-      : result.exitCode;
+    const exitCode = result.exitCode;
     return {exitCode, output: String(result.all ?? ''), entries, profile, lingered};
   }
 

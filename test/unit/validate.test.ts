@@ -69,6 +69,13 @@ describe('crewchief validate', () => {
     expect(code).toBe(0);
   });
 
+  it('does not ask a profile for hosts and secrets of steps that do not apply to it', async () => {
+    const machine = goodMachine.replace("on: '@web'", "on: '@db', only: 'staging'");
+    const {code, out} = await withProfile(goodProfile, machine);
+    expect(out).toMatch(/^ok: /m);
+    expect(code).toBe(0);
+  });
+
   // Profile problems: each names file:line, the field, and what was expected.
   const profileCases: [string, string, RegExp, string][] = [
     [

@@ -14,6 +14,14 @@ import type {HostSpec, RunRequest} from '../types.js';
 /** Quotes a string for a POSIX shell: `'it'\''s'`. */
 export const shellQuote = (value: string): string => `'${value.replace(/'/g, `'\\''`)}'`;
 
+/** Quotes a path, keeping a leading `~/` for the remote shell to expand. */
+export const shellPath = (value: string): string =>
+  value === '~'
+    ? '~'
+    : value.startsWith('~/')
+      ? `~/${shellQuote(value.slice(2))}`
+      : shellQuote(value);
+
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** The marker line the wrapper writes to stdout first: RS, text, pid, RS, newline. */
@@ -31,7 +39,7 @@ export function remoteScript(request: RunRequest, host: HostSpec): string {
     parts.push(`export ${key}=${shellQuote(value)}`);
   }
   if (host.prelude) parts.push(host.prelude);
-  if (request.cwd) parts.push(`cd ${shellQuote(request.cwd)} || exit 125`);
+  if (request.cwd) parts.push(`cd ${shellPath(request.cwd)} || exit 125`);
   parts.push(request.command);
   return parts.join('\n');
 }
