@@ -3,21 +3,36 @@ import {listSessions} from '../engine/launch.js';
 import {sessionsDir} from '../journal/file.js';
 import {listProfiles, shippedSites} from '../runbook/load.js';
 
+/** Rows as columns as wide as their widest cell. */
+function table(rows: string[][]): string[] {
+  const widths = rows.reduce<number[]>(
+    (w, row) => row.map((cell, i) => Math.max(w[i] ?? 0, cell.length)),
+    [],
+  );
+  return rows.map(
+    (row) =>
+      `  ${row.map((cell, i) => (i < row.length - 1 ? cell.padEnd(widths[i]!) : cell)).join('  ')}`,
+  );
+}
+
 export async function list(
   write: (s: string) => void = (s) => void process.stdout.write(`${s}\n`),
 ): Promise<number> {
   write('Sites:');
-  for (const [id, {site}] of await shippedSites()) write(`  ${id.padEnd(20)} ${site.title}`);
+  table([...(await shippedSites())].map(([id, {site}]) => [id, site.title])).forEach(write);
   write('Profiles:');
-  for (const p of listProfiles())
-    write(`  ${p.name.padEnd(20)} site ${p.site.padEnd(18)} ${p.file}`);
+  table(listProfiles().map((p) => [p.name, `site ${p.site}`, p.file])).forEach(write);
   const sessions = listSessions();
   write(`Sessions (${sessionsDir()}):`);
   if (!sessions.length) write('  none');
-  for (const s of sessions) {
-    write(
-      `  ${s.id.padEnd(44)} ${s.closed ?? 'open'.padEnd(8)} ${s.driver.padEnd(20)} last ${s.last.slice(0, 19)}  ${s.events} events`,
-    );
-  }
+  table(
+    sessions.map((s) => [
+      s.id,
+      s.closed ?? 'open',
+      s.driver,
+      `last ${s.last.slice(0, 19)}`,
+      `${s.events} events`,
+    ]),
+  ).forEach(write);
   return 0;
 }
