@@ -177,7 +177,7 @@ export async function fleetCases(bed: Bed, settings: Settings): Promise<[CaseRes
   }
   if (lingered) {
     cold.notes.push(
-      `crewchief run did not exit after its session closed in ${lingered} of ${runs} runs (stopped by the bench; not in the times): the session does not close the ssh transport when it finishes`,
+      `crewchief run was still running 500 ms after its session closed in ${lingered} of ${runs} runs (stopped by the bench; not in the times)`,
     );
   }
   return [cold, warm];

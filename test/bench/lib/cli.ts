@@ -1,8 +1,8 @@
 /**
  * The built CLI as a driver runs it, headless (`--plain`) or in a tmux console, until
- * its session closes. A CLI still running after its session closed is stopped and the
- * linger is reported (with the ssh transport it does not exit: the session does not
- * close its connections when it finishes).
+ * its session closes. A CLI still running 500 ms after its session closed is stopped and
+ * the linger is reported (until b549c3e a finished session left its ssh connections
+ * open and the CLI never exited).
  */
 import {spawn} from 'node:child_process';
 import fs from 'node:fs';
@@ -26,7 +26,7 @@ export interface CliRun {
   entries: JournalEntry[];
   /** Still running 500 ms after the session closed (and stopped). */
   lingered: boolean;
-  /** Peak resident memory (VmHWM) when the session closed, MB. */
+  /** Peak resident memory (VmHWM) while it ran, MB. */
   peakMb?: number;
   exitCode?: number | null;
 }
@@ -87,8 +87,9 @@ export async function runPlain(
   });
   let exited = false;
   child.on('exit', () => (exited = true));
+  const peak = watchPeak(child.pid);
   const {closed, lingered} = await settle(journal, () => !exited, options.timeoutMs ?? 120_000);
-  const peakMb = !exited && child.pid ? peakRssMb(child.pid) : undefined;
+  const peakMb = peak.stop();
   if (!exited) {
     killGroup(child, 'SIGTERM');
     await poll(() => (exited ? true : undefined), 2000);
@@ -118,20 +119,23 @@ export async function runConsole(
     consoleEnv(),
   );
   let pid: number | undefined;
+  let peak: {stop(): number | undefined} | undefined;
   try {
     pid = pane.pid();
+    peak = watchPeak(pid);
     const alive = (): boolean => !pane.dead();
     const closed = await poll(
       () => (sessionClosed(journal) || !alive() ? true : undefined),
       options.timeoutMs ?? 120_000,
     );
-    const peakMb = pid ? peakRssMb(pid) : undefined;
+    const peakMb = peak.stop();
     if (!closed || !sessionClosed(journal)) {
       throw new Error(`the session did not close; the screen:\n${pane.screen().trimEnd()}`);
     }
     // The console stays on the end until the driver leaves it: that is no linger.
     return {entries: readJournal(journal).entries, lingered: false, ...(peakMb ? {peakMb} : {})};
   } finally {
+    peak?.stop();
     pane.kill();
     if (pid) {
       await sleep(50);
@@ -142,6 +146,26 @@ export async function runConsole(
       }
     }
   }
+}
+
+/**
+ * Reads a process's VmHWM every 20 ms while it runs: the high-water mark only grows, so
+ * the last reading is its peak (less what the last 20 ms before an exit added).
+ */
+function watchPeak(pid: number | undefined): {stop(): number | undefined} {
+  let peak: number | undefined;
+  const read = (): void => {
+    const mb = pid ? peakRssMb(pid) : undefined;
+    if (mb !== undefined) peak = Math.max(peak ?? 0, mb);
+  };
+  const timer = setInterval(read, 20);
+  return {
+    stop() {
+      read();
+      clearInterval(timer);
+      return peak;
+    },
+  };
 }
 
 /** What a driver's terminal has: a UTF-8 locale, a tmux TERM, and no CI (Ink would draw only the last frame). */
