@@ -20,7 +20,7 @@ import {cliJs} from '../lib/bed.js';
 import {alternate} from '../lib/alternate.js';
 import {consoleEnv} from '../lib/cli.js';
 import {writeLongJournal} from '../lib/journal-gen.js';
-import {have, poll, sleep, timeInBash, treeCpuSeconds} from '../lib/proc.js';
+import {have, peakRssMb, poll, sleep, timeInBash, treeCpuSeconds} from '../lib/proc.js';
 import {median, newCase, seriesOf, type CaseResult} from '../lib/stats.js';
 import {Pane} from '../lib/tmux.js';
 import type {Settings} from '../settings.js';
@@ -256,8 +256,9 @@ export async function idleCase(bed: Bed, settings: Settings): Promise<CaseResult
       total += cpu;
       row.samples.push((cpu / seconds) * 100);
     }
+    const peak = peakRssMb(pid);
     c.notes.push(
-      `${windows} windows of ${window} s; over the whole ${windows * window} s: ${((total / (windows * window)) * 100).toFixed(2)}% (CPU ticks are 10 ms)`,
+      `${windows} windows of ${window} s; over the whole ${windows * window} s: ${((total / (windows * window)) * 100).toFixed(2)}% (CPU ticks are 10 ms)${peak ? `; the console's peak memory: ${peak.toFixed(0)} MB` : ''}`,
     );
   } catch (error) {
     row.skipped = `failed: ${(error as Error).message.split('\n')[0]}`;
