@@ -32,6 +32,8 @@ export type DriverEvent =
   | {type: 'TICK'; note?: string}
   | {type: 'SKIP'; reason: string}
   | {type: 'RETRY'}
+  /** A fan-out command that failed: leave this host out and run the rest. */
+  | {type: 'EXCLUDE'; host: string; reason: string}
   | {type: 'MARK_DONE'; reason?: string}
   | {type: 'ABORT'; reason?: string}
   | {type: 'CHOOSE'; option: string}
@@ -134,7 +136,7 @@ export const engineSetup = setup({
       const reason =
         event.type === 'SKIP'
           ? event.reason
-          : event.type === 'MARK_DONE' || event.type === 'ABORT'
+          : event.type === 'MARK_DONE' || event.type === 'ABORT' || event.type === 'EXCLUDE'
             ? event.reason
             : event.type === 'TICK'
               ? event.note
@@ -227,7 +229,13 @@ function stepState(
   });
   const failedState = (text: string) => ({
     entry: [prompt('failed', text)],
-    on: {RETRY: {target: 'running', actions: ['nextAttempt']}, ...decide},
+    on: {
+      RETRY: {target: 'running', actions: ['nextAttempt']},
+      ...(s.step.kind === 'command' && s.hosts !== 'local' && s.hosts.length > 1
+        ? {EXCLUDE: {target: 'running', actions: ['nextAttempt']}}
+        : {}),
+      ...decide,
+    },
   });
   const unknownState = {
     entry: [

@@ -47,6 +47,7 @@ const decisionOf: Record<DriverEvent['type'], DecisionKind> = {
   TICK: 'tick',
   SKIP: 'skip',
   RETRY: 'retry',
+  EXCLUDE: 'exclude',
   MARK_DONE: 'mark-done',
   ABORT: 'abort',
   CHOOSE: 'choose',
@@ -60,6 +61,8 @@ export class Session {
   private actor: XActor<EngineMachine> | undefined;
   private resolveDone!: (end: SessionEnd) => void;
   private readonly backgrounds = new Map<string, Background>();
+  /** Hosts the driver left out of a fan-out step, by step key (from the journal too). */
+  private readonly excluded = new Map<string, Set<string>>();
   private closed = false;
 
   constructor(private readonly options: SessionOptions) {
@@ -107,6 +110,10 @@ export class Session {
         variables,
       });
     }
+    for (const e of this.options.resume?.history ?? []) {
+      if (e.type === 'decision' && e.decision === 'exclude' && e.value)
+        excludeHost(this.excluded, e.step, e.value);
+    }
     const services: StepServices = {
       plan,
       transport: this.options.transport,
@@ -117,6 +124,7 @@ export class Session {
       dryRun: !!this.options.dryRun,
       backgrounds: this.backgrounds,
       succeededHosts: succeededHosts(this.options.resume?.history ?? []),
+      excludedHosts: this.excluded,
       ...this.options.services,
     };
     const machine = compileMachine(plan, this.options.resume?.startAt).provide({
@@ -165,16 +173,23 @@ export class Session {
     const snapshot = actor.getSnapshot();
     if (!snapshot.can(event)) return false;
     const step = this.currentStep() ?? '';
+    if (event.type === 'EXCLUDE') {
+      const hosts = this.options.plan.byKey.get(step)?.hosts;
+      if (hosts === 'local' || !hosts?.some((h) => h.name === event.host) || !event.reason)
+        return false;
+    }
     const value =
       event.type === 'GO' || event.type === 'CONFIRM'
         ? event.value
         : event.type === 'CHOOSE'
           ? event.option
-          : undefined;
+          : event.type === 'EXCLUDE'
+            ? event.host
+            : undefined;
     const reason =
       event.type === 'SKIP'
         ? event.reason
-        : event.type === 'MARK_DONE' || event.type === 'ABORT'
+        : event.type === 'MARK_DONE' || event.type === 'ABORT' || event.type === 'EXCLUDE'
           ? event.reason
           : event.type === 'TICK'
             ? event.note
@@ -189,6 +204,7 @@ export class Session {
       ...(value !== undefined ? {value: this.options.redactor.text(value)} : {}),
       ...(reason ? {reason: this.options.redactor.text(reason)} : {}),
     });
+    if (event.type === 'EXCLUDE') excludeHost(this.excluded, step, event.host);
     actor.send(event);
     return true;
   }
@@ -246,6 +262,12 @@ export class Session {
     ]);
     clearTimeout(timer);
   }
+}
+
+function excludeHost(excluded: Map<string, Set<string>>, step: string, host: string): void {
+  let hosts = excluded.get(step);
+  if (!hosts) excluded.set(step, (hosts = new Set()));
+  hosts.add(host);
 }
 
 /** Hosts where each step succeeded, from journal history. */

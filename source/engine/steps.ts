@@ -44,6 +44,8 @@ export interface StepServices {
   backgrounds: Map<string, Background>;
   /** Hosts where a command step already succeeded, by step key (from the journal too). */
   succeededHosts: Map<string, Set<string>>;
+  /** Hosts the driver left out of a step, by step key. */
+  excludedHosts?: ReadonlyMap<string, ReadonlySet<string>>;
   /** Waits, honouring the signal (fake clocks in tests). */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   fetch?: typeof fetch;
@@ -131,7 +133,10 @@ export async function runCommand(
   // A retry (or a re-run after a crash) never runs again on a host where it succeeded.
   const succeeded = services.succeededHosts.get(input.key) ?? new Set<string>();
   services.succeededHosts.set(input.key, succeeded);
-  const hosts = targets(resolved).filter((h) => !succeeded.has(hostName(h)));
+  const excluded = services.excludedHosts?.get(input.key) ?? new Set<string>();
+  const hosts = targets(resolved).filter(
+    (h) => !succeeded.has(hostName(h)) && !excluded.has(hostName(h)),
+  );
   services.append({
     type: 'step-started',
     step: input.key,
@@ -144,6 +149,14 @@ export async function runCommand(
       step: input.key,
       level: 'info',
       text: `not run again where it already succeeded: ${[...succeeded].join(', ')}`,
+    });
+  }
+  if (excluded.size) {
+    services.append({
+      type: 'notice',
+      step: input.key,
+      level: 'warn',
+      text: `left out by the driver: ${[...excluded].join(', ')}`,
     });
   }
   const timeoutMs = parseDuration(step.timeout) ?? DEFAULT_TIMEOUT;
@@ -224,7 +237,7 @@ export async function runCommand(
     return {...result, ...(error ? {error} : {}), ok};
   };
 
-  const results = await fanOut(hosts, step, runOne, signal);
+  const results = await fanOut(hosts, step, runOne, signal, services.sleep ?? sleep);
   const failed = results.filter((r) => !r.ok);
   const durationMs = performance.now() - started;
   const exitCode =
@@ -270,6 +283,7 @@ export async function runCommand(
     outcome: 'ok',
     exitCode,
     durationMs,
+    ...(excluded.size ? {reason: `left out by the driver: ${[...excluded].join(', ')}`} : {}),
     ...(step.capture
       ? {captured: {[step.capture.as]: captured ?? `dry-run:${step.capture.as}`}}
       : {}),
@@ -282,11 +296,14 @@ async function fanOut<R extends {ok: boolean}>(
   step: CommandStep,
   runOne: (host: HostSpec | 'local') => Promise<R>,
   signal: AbortSignal,
+  wait: (ms: number, signal: AbortSignal) => Promise<void>,
 ): Promise<R[]> {
   const batch = step.fanOut?.batch;
   if (batch) {
+    const pause = parseDuration(step.fanOut?.pause) ?? 0;
     const results: R[] = [];
     for (let i = 0; i < hosts.length && !signal.aborted; i += batch) {
+      if (i > 0 && pause) await wait(pause, signal);
       const group = await Promise.all(hosts.slice(i, i + batch).map(runOne));
       results.push(...group);
       if (group.some((r) => !r.ok)) break;

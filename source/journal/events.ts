@@ -68,6 +68,7 @@ export type DecisionKind =
   | 'tick'
   | 'resume'
   | 'hand-over'
+  | 'exclude'
   /** A new driver took over a session whose driver's process is gone (with a reason). */
   | 'take-over';
 

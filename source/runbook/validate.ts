@@ -152,6 +152,7 @@ export function validateSite(site: Site, file: string): ValidationError[] {
       case 'command':
         required(step, 'run', step.run);
         duration(step, 'timeout', step.timeout);
+        duration(step, 'fanOut.pause', step.fanOut?.pause);
         regex(step, 'expect', step.expect);
         regex(step, 'capture.pattern', step.capture?.pattern);
         regex(step, 'background.readyWhen', step.background?.readyWhen);

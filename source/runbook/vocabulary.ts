@@ -73,6 +73,8 @@ export interface FanOut {
   parallel?: number;
   /** Rolling: hosts in batches of this size, each batch must succeed before the next. */
   batch?: number;
+  /** Rolling: wait this long between batches (let a batch settle before the next). */
+  pause?: Duration;
   /**
    * Checks run on each host after the command there succeeds (rolling restarts): up to
    * 5 tries 2 s apart; a host whose checks fail counts as failed, which stops a rolling

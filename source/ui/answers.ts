@@ -40,6 +40,12 @@ export function parseAnswer(prompt: PromptView, typed: string): Parsed {
     case 'failed':
     case 'unknown':
       if (word === 'retry' || word === 'rerun') return {event: {type: 'RETRY'}};
+      if (word === 'exclude' && prompt.prompt === 'failed') {
+        const [host, ...why] = rest;
+        return host && why.length
+          ? {event: {type: 'EXCLUDE', host, reason: why.join(' ')}}
+          : {error: 'say which host and why: exclude <host> <reason>'};
+      }
       if (word === 'done') {
         return tail
           ? {event: {type: 'MARK_DONE', reason: tail}}

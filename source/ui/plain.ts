@@ -88,7 +88,8 @@ export const promptHelp: Record<string, string> = {
   confirm: 'type the word shown to run it; "skip <reason>" or "abort"',
   manual: 'press enter when done (or type a note); "skip <reason>" or "abort"',
   choice: 'type the number or id of an option; "skip <reason>" or "abort"',
-  failed: '"retry", "skip <reason>", "done <reason>" (mark done) or "abort"',
+  failed:
+    '"retry", "exclude <host> <reason>" (a fan-out step: leave that host out, run the rest), "skip <reason>", "done <reason>" (mark done) or "abort"',
   unknown: '"rerun", "done <reason>" (it did run), "skip <reason>" or "abort"',
   'watch-timeout': '"wait" (keep waiting), "investigate", "skip <reason>" or "abort"',
 };

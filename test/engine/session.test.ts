@@ -232,3 +232,48 @@ export default site({id: 'svc', title: 'Service', phases: [phase({id: 'deploy', 
     expect(ran()).toEqual(['w1', 'w2', 'w3', 'w4', 'w3', 'w5', 'w6']);
   });
 });
+
+describe('excluding a host', () => {
+  it('leaves the host out, runs the rest, and says so; a resume keeps it out', async () => {
+    const machine = `
+export default site({id: 'svc', title: 'Service', phases: [phase({id: 'deploy', title: 'Deploy', steps: [
+  command({id: 'restart', title: 'Restart', run: 'restart-service', on: '@web', fanOut: {batch: 2, pause: '1s'}}),
+]})]});`;
+    const profile = `site: svc\nhosts:\n  w1: {}\n  w2: {}\n  w3: {}\n  w4: {}\ngroups:\n  web: [w1, w2, w3, w4]\n`;
+    const pauses: number[] = [];
+    const h = await harness(machine, profile, [{match: /^restart-service$/, stdout: 'ok\n'}], {
+      services: {sleep: async (ms) => void pauses.push(ms)},
+    });
+    dirs.push(h.dir);
+    const original = h.transport.start.bind(h.transport);
+    h.transport.start = (request, sink) => {
+      const host = typeof request.host === 'string' ? request.host : request.host.name;
+      if (host === 'w3') {
+        sink.stderr(Buffer.from('disk full\n'));
+        return {
+          done: Promise.resolve({exitCode: 1, timedOut: false, canceled: false, durationMs: 1}),
+          write() {},
+        };
+      }
+      return original(request, sink);
+    };
+    h.launched.session.start();
+    await h.until((s) => s.prompt?.prompt === 'failed');
+    expect(pauses).toEqual([1000]);
+    const {session} = h.launched;
+    expect(session.decide({type: 'EXCLUDE', host: 'w9', reason: 'no such host'})).toBe(false);
+    expect(session.decide({type: 'EXCLUDE', host: 'w3', reason: ''})).toBe(false);
+    expect(session.decide({type: 'EXCLUDE', host: 'w3', reason: 'disk full, ticket OPS-1'})).toBe(
+      true,
+    );
+    const end = await h.until((s) => s.closed !== undefined);
+    expect(end.closed?.outcome).toBe('finished');
+    expect(end.steps[0]).toMatchObject({status: 'ok', reason: 'left out by the driver: w3'});
+    const decision = entriesOf(h.journal).find((e) => e.type === 'decision');
+    expect(decision).toMatchObject({
+      decision: 'exclude',
+      value: 'w3',
+      reason: 'disk full, ticket OPS-1',
+    });
+  });
+});

@@ -320,7 +320,7 @@ describe('prompts', () => {
   it('a failed step says why, and takes retry, done, skip or abort', async () => {
     const {r, decisions} = show(after('prompt-shown', 'deploy/restart') + 8);
     const text = await frame(r, (t) => t.includes('FAILED'));
-    expect(text).toContain('retry · done <reason> (it did work) · skip <reason> · abort');
+    expect(text).toContain('retry · exclude <host> <why> · done <why> · skip <why> · abort');
     await press(r, 'done');
     await press(r, keys.enter);
     await frame(r, (t) => t.includes('say why: done <reason>'));

@@ -155,7 +155,10 @@ function storeModel(
           ...(step?.reason ? [{text: safe(step.reason), colour: 'red' as const}] : []),
           ...body().filter((l) => !l.text.startsWith(`"${title}" failed`)),
         ],
-        hint: 'retry · done <reason> (it did work) · skip <reason> · abort',
+        hint:
+          step?.kind === 'command' && (step.hosts?.length ?? 0) > 1
+            ? 'retry · exclude <host> <why> · done <why> · skip <why> · abort'
+            : 'retry · done <reason> (it did work) · skip <reason> · abort',
         input: 'text',
       });
     }
