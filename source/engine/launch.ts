@@ -23,6 +23,7 @@ import type {Site} from '../runbook/vocabulary.js';
 import {prepareSim} from '../sim/index.js';
 import {createDryRunTransport} from '../transport/dry-run.js';
 import {createLocalTransport} from '../transport/local.js';
+import type {SshTransport} from '../transport/ssh/index.js';
 import type {Transport} from '../transport/types.js';
 import type {Team, TeamOptions} from '../team/index.js';
 import {resolvePlan, type ResolvedPlan} from './plan.js';
@@ -165,7 +166,12 @@ async function transportsFor(
 ): Promise<{transport: Transport; local: Transport}> {
   if (options.transports) return options.transports;
   if (options.dryRun) {
-    const dry = createDryRunTransport();
+    // Over SSH, say which hops each command would go through (nothing connects).
+    const ssh =
+      profile.transport === 'ssh' && !profile.sim ? await sshTransport(profile, append) : undefined;
+    const dry = createDryRunTransport(
+      ssh && ((request) => `would connect: ${ssh.plan(request).path.join(' → ')}`),
+    );
     return {transport: dry, local: dry};
   }
   if (profile.sim && profile.transport === 'local') {
@@ -178,8 +184,15 @@ async function transportsFor(
   }
   const local = createLocalTransport();
   if (profile.transport === 'local') return {transport: local, local};
+  return {transport: await sshTransport(profile, append), local};
+}
+
+async function sshTransport(
+  profile: Profile,
+  append: (text: string) => void,
+): Promise<SshTransport> {
   const {createSshTransport} = await import('../transport/ssh/index.js');
-  const transport = createSshTransport({
+  return createSshTransport({
     ...(profile.ssh.config ? {configFile: profile.ssh.config} : {}),
     ...(profile.ssh.knownHosts ? {knownHostsFiles: profile.ssh.knownHosts} : {}),
     ...(profile.ssh.identity ? {identityFile: profile.ssh.identity} : {}),
@@ -189,7 +202,6 @@ async function transportsFor(
     ...(profile.ssh.forwardAgent ? {forwardAgent: Object.keys(profile.hosts)} : {}),
     onHostKeyAccepted: (e) => append(`accepted the new host key of ${e.host}: ${e.fingerprint}`),
   });
-  return {transport, local};
 }
 
 export function newSessionId(site: string, profile: string, now = new Date()): string {

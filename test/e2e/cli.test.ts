@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {readJournal} from '../../source/journal/file.js';
@@ -95,7 +96,17 @@ describe('the command line', () => {
     expect(entries[0]).toMatchObject({type: 'session-opened', dryRun: true, transport: 'dry-run'});
     const runs = entries.flatMap((e) => (e.type === 'step-started' ? e.runs : []));
     expect(runs).toContainEqual({host: 'k8s', command: './cleanup_all -d'});
-    expect(entries.some((e) => e.type === 'output')).toBe(false);
+    // Nothing ran: the only output is where each command would have gone, hop by hop.
+    const outputs = entries.flatMap((e) => (e.type === 'output' ? [`${e.host}: ${e.text}`] : []));
+    expect(outputs.length).toBeGreaterThan(0);
+    for (const line of outputs)
+      expect(line).toMatch(
+        /^\S+: \(dry run\) would connect: bastion\.tts\.example\.org \(.*\) → \S+/,
+      );
+    const me = os.userInfo().username;
+    expect(outputs).toContain(
+      `k8s: (dry run) would connect: bastion.tts.example.org (${me}@bastion.tts.example.org) → k8s-admin.tts.example.org (${me}@k8s-admin.tts.example.org)\n`,
+    );
   });
 
   it('lists sites, profiles and sessions', async () => {
