@@ -2,8 +2,8 @@
  * crewchief side by side with OpenSSH, parallel-ssh and Ansible on the same machine, in
  * the same run: `npm run bench` (after `npm run bench:setup`).
  *
- *   npm run bench                    every case, 5 rounds (about 7 minutes)
- *   npm run bench -- --quick         2 rounds, a 10 s idle window (about 3 minutes)
+ *   npm run bench                    every case, 5 rounds (4–6 minutes)
+ *   npm run bench -- --quick         2 rounds, a 10 s idle window (about 1½ minutes)
  *   npm run bench -- --smoke         one round, small sizes: does every case still run?
  *   npm run bench -- --only poll,fleet,output,startup,replay,idle
  *   npm run bench -- --rounds 3 --json FILE
