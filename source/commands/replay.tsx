@@ -128,6 +128,7 @@ export async function replay(args: string[], options: ReplayOptions): Promise<nu
     process.stderr.write('crewchief: the console needs a terminal on stdin; use --plain\n');
     return 2;
   }
+  // --speed 0 starts at the end; stepping back plays at the fastest speed.
   const player = new ReplayPlayer(store, entries, {
     speed: options.speed === 0 ? 256 : (options.speed ?? 10),
     follow: !!options.follow && !read.damage.length,
@@ -140,6 +141,8 @@ export async function replay(args: string[], options: ReplayOptions): Promise<nu
         () => {},
       )
     : undefined;
+  // --speed 0: at once, straight to the end (the controls still go back from there).
+  if (options.speed === 0) player.end();
   process.stdout.write('\u001b[?1049h');
   const restore = (): void => void process.stdout.write('\u001b[?1049l');
   process.once('exit', restore);
@@ -148,7 +151,7 @@ export async function replay(args: string[], options: ReplayOptions): Promise<nu
     exitOnCtrlC: false,
     patchConsole: false,
   });
-  player.play();
+  if (options.speed !== 0) player.play();
   await instance.waitUntilExit();
   stop?.();
   player.dispose();

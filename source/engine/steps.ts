@@ -3,6 +3,7 @@
  * signal, journals `step-started` (fsynced) before it touches anything, and reports its
  * output and counts as journal events.
  */
+import {setMaxListeners} from 'node:events';
 import {fromPromise} from 'xstate';
 import type {JournalEvent} from '../journal/events.js';
 import type {Redactor} from '../journal/redact.js';
@@ -133,6 +134,8 @@ export async function runCommand(
   // A retry (or a re-run after a crash) never runs again on a host where it succeeded.
   const succeeded = services.succeededHosts.get(input.key) ?? new Set<string>();
   services.succeededHosts.set(input.key, succeeded);
+  // Every host's command listens on the step's signal: a 50-host fan-out is not a leak.
+  setMaxListeners(Math.max(10, targets(resolved).length * 2 + 10), signal);
   const excluded = services.excludedHosts?.get(input.key) ?? new Set<string>();
   const hosts = targets(resolved).filter(
     (h) => !succeeded.has(hostName(h)) && !excluded.has(hostName(h)),

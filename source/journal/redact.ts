@@ -6,19 +6,39 @@
 
 export const MASK = '[redacted]';
 
-/** Patterns that carry a secret even when nobody declared it. The secret is group 2. */
-const builtInPatterns: readonly RegExp[] = [
+/**
+ * Patterns that carry a secret even when nobody declared it (the secret is group 2), each
+ * with a cheap hint: the pattern only runs on text where its hint appears, since most
+ * output (hundreds of megabytes, sometimes) has none of them.
+ */
+const builtInPatterns: readonly {hint: RegExp; pattern: RegExp}[] = [
   // SQL: PASSWORD 'x', IDENTIFIED BY 'x'
-  /(\b(?:PASSWORD|IDENTIFIED\s+BY)\s+)('(?:[^'\n]|'')*'|"[^"\n]*")/gi,
+  {
+    hint: /(?:password|identified\s+by)\s+['"]/i,
+    pattern: /(\b(?:PASSWORD|IDENTIFIED\s+BY)\s+)('(?:[^'\n]|'')*'|"[^"\n]*")/gi,
+  },
   // key=value and key: value forms for the usual suspects
-  /(\b(?:password|passwd|pwd|secret|token|api[_-]?key|auth[_-]?token|access[_-]?key)\b["']?\s*[=:]\s*)("[^"\n]*"|'[^'\n]*'|[^\s"',;&]+)/gi,
+  {
+    hint: /(?:passw(?:or)?d|pwd|secret|token|api[_-]?key|access[_-]?key)["']?\s*[=:]/i,
+    pattern:
+      /(\b(?:password|passwd|pwd|secret|token|api[_-]?key|auth[_-]?token|access[_-]?key)\b["']?\s*[=:]\s*)("[^"\n]*"|'[^'\n]*'|[^\s"',;&]+)/gi,
+  },
   // URLs with credentials: scheme://user:pass@
-  /(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]+:)([^\s@/]+)(?=@)/gi,
+  {hint: /:\/\/[^\s/@]*@/, pattern: /(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]+:)([^\s@/]+)(?=@)/gi},
   // Authorization headers
-  /(\bAuthorization:\s*(?:Basic|Bearer)\s+)(\S+)/gi,
+  {
+    hint: /authorization:\s*(?:basic|bearer)/i,
+    pattern: /(\bAuthorization:\s*(?:Basic|Bearer)\s+)(\S+)/gi,
+  },
   // Private keys
-  /(-----BEGIN [A-Z ]*PRIVATE KEY-----)([\s\S]*?-----END [A-Z ]*PRIVATE KEY-----)/g,
+  {
+    hint: /-----BEGIN/,
+    pattern: /(-----BEGIN [A-Z ]*PRIVATE KEY-----)([\s\S]*?-----END [A-Z ]*PRIVATE KEY-----)/g,
+  },
 ];
+
+/** Any hint at all: text without one (and without a declared secret) is left as it is. */
+const anyHint = new RegExp(builtInPatterns.map((p) => p.hint.source).join('|'), 'i');
 
 const latin1 = (s: string): string => Buffer.from(s, 'utf8').toString('latin1');
 
@@ -41,6 +61,8 @@ const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\
 /** Redacts known secret values and secret-bearing patterns. */
 export class Redactor {
   private readonly literal: RegExp | null;
+  /** The same without the global flag, for test() (a global regex keeps state between calls). */
+  private readonly literalTest: RegExp | null;
   private readonly forms: readonly string[];
   readonly longest: number;
 
@@ -49,15 +71,24 @@ export class Redactor {
       (a, b) => b.length - a.length,
     );
     this.forms = forms;
+    this.literalTest = forms.length ? new RegExp(forms.map(escapeRegExp).join('|')) : null;
     this.literal = forms.length ? new RegExp(forms.map(escapeRegExp).join('|'), 'g') : null;
     this.longest = forms[0]?.length ?? 0;
   }
 
   /** Redacts a latin1 (byte) string. */
   bytes(text: string): string {
+    if (!this.mayHold(text)) return text;
     let out = this.literal ? text.replace(this.literal, MASK) : text;
-    for (const pattern of builtInPatterns) out = out.replace(pattern, `$1${MASK}`);
+    if (anyHint.test(out)) {
+      for (const {pattern} of builtInPatterns) out = out.replace(pattern, `$1${MASK}`);
+    }
     return out;
+  }
+
+  /** Whether the text could hold anything to redact (a cheap test before the patterns). */
+  mayHold(text: string): boolean {
+    return (this.literalTest?.test(text) ?? false) || anyHint.test(text);
   }
 
   /** Length of the longest suffix of `text` that could be the start of a secret. */
@@ -104,6 +135,7 @@ export class StreamRedactor {
     const head = text.slice(0, cut);
     this.carry = text.slice(cut);
     if (!head) return Buffer.alloc(0);
+    if (!this.redactor.mayHold(text)) return Buffer.from(head, 'latin1');
     const redacted = this.redactor.bytes(text);
     const tailRedacted = this.redactor.bytes(this.carry);
     // When the tail redacts the same on its own, the head is the redacted prefix.
