@@ -38,21 +38,34 @@ export interface OutputRecorderOptions {
   keepText?: number;
 }
 
+/**
+ * Records one host's output of one step. Up to the cap, output goes through the stream
+ * redactor into the journal. Past it, bytes are only counted and hashed, with a raw
+ * window of the latest ones kept: they are redacted when shown (a progress line, the
+ * tail at the end, `expect` and `capture`), so a flood costs no redaction at all.
+ */
 export class OutputRecorder {
   private readonly streams: Record<'stdout' | 'stderr', StreamRedactor>;
+  /** Redacted bytes journaled so far (the head). */
   private journaled = 0;
+  /** Bytes the command printed. */
   private total = 0;
+  /** sha256 of the bytes the command printed. */
   private readonly hash = createHash('sha256');
+  /** Raw bytes past the cap, latest last (bounded by tailCap). */
   private tail: Buffer[] = [];
-  private lastProgress = 0;
   private tailBytes = 0;
   private readonly tailCap: number;
-  /** Recent redacted text, oldest first; joined only when read (see `text`). */
-  private recent: string[] = [];
-  private recentLength = 0;
+  private lastProgress = 0;
+  /** Some output was left out of the journal (past the cap). */
+  private overflowed = false;
+  /** Raw recent bytes for expect and capture, latest last (bounded by keepText). */
+  private recent: Buffer[] = [];
+  private recentBytes = 0;
+  private recentTrimmed = false;
   private readonly keepText: number;
   private idle: NodeJS.Timeout | undefined;
-  /** Called with every piece of redacted text (background processes wait on patterns). */
+  /** Called with every piece of output as it comes (background processes wait on patterns). */
   onText?: (text: string) => void;
 
   constructor(private readonly options: OutputRecorderOptions) {
@@ -61,13 +74,9 @@ export class OutputRecorder {
     this.keepText = options.keepText ?? 1 << 20;
   }
 
-  /** Redacted text seen recently (bounded), for expect and capture. */
+  /** Recent output (bounded), redacted, for expect and capture. */
   get text(): string {
-    if (this.recent.length > 1) {
-      this.recent = [this.recent.join('').slice(-this.keepText)];
-      this.recentLength = this.recent[0]!.length;
-    }
-    return this.recent[0] ?? '';
+    return this.shown(this.recent, this.recentTrimmed).toString('utf8');
   }
 
   get totalBytes(): number {
@@ -75,32 +84,60 @@ export class OutputRecorder {
   }
 
   readonly sink = {
-    stdout: (chunk: Buffer): void => this.push('stdout', this.streams.stdout.push(chunk)),
-    stderr: (chunk: Buffer): void => this.push('stderr', this.streams.stderr.push(chunk)),
+    stdout: (chunk: Buffer): void => this.take('stdout', chunk),
+    stderr: (chunk: Buffer): void => this.take('stderr', chunk),
   };
 
-  private push(stream: 'stdout' | 'stderr', bytes: Buffer): void {
-    this.armIdleFlush();
-    if (!bytes.length) return;
-    this.total += bytes.length;
-    this.hash.update(bytes);
-    const text = bytes.toString('utf8');
-    this.keep(text);
-    this.onText?.(text);
-    if (this.journaled < this.options.capBytes) {
-      const room = this.options.capBytes - this.journaled;
-      const head = bytes.length <= room ? bytes : bytes.subarray(0, room);
-      this.journaled += head.length;
-      this.options.append(this.event(stream, head));
-      if (head.length === bytes.length) return;
-      bytes = bytes.subarray(head.length);
+  private get pastCap(): boolean {
+    return this.journaled >= this.options.capBytes;
+  }
+
+  private take(stream: 'stdout' | 'stderr', raw: Buffer): void {
+    if (!raw.length) return;
+    this.total += raw.length;
+    this.hash.update(raw);
+    this.keep(raw);
+    this.onText?.(raw.toString('utf8'));
+    if (!this.pastCap) {
+      this.armIdleFlush();
+      this.journal(stream, this.streams[stream].push(raw));
+      return;
     }
-    this.tail.push(bytes);
-    this.tailBytes += bytes.length;
-    while (this.tailBytes - (this.tail[0]?.length ?? 0) >= this.tailCap && this.tail.length > 1) {
+    this.overflowed = true;
+    this.tail.push(raw);
+    this.tailBytes += raw.length;
+    while (this.tail.length > 1 && this.tailBytes - this.tail[0]!.length >= this.tailCap) {
       this.tailBytes -= this.tail.shift()!.length;
     }
     this.progress();
+  }
+
+  /** Journals redacted output up to the cap; what does not fit is left out (counted). */
+  private journal(stream: 'stdout' | 'stderr', redacted: Buffer): void {
+    if (!redacted.length) return;
+    const room = this.options.capBytes - this.journaled;
+    const head = redacted.length <= room ? redacted : redacted.subarray(0, room);
+    if (head.length < redacted.length) this.overflowed = true;
+    if (!head.length) return;
+    this.journaled += head.length;
+    this.options.append(this.event(stream, head));
+  }
+
+  /**
+   * Raw bytes made fit to show: a line cut at the start is left out (it may hold the end
+   * of a secret), and so is a last piece that could be the start of one; then redacted.
+   */
+  private shown(pieces: readonly Buffer[], cut: boolean): Buffer {
+    let text = Buffer.concat(pieces).toString('latin1');
+    if (cut) {
+      const newline = text.indexOf('\n');
+      text = text.slice(
+        newline >= 0 ? newline + 1 : Math.min(text.length, this.options.redactor.longest),
+      );
+    }
+    const redacted = this.options.redactor.bytes(text);
+    const keep = redacted.length - this.options.redactor.partialSuffix(redacted);
+    return Buffer.from(redacted.slice(0, keep), 'latin1');
   }
 
   /** Past the cap, once a second: the size so far and the latest lines, so the screen moves. */
@@ -115,37 +152,31 @@ export class OutputRecorder {
       size += this.tail[i]!.length;
     }
     const joined = Buffer.concat(pieces);
-    const cut = joined.length > PROGRESS_TAIL_BYTES;
-    const text = escapeForProgress(
-      joined.subarray(joined.length - Math.min(joined.length, PROGRESS_TAIL_BYTES)),
-    );
+    const window = joined.subarray(Math.max(0, joined.length - PROGRESS_TAIL_BYTES));
     this.options.append({
       type: 'output-progress',
       step: this.options.step,
       host: this.options.host,
       totalBytes: this.total,
-      // A line cut at the start is left out.
-      tail: cut ? text.slice(text.indexOf('\n') + 1) : text,
+      tail: escapeForProgress(this.shown([window], true)),
     });
   }
 
-  /**
-   * Appends to the recent text without copying it: re-slicing one growing string per
-   * chunk copied the whole window (1 MiB) for every chunk, ~2.7 s for 200 MB of output.
-   */
-  private keep(text: string): void {
-    this.recent.push(text);
-    this.recentLength += text.length;
-    while (this.recent.length > 1 && this.recentLength - this.recent[0]!.length >= this.keepText) {
-      this.recentLength -= this.recent.shift()!.length;
+  /** Keeps the latest raw bytes without copying them (joined only when read). */
+  private keep(raw: Buffer): void {
+    this.recent.push(raw);
+    this.recentBytes += raw.length;
+    while (this.recent.length > 1 && this.recentBytes - this.recent[0]!.length >= this.keepText) {
+      this.recentBytes -= this.recent.shift()!.length;
+      this.recentTrimmed = true;
     }
   }
 
   private armIdleFlush(): void {
     if (this.idle) clearTimeout(this.idle);
     this.idle = setTimeout(() => {
-      this.push('stdout', this.streams.stdout.flush());
-      this.push('stderr', this.streams.stderr.flush());
+      this.journal('stdout', this.streams.stdout.flush());
+      this.journal('stderr', this.streams.stderr.flush());
     }, IDLE_FLUSH_MS);
     this.idle.unref?.();
   }
@@ -165,19 +196,19 @@ export class OutputRecorder {
   /** Ends the streams: what was held back, then the truncation note and the tail. */
   end(): void {
     if (this.idle) clearTimeout(this.idle);
-    this.push('stdout', this.streams.stdout.end());
-    this.push('stderr', this.streams.stderr.end());
-    const omitted = this.total - this.journaled - this.tailBytes;
-    if (this.total > this.journaled) {
+    this.journal('stdout', this.streams.stdout.end());
+    this.journal('stderr', this.streams.stderr.end());
+    if (this.overflowed) {
+      const tail = this.tailBytes ? this.shown(this.tail, true) : Buffer.alloc(0);
+      const shownBytes = tail.length;
       this.options.append({
         type: 'output-truncated',
         step: this.options.step,
         host: this.options.host,
         totalBytes: this.total,
-        omittedBytes: omitted,
+        omittedBytes: Math.max(0, this.total - this.journaled - shownBytes),
         sha256: this.hash.digest('hex'),
       });
-      const tail = Buffer.concat(this.tail);
       if (tail.length) this.options.append(this.event('stdout', tail));
     }
     this.tail = [];

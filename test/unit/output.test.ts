@@ -59,11 +59,40 @@ describe('output past the per-step cap', () => {
     const progressAt = entries.findIndex((e) => e.type === 'output-progress');
     const during = foldAll(entries.slice(0, progressAt + 1)).output['s']!['h']!;
     expect(during.text).toMatch(
-      /^line 0000\n[\s\S]*… \d+ bytes so far; the journal keeps the head and the tail …\nline \d{4}\n/,
+      /^line 0000\n[\s\S]*… \d+ bytes so far; the journal keeps the head and the tail …\n/,
     );
     const after = foldAll(entries).output['s']!['h']!;
     expect(after.text).toContain(`bytes not kept (of ${all.length}`);
     expect(after.text.endsWith('line 0499\n')).toBe(true);
     expect(after.head).toBeUndefined();
+  });
+});
+
+describe('secrets past the cap', () => {
+  it('are redacted in the progress lines and the tail, even cut by the window', () => {
+    const secret = 'S3cr3t-value-XYZ';
+    const events: JournalEvent[] = [];
+    const recorder = new OutputRecorder({
+      step: 's',
+      host: 'h',
+      redactor: new Redactor([secret]),
+      capBytes: 100,
+      append: (e) => void events.push(e),
+    });
+    recorder.sink.stdout(Buffer.from('x'.repeat(200) + '\n'));
+    // A long line with the secret where a window may cut it, and the secret split across chunks.
+    recorder.sink.stdout(
+      Buffer.from(`${'y'.repeat(5000)} ${secret} ${'z'.repeat(10)}\nlast ${secret.slice(0, 6)}`),
+    );
+    recorder.sink.stdout(Buffer.from(`${secret.slice(6)} done\n`));
+    expect(recorder.text).not.toContain(secret.slice(0, 6) + secret.slice(6, 8));
+    expect(recorder.text).toContain('[redacted]');
+    recorder.end();
+    const written = JSON.stringify(events);
+    for (let i = 4; i <= secret.length; i++) {
+      for (let j = 0; j + i <= secret.length; j += 3)
+        expect(written).not.toContain(secret.slice(j, j + i));
+    }
+    expect(written).toContain('last [redacted] done');
   });
 });
