@@ -4,7 +4,7 @@
  * run as invoked actors (provided by the session); the machine emits journal events
  * (phase entered, prompt shown, variable captured, step finished) and never logs.
  */
-import {assign, emit, fromPromise, setup, type AnyStateMachine} from 'xstate';
+import {assign, emit, fromPromise, setup} from 'xstate';
 import type {JournalEvent, Outcome, PromptKind} from '../journal/events.js';
 import {builtInVariables, interpolate, type ResolvedPlan, type ResolvedStep} from './plan.js';
 
@@ -428,6 +428,3 @@ function stepState(
     }
   }
 }
-
-/** Every machine compiled from a plan, for `graph` and path tests. */
-export type CompiledMachine = AnyStateMachine;

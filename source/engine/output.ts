@@ -5,24 +5,13 @@
  */
 import {createHash} from 'node:crypto';
 import {isUtf8} from 'node:buffer';
+import {bytesAsText} from '../journal/bytes.js';
 import type {JournalEvent} from '../journal/events.js';
 import type {Redactor, StreamRedactor} from '../journal/redact.js';
 
 /** Past the cap, how often the screen hears how far the output got, and how much of it. */
 const PROGRESS_EVERY_MS = 1000;
 const PROGRESS_TAIL_BYTES = 2048;
-
-/** Text as it is, or with bytes that are not UTF-8 shown as \xHH. */
-const escapeForProgress = (bytes: Buffer): string =>
-  isUtf8(bytes)
-    ? bytes.toString('utf8')
-    : [...bytes]
-        .map((b) =>
-          b === 10 || (b >= 32 && b < 127)
-            ? String.fromCharCode(b)
-            : `\\x${b.toString(16).padStart(2, '0')}`,
-        )
-        .join('');
 
 /** How long output may sit unfinished (no newline) before it is shown anyway. */
 const IDLE_FLUSH_MS = 150;
@@ -158,7 +147,7 @@ export class OutputRecorder {
       step: this.options.step,
       host: this.options.host,
       totalBytes: this.total,
-      tail: escapeForProgress(this.shown([window], true)),
+      tail: bytesAsText(this.shown([window], true)),
     });
   }
 

@@ -95,10 +95,6 @@ export function interpolate(
   });
 }
 
-/** Names a template refers to with `${…}`. */
-export const referencedNames = (text: string): string[] =>
-  [...text.matchAll(/\$\{([A-Za-z_][\w.-]*)\}/g)].map((m) => m[1]!);
-
 /** Built-in variables every runbook can use. */
 export const builtInVariables = (profile: Profile): Record<string, string> => ({
   site: profile.site,

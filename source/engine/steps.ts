@@ -17,7 +17,7 @@ import type {
   WatchStep,
   WatchUntil,
 } from '../runbook/vocabulary.js';
-import {shellPath, shellQuote} from '../transport/local.js';
+import {shellPath, shellQuote} from '../transport/shell.js';
 import {
   hostName,
   runToText,

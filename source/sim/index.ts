@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
-import {shellQuote} from '../transport/local.js';
+import {shellQuote} from '../transport/shell.js';
 import {simSites} from './programs.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));

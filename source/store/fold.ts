@@ -3,6 +3,7 @@
  * watch and replay all feed entries through this, so a replay ends on the same state as
  * the live run did.
  */
+import {escapeBytes} from '../journal/bytes.js';
 import type {JournalEntry, Outcome, PlanPhase, PlanStep, PromptKind} from '../journal/events.js';
 
 export type StepStatus =
@@ -121,18 +122,6 @@ const OUTPUT_TAIL_CHARS = 64 * 1024;
 const LOG_LINES = 500;
 const COMMAND_LOG = 2000;
 const SAMPLES = 60;
-
-/** Shows bytes that are not text as \xHH, keeping newlines and tabs. */
-export function escapeBytes(bytes: Buffer): string {
-  let out = '';
-  for (const byte of bytes) {
-    out +=
-      byte === 0x0a || byte === 0x09 || (byte >= 0x20 && byte < 0x7f)
-        ? String.fromCharCode(byte)
-        : `\\x${byte.toString(16).padStart(2, '0')}`;
-  }
-  return out;
-}
 
 const updateStep = (
   state: SessionState,

@@ -7,6 +7,7 @@
  * CREWCHIEF_HOST set: that is how the simulated sites stand in for real hosts.
  */
 import {execa} from 'execa';
+import {commandScript} from './shell.js';
 import {
   hostName,
   type OutputSink,
@@ -38,30 +39,6 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-/** Builds the shell text for a request: host env, prelude, working directory. */
-export function shellText(request: RunRequest): string {
-  const parts: string[] = [];
-  if (request.host !== 'local') {
-    for (const [key, value] of Object.entries(request.host.env ?? {})) {
-      parts.push(`export ${key}=${shellQuote(value)}`);
-    }
-    if (request.host.prelude) parts.push(request.host.prelude);
-  }
-  if (request.cwd) parts.push(`cd ${shellPath(request.cwd)}`);
-  parts.push(request.command);
-  return parts.join('\n');
-}
-
-export const shellQuote = (value: string): string => `'${value.replace(/'/g, `'\\''`)}'`;
-
-/** Quotes a path, keeping a leading `~/` for the shell to expand. */
-export const shellPath = (value: string): string =>
-  value === '~'
-    ? '~'
-    : value.startsWith('~/')
-      ? `~/${shellQuote(value.slice(2))}`
-      : shellQuote(value);
-
 export function createLocalTransport(options: {env?: Record<string, string>} = {}): Transport {
   installExitHook();
   return {
@@ -70,14 +47,18 @@ export function createLocalTransport(options: {env?: Record<string, string>} = {
       const started = performance.now();
       const env: Record<string, string> = {...options.env};
       if (request.host !== 'local') env['CREWCHIEF_HOST'] = hostName(request.host);
-      const child = execa('sh', ['-c', shellText(request)], {
-        detached: true,
-        buffer: false,
-        stdin: 'pipe',
-        reject: false,
-        env,
-        encoding: 'buffer',
-      });
+      const child = execa(
+        'sh',
+        ['-c', commandScript(request, request.host === 'local' ? undefined : request.host)],
+        {
+          detached: true,
+          buffer: false,
+          stdin: 'pipe',
+          reject: false,
+          env,
+          encoding: 'buffer',
+        },
+      );
       const pid = child.pid;
       if (pid) liveGroups.add(pid);
       let timedOut = false;

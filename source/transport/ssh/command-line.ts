@@ -9,40 +9,17 @@
  * it for root logins and ssh2 drops it after `end()`. `setsid` is used only when the
  * shell is not a group leader: for a leader it forks, and the exit status would be lost.
  */
+import {commandScript, shellQuote} from '../shell.js';
 import type {HostSpec, RunRequest} from '../types.js';
 
-/** Quotes a string for a POSIX shell: `'it'\''s'`. */
-export const shellQuote = (value: string): string => `'${value.replace(/'/g, `'\\''`)}'`;
-
-/** Quotes a path, keeping a leading `~/` for the remote shell to expand. */
-export const shellPath = (value: string): string =>
-  value === '~'
-    ? '~'
-    : value.startsWith('~/')
-      ? `~/${shellQuote(value.slice(2))}`
-      : shellQuote(value);
-
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+export {shellPath, shellQuote} from '../shell.js';
 
 /** The marker line the wrapper writes to stdout first: RS, text, pid, RS, newline. */
 export const PID_MARKER_PREFIX = '\x1ecrewchief:pid=';
 
-/**
- * The shell text run on the host: host env as `export K='v'`, the host prelude, `cd` to
- * the working directory, then the command. sshd refuses env requests by default
- * (AcceptEnv), hence the exports.
- */
-export function remoteScript(request: RunRequest, host: HostSpec): string {
-  const parts: string[] = [];
-  for (const [key, value] of Object.entries(host.env ?? {})) {
-    if (!ENV_NAME.test(key)) throw new Error(`not a valid environment variable name: ${key}`);
-    parts.push(`export ${key}=${shellQuote(value)}`);
-  }
-  if (host.prelude) parts.push(host.prelude);
-  if (request.cwd) parts.push(`cd ${shellPath(request.cwd)} || exit 125`);
-  parts.push(request.command);
-  return parts.join('\n');
-}
+/** The shell text run on the host (see ../shell.ts). */
+export const remoteScript = (request: RunRequest, host: HostSpec): string =>
+  commandScript(request, host);
 
 /**
  * If the login shell does not lead its process group (a ForceCommand wrapper that forks,
