@@ -1,11 +1,15 @@
 /**
- * Journal events, version 1. The journal is the only source of truth: the store folds
+ * Journal events, version 2 (version 1 journals still replay and resume: every field
+ * added in 2 is optional, and readers fall back to what version 1 wrote). The journal is the only source of truth: the store folds
  * these, resume rebuilds the engine from these, replay and watch read these.
  *
  * Every line of a journal file after the header is one {@link JournalEntry}.
  */
 
-export const JOURNAL_VERSION = 1;
+export const JOURNAL_VERSION = 2;
+
+/** Journal versions this build reads. */
+export const READABLE_VERSIONS: readonly number[] = [1, 2];
 
 /** The first line of a journal file. */
 export interface JournalHeader {
@@ -13,6 +17,8 @@ export interface JournalHeader {
   version: number;
   session: string;
   created: string;
+  /** v2: sha256 (hex) of the header's other fields in this order, so a flipped id is caught. */
+  checksum?: string;
 }
 
 /** What a step is, as the journal records it at session start (replay needs no machine). */
@@ -74,6 +80,25 @@ export type DecisionKind =
 
 export type PromptKind =
   'gate' | 'confirm' | 'manual' | 'choice' | 'failed' | 'unknown' | 'watch-timeout';
+
+/** Who gave a decision: typed by a person, given by a command-line flag, or by autopilot. */
+export type AnsweredVia = 'typed' | 'flag' | 'autopilot';
+
+/** The state of the link to one host, as the transport sees it. */
+export type LinkState = 'up' | 'down' | 'reconnecting';
+
+/** Why a session was left open (not closed): the driver can resume it. */
+export type LeftReason =
+  | 'signal'
+  | 'console-closed'
+  | 'needs-driver'
+  | 'lock-lost'
+  | 'journal-error'
+  | 'handed-over'
+  | 'other';
+
+/** How a session ended for good. */
+export type ClosedOutcome = 'finished' | 'aborted' | 'failed' | 'rolled-back';
 
 export type JournalEvent =
   | {
@@ -151,6 +176,18 @@ export type JournalEvent =
       options?: readonly string[];
       /** What each option says, in the order of `options`. */
       labels?: readonly string[];
+      /** v2: the step's title with every `${…}` that has a value filled in. */
+      title?: string;
+      /** v2: the exact commands the step would run, per host, filled, quoted and redacted. */
+      runs?: readonly {host: string; command: string}[];
+      /** v2: the hosts the step targets. */
+      hosts?: readonly string[];
+      /** v2: what to check first (gates, checks), filled. */
+      checks?: readonly string[];
+      /** v2: what the step guards, shown when the driver would skip it. */
+      guards?: string;
+      /** v2: a watch's timeout prompt: the last value seen and its target. */
+      count?: {value: number | null; target: string; unit?: string};
     }
   | {
       type: 'decision';
@@ -159,6 +196,10 @@ export type JournalEvent =
       by: Actor;
       reason?: string;
       value?: string;
+      /** v2: for `choose`, the chosen option's id (version 1 put it in `value`). */
+      option?: string;
+      /** v2: how the answer was given (absent in v1: typed or flag, unknown). */
+      via?: AnsweredVia;
     }
   | {type: 'variable-captured'; step: string; name: string; value: string}
   | {type: 'notice'; step?: string; level: 'info' | 'warn' | 'error'; text: string}
@@ -169,8 +210,35 @@ export type JournalEvent =
       exitCode?: number | null;
       durationMs: number;
       reason?: string;
+      /** v2: for `choose`, the chosen option's id (v1 wrote `reason: "chose X"`). */
+      option?: string;
+      /** v2: attempts made, when more than one. */
+      attempts?: number;
     }
-  | {type: 'session-closed'; outcome: 'finished' | 'aborted' | 'failed'; reason?: string};
+  | {
+      /** v2: the link to a host changed (SSH): down, reconnecting (with the attempt), up. */
+      type: 'link';
+      host: string;
+      state: LinkState;
+      error?: string;
+      attempt?: number;
+    }
+  | {
+      /** v2: the session was left open; `resume` goes on from here. */
+      type: 'session-left';
+      reason: LeftReason;
+      /** The signal, when `reason` is `signal`. */
+      signal?: string;
+      /** Said plainly, for the screen. */
+      text: string;
+    }
+  | {
+      type: 'session-closed';
+      outcome: ClosedOutcome;
+      reason?: string;
+      /** v2: events before this one and a running sha256 over their lines: "closed and complete". */
+      seal?: {events: number; sha256: string};
+    };
 
 export type JournalEventType = JournalEvent['type'];
 
@@ -193,4 +261,5 @@ export const syncEvents: ReadonlySet<JournalEventType> = new Set([
   'session-closed',
   'variable-captured',
   'step-skipped',
+  'session-left',
 ]);

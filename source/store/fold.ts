@@ -4,7 +4,15 @@
  * the live run did.
  */
 import {escapeBytes} from '../journal/bytes.js';
-import type {JournalEntry, Outcome, PlanPhase, PlanStep, PromptKind} from '../journal/events.js';
+import type {
+  JournalEntry,
+  LeftReason,
+  LinkState,
+  Outcome,
+  PlanPhase,
+  PlanStep,
+  PromptKind,
+} from '../journal/events.js';
 
 export type StepStatus =
   'pending' | 'running' | 'waiting' | 'not-applicable' | 'not-chosen' | Outcome;
@@ -32,6 +40,15 @@ export interface OutputView {
   omitted: number;
   /** The journaled head, once the output passed the cap (text then adds a live tail). */
   head?: string;
+}
+
+/** The link to one host, from `link` events. */
+export interface LinkView {
+  state: LinkState;
+  /** When it entered this state. */
+  since: string;
+  error?: string;
+  attempt?: number;
 }
 
 export interface CountView {
@@ -101,6 +118,10 @@ export interface SessionState {
   log: readonly LogLine[];
   commands: readonly CommandLogEntry[];
   closed?: {outcome: string; reason?: string; time: string};
+  /** Link state per host, from `link` events (absent: no change seen). */
+  links: Readonly<Record<string, LinkView>>;
+  /** Why the session was last left open. */
+  left?: {reason: LeftReason; signal?: string; text: string; time: string};
   lastSeq: number;
   lastTime?: string;
   events: number;
@@ -114,6 +135,7 @@ export const initialState = (): SessionState => ({
   vars: {},
   log: [],
   commands: [],
+  links: {},
   lastSeq: 0,
   events: 0,
 });
@@ -369,6 +391,26 @@ export function fold(state: SessionState, e: JournalEntry): SessionState {
       }
       return {...(state.prompt?.step === e.step ? rest : base), steps};
     }
+    case 'link': {
+      const before = state.links[e.host];
+      const link: LinkView = {
+        state: e.state,
+        since: before?.state === e.state ? before.since : e.time,
+        ...(e.error ? {error: e.error} : {}),
+        ...(e.attempt ? {attempt: e.attempt} : {}),
+      };
+      return {...base, links: {...state.links, [e.host]: link}};
+    }
+    case 'session-left':
+      return {
+        ...base,
+        left: {
+          reason: e.reason,
+          ...(e.signal ? {signal: e.signal} : {}),
+          text: e.text,
+          time: e.time,
+        },
+      };
     case 'session-closed': {
       const {prompt: _prompt, current: _current, ...rest} = base;
       return {

@@ -58,6 +58,16 @@ export interface RunResult {
   durationMs: number;
 }
 
+/** A change of the link to one host. */
+export interface LinkChange {
+  host: string;
+  state: 'up' | 'down' | 'reconnecting';
+  /** Why it went down or why the last attempt failed, said plainly. */
+  error?: string;
+  /** The reconnect attempt, counting from 1. */
+  attempt?: number;
+}
+
 /** A started command. */
 export interface RunningCommand {
   /** Settles when the command ends; never rejects. */
@@ -73,6 +83,11 @@ export interface Transport {
   start(request: RunRequest, sink: OutputSink): RunningCommand;
   /** Per-host connection state, for the header (`up`, `down`, `connecting` …). */
   connections?(): Readonly<Record<string, string>>;
+  /**
+   * Link changes per host (down, reconnecting, up), as they happen; the session journals
+   * each as a `link` event. Returns a function that unsubscribes.
+   */
+  onLink?(listener: (change: LinkChange) => void): () => void;
   /** Closes every connection and stops every command still running. */
   close(): Promise<void>;
 }

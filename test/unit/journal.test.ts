@@ -33,7 +33,7 @@ describe('journal file', () => {
     const lines = fs.readFileSync(file, 'utf8').trim().split('\n');
     expect(JSON.parse(lines[0]!)).toMatchObject({
       crewchief: 'journal',
-      version: 1,
+      version: 2,
       session: 'test-session',
     });
     const read = readJournal(file);
