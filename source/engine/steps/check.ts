@@ -1,0 +1,169 @@
+/** Health checks: probes (HTTP, TCP, process, SQL, a command) on hosts, retried. */
+import {parseDuration} from '../../runbook/duration.js';
+import type {CheckProbe, CheckStep} from '../../runbook/vocabulary.js';
+import {shellQuote} from '../../transport/shell.js';
+import {hostName, runToText, type HostSpec} from '../../transport/types.js';
+import type {StepInput, StepResult} from '../machine.js';
+import {
+  fillProbe,
+  retrying,
+  sleep,
+  stepOf,
+  targets,
+  transportFor,
+  type StepServices,
+} from './shared.js';
+
+/** The shell command that tests one probe on a host. */
+export function probeCommand(probe: CheckProbe): {
+  command: string;
+  expect?: RegExp;
+  describe: string;
+} {
+  if ('http' in probe) {
+    const status = probe.status ?? 200;
+    return {
+      command: `curl -sS -m 10 -o /dev/null -w '%{http_code}\\n' ${shellQuote(probe.http)}${probe.contains ? ` && curl -sS -m 10 ${shellQuote(probe.http)} | grep -qF -- ${shellQuote(probe.contains)} && echo contains-ok` : ''}`,
+      expect: new RegExp(`^${status}$${probe.contains ? '[\\s\\S]*contains-ok' : ''}`, 'm'),
+      describe: `HTTP ${probe.http} answers ${status}${probe.contains ? ` with "${probe.contains}"` : ''}`,
+    };
+  }
+  if ('tcp' in probe) {
+    const [host, port] = probe.tcp.includes(':')
+      ? probe.tcp.split(/:(?=\d+$)/)
+      : ['127.0.0.1', probe.tcp];
+    return {
+      command: `timeout 5 bash -c ${shellQuote(`exec 3<>/dev/tcp/${host}/${port}`)}`,
+      describe: `port ${port} on ${host} accepts connections`,
+    };
+  }
+  if ('process' in probe) {
+    return {
+      command: `pgrep -f -- ${shellQuote(probe.process)}`,
+      describe: `process "${probe.process}" is running`,
+    };
+  }
+  if ('sql' in probe) {
+    return {
+      command: `psql -X -tA ${probe.database ? `-d ${shellQuote(probe.database)} ` : ''}-c ${shellQuote(probe.sql)}`,
+      expect: new RegExp(probe.expect, 'm'),
+      describe: `SQL "${probe.sql}" gives /${probe.expect}/`,
+    };
+  }
+  return {
+    command: probe.command,
+    ...(probe.expect ? {expect: new RegExp(probe.expect, 'm')} : {}),
+    describe: probe.expect
+      ? `"${probe.command}" prints /${probe.expect}/`
+      : `"${probe.command}" succeeds`,
+  };
+}
+
+/** Health checks on one host after a command succeeded there (rolling restarts). */
+export async function verifyHost(
+  services: StepServices,
+  host: HostSpec | 'local',
+  probes: readonly CheckProbe[],
+  vars: Record<string, string>,
+  signal: AbortSignal,
+  tries = 5,
+  intervalMs = 2000,
+): Promise<string | undefined> {
+  const list = probes.map((p) => probeCommand(fillProbe(p, vars, services.secrets)));
+  const run = await retrying(
+    {attempts: tries, delayMs: () => intervalMs, signal, wait: services.sleep ?? sleep},
+    async () => {
+      const failures: string[] = [];
+      for (const probe of list) {
+        const result = await runToText(transportFor(services, host), {
+          host,
+          command: probe.command,
+          timeoutMs: 30_000,
+          signal,
+        });
+        if (result.exitCode !== 0 || (probe.expect && !probe.expect.test(result.stdout)))
+          failures.push(probe.describe);
+      }
+      return {ok: !failures.length, value: failures};
+    },
+  );
+  if (run.ok) return undefined;
+  return `after the command, on ${hostName(host)}: ${(run.value ?? []).join('; ')} failed ${tries} times`;
+}
+
+/** Checks every probe on every host, retrying. */
+export async function runCheck(
+  services: StepServices,
+  input: StepInput,
+  signal: AbortSignal,
+): Promise<StepResult> {
+  const {resolved, step} = stepOf<CheckStep>(services, input.key);
+  return checkProbes(
+    services,
+    input,
+    signal,
+    targets(resolved),
+    step.probes,
+    step.retries ?? 3,
+    parseDuration(step.interval) ?? 5000,
+  );
+}
+
+export async function checkProbes(
+  services: StepServices,
+  input: StepInput,
+  signal: AbortSignal,
+  hosts: (HostSpec | 'local')[],
+  probes: readonly CheckProbe[],
+  retries: number,
+  interval: number,
+): Promise<StepResult> {
+  const started = performance.now();
+  const probeList = probes.map((p) => probeCommand(fillProbe(p, input.vars, services.secrets)));
+  services.append({
+    type: 'step-started',
+    step: input.key,
+    runs: hosts.flatMap((h) =>
+      probeList.map((p) => ({host: hostName(h), command: services.redactor.text(p.command)})),
+    ),
+    attempt: input.attempt,
+  });
+  if (services.dryRun) return {outcome: 'ok', durationMs: 0, reason: 'dry run: not checked'};
+  const run = await retrying(
+    {attempts: retries, delayMs: () => interval, signal, wait: services.sleep ?? sleep},
+    async (attempt) => {
+      const failures: string[] = [];
+      for (const host of hosts) {
+        for (const probe of probeList) {
+          const result = await runToText(transportFor(services, host), {
+            host,
+            command: probe.command,
+            timeoutMs: 30_000,
+            signal,
+          });
+          const ok = result.exitCode === 0 && (!probe.expect || probe.expect.test(result.stdout));
+          if (!ok)
+            failures.push(
+              `${hostName(host)}: ${probe.describe}: ${services.redactor.text((result.stderr.trim() || result.stdout.trim() || result.error || `exit ${result.exitCode}`).split('\n').slice(-1)[0] ?? '')}`,
+            );
+        }
+      }
+      services.append({
+        type: 'notice',
+        step: input.key,
+        level: failures.length ? 'warn' : 'info',
+        text: failures.length
+          ? `check ${attempt}/${retries}: ${failures.join('; ')}`
+          : `all ${probeList.length * hosts.length} checks passed`,
+      });
+      return {ok: !failures.length, value: failures};
+    },
+  );
+  if (run.ok) return {outcome: 'ok', durationMs: performance.now() - started};
+  if (signal.aborted) return {outcome: 'canceled', durationMs: performance.now() - started};
+  return {
+    outcome: 'failed',
+    durationMs: performance.now() - started,
+    reason: (run.value ?? []).join('; '),
+  };
+}

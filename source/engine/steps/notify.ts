@@ -1,0 +1,51 @@
+/** Notify steps: post to a webhook; a failed post is journaled and shown, never fatal. */
+import type {NotifyStep} from '../../runbook/vocabulary.js';
+import type {StepInput, StepResult} from '../machine.js';
+import {fill, stepOf, type StepServices} from './shared.js';
+
+/** Posts to the webhook. A failed post never stops the deployment: it is journaled and shown. */
+export async function runNotify(
+  services: StepServices,
+  input: StepInput,
+  signal: AbortSignal,
+): Promise<StepResult> {
+  const {step} = stepOf<NotifyStep>(services, input.key);
+  const started = performance.now();
+  const text = fill(step.text, input.vars, services.secrets);
+  const url = step.webhook ? services.secrets[step.webhook] : undefined;
+  services.append({
+    type: 'step-started',
+    step: input.key,
+    runs: [
+      {
+        host: 'local',
+        command: `post to ${step.channel ?? 'webhook'}: ${services.redactor.text(text)}`,
+      },
+    ],
+    attempt: input.attempt,
+  });
+  if (!url || services.dryRun) {
+    return {
+      outcome: 'ok',
+      durationMs: 0,
+      reason: url ? 'dry run: not posted' : 'no webhook: shown to copy',
+    };
+  }
+  try {
+    const timeout = AbortSignal.timeout(10_000);
+    const response = await (services.fetch ?? fetch)(url, {
+      method: 'POST',
+      headers: {'content-type': 'application/json'},
+      body: JSON.stringify({text, ...(step.channel ? {channel: step.channel} : {})}),
+      signal: AbortSignal.any([signal, timeout]),
+    });
+    if (!response.ok) throw new Error(`the webhook answered ${response.status}`);
+    return {outcome: 'ok', durationMs: performance.now() - started};
+  } catch (error) {
+    const reason = services.redactor.text(
+      `could not post to ${step.channel ?? 'the webhook'}: ${(error as Error).message}; post it by hand`,
+    );
+    services.append({type: 'notice', step: input.key, level: 'warn', text: reason});
+    return {outcome: 'ok', durationMs: performance.now() - started, reason};
+  }
+}

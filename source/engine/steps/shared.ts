@@ -1,0 +1,178 @@
+/**
+ * What every step kind shares: the services a session gives the step actors, the one
+ * wait-for-pattern, the one retry loop, and the filling of `${…}` into a step's text.
+ */
+import type {JournalEvent} from '../../journal/events.js';
+import type {Redactor} from '../../journal/redact.js';
+import type {CheckProbe} from '../../runbook/vocabulary.js';
+import type {HostSpec, RunningCommand, RunResult, Transport} from '../../transport/types.js';
+import type {OutputRecorder} from '../output.js';
+import type {ResolvedPlan, ResolvedStep} from '../plan.js';
+
+export interface StepServices {
+  plan: ResolvedPlan;
+  /** Runs commands on hosts. */
+  transport: Transport;
+  /** Runs `local` commands. */
+  local: Transport;
+  redactor: Redactor;
+  /** Secret values by name, for `${secret.NAME}`. */
+  secrets: Readonly<Record<string, string>>;
+  append: (event: JournalEvent) => void;
+  dryRun: boolean;
+  /** Long-running processes started by `background` command steps. */
+  backgrounds: Map<string, Background>;
+  /** Hosts where a command step already succeeded, by step key (from the journal too). */
+  succeededHosts: Map<string, Set<string>>;
+  /** Hosts the driver left out of a step, by step key. */
+  excludedHosts?: ReadonlyMap<string, ReadonlySet<string>>;
+  /** Waits, honouring the signal (fake clocks in tests). */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  fetch?: typeof fetch;
+}
+
+export interface Background {
+  step: string;
+  host: string;
+  running: RunningCommand;
+  recorder: OutputRecorder;
+  exited?: RunResult;
+  listeners: Set<(text: string) => void>;
+  /** Stops the process (the session ends). */
+  stop?: () => void;
+}
+
+export const DEFAULT_TIMEOUT = 10 * 60_000;
+
+export const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, {once: true});
+  });
+
+class MissingVariable extends Error {}
+
+/** Fills `${name}` and `${secret.NAME}`; a name with no value is an error, never run as is. */
+export function fill(
+  template: string,
+  vars: Readonly<Record<string, string>>,
+  secrets: Readonly<Record<string, string>>,
+): string {
+  return template.replace(/\$\{([A-Za-z_][\w.-]*)\}/g, (_, name: string) => {
+    const value = name.startsWith('secret.') ? secrets[name.slice(7)] : vars[name];
+    if (value === undefined)
+      throw new MissingVariable(
+        `\${${name}} has no value (not in the profile, not captured by an earlier step)`,
+      );
+    return value;
+  });
+}
+
+/** A check probe with `${…}` filled in each of its text fields (values may hold any character). */
+export const fillProbe = (
+  probe: CheckProbe,
+  vars: Readonly<Record<string, string>>,
+  secrets: Readonly<Record<string, string>>,
+): CheckProbe =>
+  Object.fromEntries(
+    Object.entries(probe).map(([k, v]) => [k, typeof v === 'string' ? fill(v, vars, secrets) : v]),
+  ) as CheckProbe;
+
+export const stepOf = <T>(
+  services: StepServices,
+  key: string,
+): {resolved: ResolvedStep; step: T} => {
+  const resolved = services.plan.byKey.get(key);
+  if (!resolved) throw new Error(`no step ${key} in the plan`);
+  return {resolved, step: resolved.step as T};
+};
+
+export const transportFor = (services: StepServices, host: HostSpec | 'local'): Transport =>
+  host === 'local' ? services.local : services.transport;
+
+export const targets = (resolved: ResolvedStep): (HostSpec | 'local')[] =>
+  resolved.hosts === 'local' ? ['local'] : resolved.hosts;
+
+export type PatternOutcome = 'matched' | 'exited' | 'timed-out' | 'canceled';
+
+/**
+ * The one wait-for-pattern: resolves when the text seen so far (starting from `initial`,
+ * then every chunk the background process prints) matches `pattern`, when the process
+ * exits, at the timeout, or when the signal aborts. With no pattern it waits for the exit.
+ */
+export function waitForPattern(options: {
+  background: Background;
+  pattern: RegExp | undefined;
+  timeoutMs: number;
+  signal: AbortSignal;
+  initial?: string;
+  /** Called once the listener is attached (to type into the process). */
+  onListening?: () => void;
+}): Promise<PatternOutcome> {
+  const {background, pattern, timeoutMs, signal} = options;
+  let seen = options.initial ?? '';
+  return new Promise((resolve) => {
+    let settled = false;
+    const listener = (text: string): void => {
+      seen = (seen + text).slice(-65536);
+      if (pattern?.test(seen)) finish('matched');
+    };
+    const onAbort = (): void => finish('canceled');
+    const timer = setTimeout(() => finish('timed-out'), timeoutMs);
+    function finish(result: PatternOutcome): void {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      background.listeners.delete(listener);
+      signal.removeEventListener('abort', onAbort);
+      resolve(result);
+    }
+    if (signal.aborted) return finish('canceled');
+    background.listeners.add(listener);
+    signal.addEventListener('abort', onAbort, {once: true});
+    void background.running.done.then((result) => {
+      background.exited ??= result;
+      finish('exited');
+    });
+    if (pattern?.test(seen)) return finish('matched');
+    options.onListening?.();
+  });
+}
+
+/**
+ * The one retry loop: runs `attempt` up to `attempts` times (at least once) until it
+ * reports success, waiting `delayMs(n)` after failed attempt n, and stops early when the
+ * signal aborts. Returns the last attempt's value and how many attempts ran.
+ */
+export async function retrying<T>(
+  options: {
+    attempts: number;
+    delayMs: (attempt: number) => number;
+    signal: AbortSignal;
+    wait: (ms: number, signal: AbortSignal) => Promise<void>;
+  },
+  attempt: (n: number) => Promise<{ok: boolean; value: T}>,
+): Promise<{ok: boolean; value: T | undefined; attempts: number}> {
+  const max = Math.max(1, Math.floor(options.attempts));
+  let last: {ok: boolean; value: T} | undefined;
+  let n = 0;
+  while (n < max && !options.signal.aborted) {
+    n++;
+    last = await attempt(n);
+    if (last.ok) return {ok: true, value: last.value, attempts: n};
+    if (n < max && !options.signal.aborted) await options.wait(options.delayMs(n), options.signal);
+  }
+  return {ok: false, value: last?.value, attempts: n};
+}
+
+/** Backoff: `base` after the first failure, doubling each time, at most `max`. */
+export const backoff =
+  (base: number, factor = 2, max = 60_000) =>
+  (attempt: number): number =>
+    Math.min(max, base * factor ** (attempt - 1));

@@ -1,0 +1,103 @@
+/** Watch steps: poll a probe until a count holds, warn when it stalls, give up at the timeout. */
+import {parseDuration} from '../../runbook/duration.js';
+import type {WatchStep} from '../../runbook/vocabulary.js';
+import {hostName, runToText} from '../../transport/types.js';
+import type {StepInput, StepResult} from '../machine.js';
+import {conditionHolds, describeUntil, parseCount} from './count.js';
+import {fill, sleep, stepOf, targets, transportFor, type StepServices} from './shared.js';
+
+/** Polls the probe until the condition holds, warns when the count stalls, gives up at the timeout. */
+export async function runWatch(
+  services: StepServices,
+  input: StepInput,
+  signal: AbortSignal,
+): Promise<StepResult> {
+  const {resolved, step} = stepOf<WatchStep>(services, input.key);
+  const started = performance.now();
+  const every = parseDuration(step.every) ?? 5000;
+  const patience = parseDuration(step.patience) ?? 120_000;
+  const timeout = parseDuration(step.timeout) ?? 30 * 60_000;
+  const wait = services.sleep ?? sleep;
+  let probe: string;
+  try {
+    probe = fill(step.probe, input.vars, services.secrets);
+  } catch (error) {
+    return {outcome: 'failed', durationMs: 0, reason: (error as Error).message};
+  }
+  const hosts = targets(resolved);
+  services.append({
+    type: 'step-started',
+    step: input.key,
+    runs: hosts.map((h) => ({host: hostName(h), command: services.redactor.text(probe)})),
+    attempt: input.attempt,
+  });
+  const target = describeUntil(step.until, input.vars);
+  if (services.dryRun) {
+    services.append({
+      type: 'notice',
+      step: input.key,
+      level: 'info',
+      text: `dry run: would poll every ${every / 1000}s until ${target}`,
+    });
+    return {outcome: 'ok', durationMs: 0, reason: 'dry run: not polled'};
+  }
+  const deadline = Date.now() + timeout;
+  let last: number | null = null;
+  let lastChange = Date.now();
+  let warned = false;
+  while (!signal.aborted) {
+    let sum: number | null = null;
+    let of: number | undefined;
+    let raw = '';
+    for (const host of hosts) {
+      const result = await runToText(transportFor(services, host), {
+        host,
+        command: probe,
+        timeoutMs: Math.max(every * 3, 30_000),
+        signal,
+      });
+      if (signal.aborted) break;
+      const parsed = parseCount(step, result.stdout);
+      raw = services.redactor
+        .text(parsed.raw ?? (result.stderr.trim().split('\n').at(-1) || result.error || ''))
+        .slice(0, 200);
+      if (parsed.value !== null) {
+        sum = (sum ?? 0) + parsed.value;
+        if (parsed.of !== undefined) of = (of ?? 0) + parsed.of;
+      }
+    }
+    if (signal.aborted) break;
+    services.append({
+      type: 'count-sampled',
+      step: input.key,
+      value: sum,
+      target: of !== undefined ? `= ${of}` : target,
+      ...(raw ? {raw} : {}),
+    });
+    if (sum !== null && conditionHolds(step.until, sum, of, input.vars)) {
+      return {outcome: 'ok', durationMs: performance.now() - started, reason: `${sum} ${target}`};
+    }
+    if (sum !== last) {
+      last = sum;
+      lastChange = Date.now();
+      warned = false;
+    } else if (!warned && Date.now() - lastChange >= patience) {
+      warned = true;
+      services.append({
+        type: 'count-stalled',
+        step: input.key,
+        value: sum,
+        sinceMs: Date.now() - lastChange,
+      });
+    }
+    if (Date.now() >= deadline) {
+      return {
+        outcome: 'timed-out',
+        durationMs: performance.now() - started,
+        reason: `still ${sum ?? 'unreadable'} after ${Math.round(timeout / 60000)} min`,
+      };
+    }
+    await wait(Math.min(every, Math.max(0, deadline - Date.now())), signal);
+  }
+  return {outcome: 'canceled', durationMs: performance.now() - started};
+}
