@@ -199,6 +199,9 @@ async function sshTransport(
     strictHostKeys: profile.ssh.strictHostKeys,
     keepaliveIntervalMs: profile.ssh.keepaliveIntervalMs,
     keepaliveCountMax: profile.ssh.keepaliveCountMax,
+    ...(profile.ssh.reconnectWaitMs !== undefined
+      ? {reconnectWaitMs: profile.ssh.reconnectWaitMs}
+      : {}),
     ...(profile.ssh.forwardAgent ? {forwardAgent: Object.keys(profile.hosts)} : {}),
     onHostKeyAccepted: (e) => append(`accepted the new host key of ${e.host}: ${e.fingerprint}`),
   });

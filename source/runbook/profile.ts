@@ -25,6 +25,8 @@ export interface SshSettings {
   keepaliveCountMax: number;
   /** Forward the ssh-agent to hosts (only where asked). */
   forwardAgent: boolean;
+  /** How long a command waits for a host whose link is down (`ssh.reconnect_wait`). */
+  reconnectWaitMs?: number;
 }
 
 /** What a profile can subscribe the chat channel to (`team.notify.events`). */
@@ -126,6 +128,7 @@ const SSH_FIELDS = [
   'strict_host_keys',
   'keepalive',
   'forward_agent',
+  'reconnect_wait',
 ];
 const OVERRIDE_FIELDS = ['every', 'patience', 'timeout', 'interval'];
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -385,6 +388,7 @@ class Validator {
     const identity = this.string(['ssh', 'identity']);
     const user = this.string(['ssh', 'user']);
     const jump = this.stringListOrCsv(['ssh', 'jump']);
+    const reconnectWait = this.duration(['ssh', 'reconnect_wait']);
     const rel = (p: string): string => path.resolve(path.dirname(this.file), expandHome(p));
     return {
       ...(config ? {config: rel(config)} : {}),
@@ -396,6 +400,7 @@ class Validator {
       keepaliveIntervalMs: interval,
       keepaliveCountMax: typeof count === 'number' ? count : 3,
       forwardAgent: forward === true,
+      ...(reconnectWait !== undefined ? {reconnectWaitMs: reconnectWait} : {}),
     };
   }
 

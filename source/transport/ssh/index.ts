@@ -8,7 +8,14 @@
  */
 import {homedir} from 'node:os';
 import {join} from 'node:path';
-import type {HostSpec, OutputSink, RunRequest, RunningCommand, Transport} from '../types.js';
+import type {
+  HostSpec,
+  LinkChange,
+  OutputSink,
+  RunRequest,
+  RunningCommand,
+  Transport,
+} from '../types.js';
 import type {AskPassphrase} from './auth.js';
 import {SshCommand} from './command.js';
 import {remoteScript, wrapForGroupKill} from './command-line.js';
@@ -61,6 +68,8 @@ export interface ConnectionStateEvent {
   state: ConnectionState;
   /** Why it failed or dropped (never secrets). */
   error?: string;
+  /** The reconnect attempt (state `reconnecting` after a drop), counting from 1. */
+  attempt?: number;
   jump?: boolean;
 }
 
@@ -96,8 +105,16 @@ export interface SshTransportOptions {
   maxConnectionsPerHost?: number;
   /** Grace between TERM and KILL when a command is stopped (default 2 s). */
   killGraceMs?: number;
-  /** Connect tries per command and backoff between failed tries. */
+  /**
+   * Connect tries for a host never reached yet, and the backoff (with ±20 % jitter)
+   * between tries; a host that was up and dropped is reconnected until it is back.
+   */
   reconnect?: {attempts?: number; baseDelayMs?: number; maxDelayMs?: number};
+  /**
+   * How long a command or probe on a host whose link is down waits for it to come back
+   * before failing with "the link to HOST is down" (default 30 s).
+   */
+  reconnectWaitMs?: number;
   /** Profile host names that get agent forwarding (none by default). */
   forwardAgent?: readonly string[];
   onHostKeyAccepted?(event: HostKeyAcceptedEvent): void;
@@ -161,9 +178,42 @@ export function createSshTransport(options: SshTransportOptions = {}): SshTransp
   const running = new Set<SshCommand>();
   let closed = false;
 
+  const linkListeners = new Set<(change: LinkChange) => void>();
+  const lastLink = new Map<string, string>();
+  /** The link events of a profile host: down, reconnecting (attempt n), up. */
+  const reportLink = (event: ConnectionStateEvent): void => {
+    const state: LinkChange['state'] | undefined =
+      event.state === 'up'
+        ? 'up'
+        : event.state === 'down' || event.state === 'failed'
+          ? 'down'
+          : event.state === 'reconnecting' && event.attempt !== undefined
+            ? 'reconnecting'
+            : undefined;
+    if (!state) return;
+    const change: LinkChange = {
+      host: event.host,
+      state,
+      ...(event.error !== undefined ? {error: event.error} : {}),
+      ...(event.attempt !== undefined ? {attempt: event.attempt} : {}),
+    };
+    const key = JSON.stringify(change);
+    if (lastLink.get(event.host) === key) return;
+    // `up` with only an error (a second link failed) changes nothing the driver sees.
+    if (state === 'up' && lastLink.get(event.host)?.includes('"state":"up"')) return;
+    lastLink.set(event.host, key);
+    for (const listener of [...linkListeners]) {
+      try {
+        listener(change);
+      } catch {
+        // a listener's failure is its own
+      }
+    }
+  };
   const report = (event: ConnectionStateEvent): void => {
     states.set(event.jump ? `jump:${event.host}` : event.host, event.state);
     options.onConnectionState?.(event);
+    if (!event.jump && !closed) reportLink(event);
   };
 
   const knownHostsFor = (hop: ResolvedHop): {files: string[]; writeTo: string} => {
@@ -324,13 +374,20 @@ export function createSshTransport(options: SshTransportOptions = {}): SshTransp
       maxConnections: options.maxConnectionsPerHost ?? 4,
       connectAttempts: options.reconnect?.attempts ?? 3,
       backoffBaseMs: options.reconnect?.baseDelayMs ?? 250,
-      backoffMaxMs: options.reconnect?.maxDelayMs ?? 10_000,
+      backoffMaxMs: options.reconnect?.maxDelayMs ?? 5_000,
+      reconnectWaitMs: options.reconnectWaitMs ?? 30_000,
+      name: host.name,
       open: async () => {
         const via = route.jumps.length ? await jumpLink(route.jumps) : undefined;
         return open(route.target, host.name, via);
       },
-      onState: (state, error) =>
-        report({host: host.name, state, ...(error !== undefined ? {error} : {})}),
+      onState: (state, {error, attempt}) =>
+        report({
+          host: host.name,
+          state,
+          ...(error !== undefined ? {error} : {}),
+          ...(attempt !== undefined ? {attempt} : {}),
+        }),
     });
     pools.set(key, {pool, route});
     return pool;
@@ -400,6 +457,10 @@ export function createSshTransport(options: SshTransportOptions = {}): SshTransp
     },
     connections() {
       return Object.fromEntries(states);
+    },
+    onLink(listener) {
+      linkListeners.add(listener);
+      return () => linkListeners.delete(listener);
     },
     async close() {
       if (closed) return;

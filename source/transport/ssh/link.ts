@@ -72,6 +72,21 @@ export class Link {
       this.reason ??= error.message;
     });
     client.on('close', () => this.markClosed());
+    // Through a jump host the socket is a forwarded channel: when the far sshd dies, the
+    // channel ends but ssh2 emits no 'close', and every exec then throws "Not connected".
+    client.on('end', () => this.markClosed());
+  }
+
+  /** Watches the transport stream under the client: its end is the link's end. */
+  watch(sock: Duplex): void {
+    const gone = (): void => {
+      if (this.closed) return;
+      this.markClosed();
+      this.client.destroy();
+    };
+    sock.once('end', gone);
+    sock.once('close', gone);
+    sock.once('finish', gone);
   }
 
   get up(): boolean {
@@ -126,7 +141,13 @@ export class Link {
           resolve(channel);
         });
       } catch (error) {
-        reject(error instanceof Error ? error : new Error(String(error)));
+        const message = error instanceof Error ? error.message : String(error);
+        if (/not connected/i.test(message)) {
+          // The socket is gone though ssh2 said nothing: the link is dead, say so.
+          this.markClosed(`connection lost (${message})`);
+          this.client.destroy();
+        }
+        reject(error instanceof Error ? error : new Error(message));
       }
     });
   }
@@ -171,7 +192,12 @@ export class Link {
           error ? reject(error) : resolve(stream),
         );
       } catch (error) {
-        reject(error instanceof Error ? error : new Error(String(error)));
+        const message = error instanceof Error ? error.message : String(error);
+        if (/not connected/i.test(message)) {
+          this.markClosed(`connection lost (${message})`);
+          this.client.destroy();
+        }
+        reject(error instanceof Error ? error : new Error(message));
       }
     });
   }
@@ -300,7 +326,9 @@ export async function openLink(options: LinkOptions, capacity: number): Promise<
       }
       settled = true;
       clearTimeout(timer);
-      resolve(new Link(client, hop, label, capacity));
+      const link = new Link(client, hop, label, capacity);
+      link.watch(sock);
+      resolve(link);
     });
 
     const config: ConnectConfig = {

@@ -2,8 +2,14 @@
  * The connections to one host. Commands and polls lease a channel slot on a live link; a
  * link carries at most `maxChannels` command channels (below sshd's MaxSessions, which
  * refuses the 11th at once by default), and a second link is opened when more are asked
- * for. Links are opened lazily; one that drops is forgotten, and the next lease opens a
- * new one, with backoff between failed attempts.
+ * for. Links are opened lazily.
+ *
+ * Healing: once a host has been up, losing its last link starts reconnecting at once, in
+ * the background, with exponential backoff and jitter, until it is back, the transport
+ * closes, or the server refuses for good (host key, authentication). Every step is
+ * reported (down with the reason, reconnecting with the attempt, up). A lease asked for
+ * while the host is down waits at most `reconnectWaitMs` for it, then fails saying the
+ * link is down and why.
  */
 import {SshConnectError, type Link} from './link.js';
 
@@ -24,13 +30,26 @@ export interface PoolOptions {
   connectAttempts: number;
   backoffBaseMs: number;
   backoffMaxMs: number;
+  /** How long a lease waits for a host whose link is down (default 30 s). */
+  reconnectWaitMs?: number;
+  /** The host, for messages. */
+  name?: string;
   open(): Promise<Link>;
-  onState(state: ConnectionState, error?: string): void;
+  onState(state: ConnectionState, detail: {error?: string; attempt?: number}): void;
+}
+
+/** A lease refused because the host's link is down and did not come back in time. */
+export class LinkDownError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LinkDownError';
+  }
 }
 
 interface Waiter {
   resolve(lease: Lease): void;
   reject(error: Error): void;
+  timer?: NodeJS.Timeout;
 }
 
 export class AbortedError extends Error {
@@ -58,6 +77,14 @@ export class HostPool {
   /** Failed connects in a row, for the backoff. */
   private failures = 0;
   private everUp = false;
+  /** Lost every link after being up: reconnect without waiting to be asked. */
+  private healing = false;
+  /** Reconnect attempts in the current outage. */
+  private attempt = 0;
+  /** Why the host is down (the drop, then the last failed attempt). */
+  private downReason: string | undefined;
+  /** The server refused for good: no more reconnecting until someone asks again. */
+  private refused: Error | undefined;
   private closed = false;
   private readonly closing = new AbortController();
   private current: ConnectionState = 'idle';
@@ -68,10 +95,40 @@ export class HostPool {
     return this.current;
   }
 
-  private setState(state: ConnectionState, error?: string): void {
-    if (state === this.current && error === undefined) return;
+  private setState(state: ConnectionState, detail: {error?: string; attempt?: number} = {}): void {
+    if (state === this.current && detail.error === undefined && detail.attempt === undefined)
+      return;
     this.current = state;
-    this.options.onState(state, error);
+    this.options.onState(state, detail);
+  }
+
+  private get live(): boolean {
+    return this.links.some((l) => l.up);
+  }
+
+  /** A waiter on a host that was up and is not: bounded by reconnectWaitMs. */
+  private bound(waiter: Waiter): void {
+    if (waiter.timer || !this.everUp || this.live) return;
+    const waitMs = this.options.reconnectWaitMs ?? 30_000;
+    waiter.timer = setTimeout(() => {
+      const i = this.waiters.indexOf(waiter);
+      if (i < 0) return;
+      this.waiters.splice(i, 1);
+      waiter.reject(this.downError(waitMs));
+    }, waitMs);
+  }
+
+  private downError(waitedMs?: number): LinkDownError {
+    const name = this.options.name ?? 'the host';
+    const why = this.downReason ? `: ${this.downReason}` : '';
+    const waited =
+      waitedMs === undefined
+        ? ''
+        : `; waited ${Math.round(waitedMs / 100) / 10} s for it to come back` +
+          (this.attempt
+            ? ` (${this.attempt} reconnect attempt${this.attempt === 1 ? '' : 's'})`
+            : '');
+    return new LinkDownError(`the link to ${name} is down${why}${waited}`);
   }
 
   /** Waits for a channel slot, connecting as needed. */
@@ -88,20 +145,28 @@ export class HostPool {
       const onAbort = (): void => {
         const i = this.waiters.indexOf(waiter);
         if (i >= 0) this.waiters.splice(i, 1);
+        clearTimeout(waiter.timer);
         reject(new AbortedError());
       };
       const waiter: Waiter = {
         resolve: (lease) => {
+          clearTimeout(waiter.timer);
           signal?.removeEventListener('abort', onAbort);
           resolve(lease);
         },
         reject: (error) => {
+          clearTimeout(waiter.timer);
           signal?.removeEventListener('abort', onAbort);
           reject(error);
         },
       };
       signal?.addEventListener('abort', onAbort, {once: true});
       this.waiters.push(waiter);
+      if (this.refused && !this.live && !this.connecting) {
+        // Asked again after a refusal: try once more (the key may have been fixed).
+        this.refused = undefined;
+      }
+      this.bound(waiter);
       this.pump();
     });
   }
@@ -127,7 +192,8 @@ export class HostPool {
       this.waiters.shift()?.resolve(this.lease(link));
     }
     const live = this.links.filter((l) => l.up).length;
-    if (this.waiters.length && !this.connecting && live < this.options.maxConnections) {
+    const wanted = this.waiters.length > 0 || (this.healing && live === 0);
+    if (wanted && !this.connecting && !this.refused && live < this.options.maxConnections) {
       this.connecting = true;
       void this.connect();
     }
@@ -143,11 +209,21 @@ export class HostPool {
   private async connect(): Promise<void> {
     let attempts = 0;
     let lastError: Error | undefined;
-    while (!this.closed && this.waiters.length) {
+    // Healing runs until the host is back; a first connect gives up after connectAttempts.
+    const wanted = (): boolean => this.waiters.length > 0 || (this.healing && !this.live);
+    while (!this.closed && wanted()) {
       const delay = this.backoff();
       if (delay) await sleep(delay, this.closing.signal);
-      if (this.closed || !this.waiters.length) break;
-      this.setState(this.everUp || attempts > 0 ? 'reconnecting' : 'connecting');
+      if (this.closed || !wanted()) break;
+      if (this.healing) {
+        this.attempt++;
+        this.setState('reconnecting', {
+          attempt: this.attempt,
+          ...(lastError ? {error: lastError.message} : {}),
+        });
+      } else {
+        this.setState(this.everUp || attempts > 0 ? 'reconnecting' : 'connecting');
+      }
       try {
         const link = await this.options.open();
         if (this.closed) {
@@ -156,6 +232,9 @@ export class HostPool {
         }
         this.failures = 0;
         this.everUp = true;
+        this.healing = false;
+        this.attempt = 0;
+        this.downReason = undefined;
         this.links.push(link);
         link.onClose((reason) => this.dropped(link, reason));
         this.connecting = false;
@@ -164,21 +243,28 @@ export class HostPool {
         return;
       } catch (error) {
         lastError = error instanceof Error ? error : new Error(String(error));
+        this.downReason = lastError.message;
         this.failures++;
         attempts++;
         const permanent = error instanceof SshConnectError && error.permanent;
-        if (permanent || attempts >= this.options.connectAttempts) break;
+        if (permanent) {
+          this.refused = lastError;
+          break;
+        }
+        if (!this.healing && attempts >= this.options.connectAttempts) break;
       }
     }
     this.connecting = false;
     if (this.closed) return;
-    if (lastError) {
-      const live = this.links.some((l) => l.up);
-      if (!live) {
-        // Nobody can be served: say why to everyone waiting.
-        for (const waiter of this.waiters.splice(0)) waiter.reject(lastError);
+    if (lastError && !this.live) {
+      // Nobody can be served: say why to everyone waiting.
+      for (const waiter of this.waiters.splice(0)) {
+        waiter.reject(this.healing ? this.downError() : lastError);
       }
-      this.setState(live ? 'up' : 'failed', lastError.message);
+      this.healing = false;
+      this.setState('failed', {error: lastError.message});
+    } else if (lastError) {
+      this.setState('up', {error: lastError.message});
     }
     this.pump();
   }
@@ -187,7 +273,14 @@ export class HostPool {
     const i = this.links.indexOf(link);
     if (i >= 0) this.links.splice(i, 1);
     if (this.closed) return;
-    if (!this.links.some((l) => l.up)) this.setState('down', reason);
+    if (!this.live) {
+      this.downReason = reason ?? 'connection lost';
+      this.healing = true;
+      this.attempt = 0;
+      this.failures = 0;
+      this.setState('down', {error: this.downReason});
+      for (const waiter of this.waiters) this.bound(waiter);
+    }
     this.pump();
   }
 
@@ -196,8 +289,9 @@ export class HostPool {
     if (this.closed) return;
     this.closed = true;
     this.closing.abort();
-    for (const waiter of this.waiters.splice(0))
+    for (const waiter of this.waiters.splice(0)) {
       waiter.reject(new Error('the ssh transport is closed'));
+    }
     for (const link of this.links.splice(0)) link.end();
     this.setState('closed');
   }
