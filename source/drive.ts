@@ -52,7 +52,7 @@ export async function drive(launched: Launched, options: DriveOptions): Promise<
       const reason = options.readOnly
         ? 'a prompt needs the driver (this console is read-only)'
         : 'no terminal to answer a prompt';
-      queueMicrotask(() => void session.detach(reason));
+      queueMicrotask(() => void session.detach({reason: 'needs-driver', text: reason}));
     };
     const askDriver = (): void => {
       if (options.readOnly) return refuse('this console is read-only');
@@ -71,7 +71,7 @@ export async function drive(launched: Launched, options: DriveOptions): Promise<
           }
           const parsed = parseAnswer(prompt, text);
           if ('error' in parsed) return ask(parsed.error);
-          if (!session.decide(parsed.event)) ask('not possible now');
+          if (!session.decide(parsed.event, undefined, 'typed')) ask('not possible now');
         });
       };
       ask(promptHelp[prompt.prompt] ?? '');
@@ -79,7 +79,7 @@ export async function drive(launched: Launched, options: DriveOptions): Promise<
     if (!auto) return askDriver();
     const answer = (): void => {
       if (store.getState().prompt?.seq !== entry.seq) return;
-      if (session.decide(auto, `${options.driver} (flag)`)) return;
+      if (session.decide(auto, `${options.driver} (flag)`, 'flag')) return;
       write(`  the answer given by flag (${JSON.stringify(auto)}) does not fit this prompt`);
       askDriver();
     };
@@ -97,11 +97,15 @@ export async function drive(launched: Launched, options: DriveOptions): Promise<
   });
 
   const view = options.console?.(store, launched);
-  const onSignal = (signal: NodeJS.Signals): void => void session.detach(`interrupted (${signal})`);
+  const onSignal = (signal: NodeJS.Signals): void =>
+    void session.detach({reason: 'signal', signal, text: `interrupted (${signal})`});
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   process.once('SIGHUP', onSignal);
-  if (view) void view.done.then(() => session.detach('the driver closed the console'));
+  if (view)
+    void view.done.then(() =>
+      session.detach({reason: 'console-closed', text: 'the driver closed the console'}),
+    );
   launched.team?.start();
   session.start();
   const end = await session.done;

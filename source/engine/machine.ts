@@ -7,6 +7,8 @@
 import {assign, emit, fromPromise, setup} from 'xstate';
 import type {JournalEvent, Outcome, PromptKind} from '../journal/events.js';
 import {builtInVariables, interpolate, type ResolvedPlan, type ResolvedStep} from './plan.js';
+import {describePrompts, type DescribePrompt} from './prompt-facts.js';
+import {unknownPromptText, whenUnfinished} from './unfinished.js';
 
 /** What a step actor receives. */
 export interface StepInput {
@@ -71,6 +73,18 @@ export const engineSetup = setup({
     succeeded: ({event}) => (event as unknown as {output?: StepResult}).output?.outcome === 'ok',
     outcomeUnknown: ({event}) =>
       (event as unknown as {output?: StepResult}).output?.outcome === 'unknown',
+    /** An unknown end of a step safe to repeat, with automatic runs left (unfinished.ts). */
+    runsAgainWhenUnknown: ({context, event}, params: {resolved: ResolvedStep}) => {
+      const output = (event as unknown as {output?: StepResult}).output;
+      return (
+        output?.outcome === 'unknown' &&
+        whenUnfinished(
+          params.resolved,
+          {kind: 'unknown-outcome', ...(output.reason ? {reason: output.reason} : {})},
+          context.attempt,
+        ).action === 'run-again'
+      );
+    },
     typedWord: ({event}, params: {word: string}) =>
       (event.type === 'GO' || event.type === 'CONFIRM') && event.value.trim() === params.word,
     choseOption: ({event}, params: {option: string}) =>
@@ -95,15 +109,47 @@ export const engineSetup = setup({
           labels?: string[];
           /** Fill `${…}` from the variables at the time the prompt shows (captured ones too). */
           fill?: boolean;
+          /** The prompt's facts as fields (title, hosts, commands, checks …). */
+          describe?: DescribePrompt;
         },
       ) => {
-        const {fill, ...rest} = params;
+        const {fill, describe, ...rest} = params;
         return {
           type: 'prompt-shown',
           ...rest,
           ...(fill ? {text: interpolate(params.text, context.vars)} : {}),
+          ...describe?.(params.step, params.prompt, context.vars),
         } as const;
       },
+    ),
+    /** The unknown prompt: why the outcome is not known comes from the step's result, or from where the session resumed. */
+    promptUnknown: emit(
+      (
+        {context, event},
+        params: {step: string; title: string; why?: string; describe?: DescribePrompt},
+      ) => {
+        const output = (event as unknown as {output?: StepResult}).output;
+        const why =
+          output?.reason ??
+          params.why ??
+          'it started before the last session stopped and never finished';
+        return {
+          type: 'prompt-shown',
+          step: params.step,
+          prompt: 'unknown',
+          text: unknownPromptText(interpolate(params.title, context.vars), why),
+          ...params.describe?.(params.step, 'unknown', context.vars),
+        } as const;
+      },
+    ),
+    runsAgain: emit(
+      ({context}, params: {step: string}) =>
+        ({
+          type: 'notice',
+          step: params.step,
+          level: 'warn',
+          text: `the outcome is unknown (attempt ${context.attempt}); safe to repeat, so it runs again`,
+        }) as const,
     ),
     captured: emit(({event}, params: {step: string}) => {
       const output = (event as unknown as {output?: StepResult}).output;
@@ -140,15 +186,14 @@ export const engineSetup = setup({
             ? event.reason
             : event.type === 'TICK'
               ? event.note
-              : event.type === 'CHOOSE'
-                ? `chose ${event.option}`
-                : undefined;
+              : undefined;
       return {
         type: 'step-finished',
         step: params.step,
         outcome: params.outcome,
         durationMs: Date.now() - context.stepStartedAt,
         ...(reason ? {reason} : {}),
+        ...(event.type === 'CHOOSE' ? {option: event.option} : {}),
       } as const;
     }),
   },
@@ -164,13 +209,22 @@ export interface StartAt {
    * `failed`: it failed and the driver had not decided yet.
    */
   substate?: 'unknown' | 'failed';
+  /** For `unknown`: why its end is not known, said plainly. */
+  why?: string;
 }
 
 const stateId = (plan: ResolvedPlan, key: string): string =>
   `step-${plan.steps.findIndex((s) => s.key === key)}`;
 
-/** Builds the machine for a plan. */
-export function compileMachine(plan: ResolvedPlan, startAt?: StartAt) {
+/**
+ * Builds the machine for a plan. `describe` gives each prompt its facts as fields (the
+ * session's adds the exact commands, which need the secrets and the redactor).
+ */
+export function compileMachine(
+  plan: ResolvedPlan,
+  startAt?: StartAt,
+  describe: DescribePrompt = describePrompts(plan),
+) {
   const target = (key: string | undefined): string =>
     key ? `#${stateId(plan, key)}` : '#finished';
   const states: Record<string, object> = {};
@@ -184,7 +238,14 @@ export function compileMachine(plan: ResolvedPlan, startAt?: StartAt) {
     previousPhase = s.phase.id;
   }
   for (const s of ordered) {
-    states[stateId(plan, s.key)] = stepState(s, target, plan, firstOfPhase.has(s.key), startAt);
+    states[stateId(plan, s.key)] = stepState(
+      s,
+      target,
+      plan,
+      firstOfPhase.has(s.key),
+      startAt,
+      describe,
+    );
   }
   const first = startAt ? `#${stateId(plan, startAt.key)}` : target(plan.first);
   return engineSetup.createMachine({
@@ -209,6 +270,7 @@ function stepState(
   plan: ResolvedPlan,
   entersPhase: boolean,
   startAt: StartAt | undefined,
+  describe: DescribePrompt,
 ): object {
   const step = s.key;
   const next = target(s.next);
@@ -225,7 +287,7 @@ function stepState(
   const vars = builtInVariables(plan.profile);
   const prompt = (prompt: PromptKind, text: string, extra: object = {}) => ({
     type: 'prompt',
-    params: {step, prompt, text: interpolate(text, vars), ...extra},
+    params: {step, prompt, text: interpolate(text, vars), describe, ...extra},
   });
   const failedState = (text: string) => ({
     entry: [prompt('failed', text)],
@@ -239,13 +301,36 @@ function stepState(
   });
   const unknownState = {
     entry: [
-      prompt(
-        'unknown',
-        `"${s.step.title}" started before the last session stopped and never finished: it may or may not have run. Run it again, mark it done, or skip it with a reason.`,
-      ),
+      {
+        type: 'promptUnknown',
+        params: {
+          step,
+          title: s.step.title,
+          describe,
+          ...(startAt?.key === step && startAt.why ? {why: startAt.why} : {}),
+        },
+      },
     ],
     on: {RETRY: {target: 'running', actions: ['nextAttempt']}, ...decide},
   };
+  // The one rule (unfinished.ts) for a run whose end is unknown: a step safe to repeat
+  // runs again on its own, a few times at most; any other is put to the driver.
+  const unknownRoutes = [
+    {
+      guard: {type: 'runsAgainWhenUnknown', params: {resolved: s}},
+      target: 'restarting',
+      actions: [
+        {type: 'finishedWithResult', params: {step}},
+        {type: 'runsAgain', params: {step}},
+      ],
+    },
+    {
+      guard: 'outcomeUnknown',
+      target: 'unknown',
+      actions: [{type: 'finishedWithResult', params: {step}}],
+    },
+  ];
+  const restarting = {always: {target: 'running', actions: ['nextAttempt']}};
   const invokeStep = (src: string) => ({
     id: src,
     src,
@@ -354,13 +439,9 @@ function stepState(
           onDone: [
             {guard: 'succeeded', target: next, actions: done},
             ...(kind === 'watch'
-              ? [{target: 'timedOut'}]
+              ? [...unknownRoutes, {target: 'timedOut'}]
               : [
-                  {
-                    guard: 'outcomeUnknown',
-                    target: 'unknown',
-                    actions: [{type: 'finishedWithResult', params: {step}}],
-                  },
+                  ...unknownRoutes,
                   {target: 'failed', actions: [{type: 'finishedWithResult', params: {step}}]},
                 ]),
           ],
@@ -422,6 +503,7 @@ function stepState(
             `"${s.step.title}" failed. Retry, skip with a reason, mark it done, or abort.`,
           ),
           unknown: unknownState,
+          restarting,
           ...watchStates,
         },
       };

@@ -5,6 +5,7 @@
 import type {JournalEntry, Plan} from '../journal/events.js';
 import type {StartAt} from './machine.js';
 import type {ResolvedPlan} from './plan.js';
+import {isRepeatable, whenUnfinished} from './unfinished.js';
 
 export interface ResumePoint {
   /** Where to start; undefined when the session has nothing left to run. */
@@ -20,6 +21,8 @@ export interface ResumePoint {
 interface StepRecord {
   started: boolean;
   finished?: string;
+  /** Why it finished as it did (for `unknown`: why its end is not known). */
+  reason?: string;
   chosen?: string;
 }
 
@@ -63,16 +66,19 @@ export function resumePoint(plan: ResolvedPlan, entries: readonly JournalEntry[]
         vars[e.name] = e.value;
         break;
       case 'step-started':
-        Object.assign(record(e.step), {started: true, finished: undefined});
+        Object.assign(record(e.step), {started: true, finished: undefined, reason: undefined});
         break;
       case 'step-finished':
-        Object.assign(record(e.step), {started: false, finished: e.outcome});
+        Object.assign(record(e.step), {started: false, finished: e.outcome, reason: e.reason});
+        if (e.option) record(e.step).chosen = e.option;
         break;
       case 'step-skipped':
         Object.assign(record(e.step), {started: false, finished: 'skipped'});
         break;
       case 'decision':
-        if (e.decision === 'choose' && e.value) record(e.step).chosen = e.value;
+        // v2 names the option in `option`; v1 put it in `value`.
+        if (e.decision === 'choose' && (e.option ?? e.value))
+          record(e.step).chosen = e.option ?? e.value;
         break;
       case 'session-closed':
         closed = true;
@@ -91,12 +97,18 @@ export function resumePoint(plan: ResolvedPlan, entries: readonly JournalEntry[]
       } else key = step.next;
       continue;
     }
-    const repeatable =
-      step.step.repeatable ??
-      (step.step.kind !== 'command' && !(step.step.kind === 'notify' && step.step.webhook));
-    if (r?.started) {
-      if (repeatable) return {startAt: {key}, vars, restarted: key, closed};
-      return {startAt: {key, substate: 'unknown'}, vars, unknown: key, closed};
+    const repeatable = isRepeatable(step);
+    // Started and never finished (crash, kill), or finished with its end unknown (link
+    // drop, keepalive, sshd killed): one rule for every cause.
+    if (r?.started || r?.finished === 'unknown') {
+      const verdict = whenUnfinished(
+        step,
+        r.started
+          ? {kind: 'no-end'}
+          : {kind: 'unknown-outcome', ...(r.reason ? {reason: r.reason} : {})},
+      );
+      if (verdict.action === 'run-again') return {startAt: {key}, vars, restarted: key, closed};
+      return {startAt: {key, substate: 'unknown', why: verdict.why}, vars, unknown: key, closed};
     }
     if (r?.finished && ['failed', 'timed-out', 'canceled'].includes(r.finished) && !repeatable) {
       return {startAt: {key, substate: 'failed'}, vars, closed};

@@ -4,12 +4,19 @@
  * and only then reach the machine.
  */
 import {createActor, type Actor as XActor} from 'xstate';
-import type {DecisionKind, JournalEntry, JournalEvent} from '../journal/events.js';
+import type {
+  AnsweredVia,
+  DecisionKind,
+  JournalEntry,
+  JournalEvent,
+  LeftReason,
+} from '../journal/events.js';
 import type {JournalWriter} from '../journal/file.js';
 import type {Redactor} from '../journal/redact.js';
 import type {Transport} from '../transport/types.js';
 import {compileMachine, type DriverEvent, type EngineMachine, type StartAt} from './machine.js';
 import {builtInVariables, type ResolvedPlan} from './plan.js';
+import {describePrompts} from './prompt-facts.js';
 import {stepActors, type Background, type StepServices} from './steps.js';
 
 export interface SessionOptions {
@@ -41,6 +48,15 @@ export interface SessionOptions {
 /** How a session ended here: `detached` means it can be resumed. */
 export type SessionEnd = 'finished' | 'aborted' | 'detached';
 
+/** Why a session is left open, journaled as a `session-left` event. */
+export interface Leaving {
+  reason: LeftReason;
+  /** The signal, when `reason` is `signal`. */
+  signal?: string;
+  /** Said plainly, for the screen. */
+  text: string;
+}
+
 const decisionOf: Record<DriverEvent['type'], DecisionKind> = {
   GO: 'go',
   CONFIRM: 'confirm',
@@ -64,6 +80,9 @@ export class Session {
   /** Hosts the driver left out of a fan-out step, by step key (from the journal too). */
   private readonly excluded = new Map<string, Set<string>>();
   private closed = false;
+  /** The last count each watch sampled (a timeout prompt shows it). */
+  private readonly lastCounts = new Map<string, {value: number | null; target: string}>();
+  private unsubscribeLinks: (() => void) | undefined;
 
   constructor(private readonly options: SessionOptions) {
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
@@ -127,9 +146,29 @@ export class Session {
       excludedHosts: this.excluded,
       ...this.options.services,
     };
-    const machine = compileMachine(plan, this.options.resume?.startAt).provide({
+    for (const e of this.options.resume?.history ?? [])
+      if (e.type === 'count-sampled')
+        this.lastCounts.set(e.step, {value: e.value, target: e.target});
+    const describe = describePrompts(plan, {
+      secrets: this.options.secrets,
+      redactor,
+      lastCount: (step) => this.lastCounts.get(step),
+      skipHosts: (step) =>
+        new Set([...(services.succeededHosts.get(step) ?? []), ...(this.excluded.get(step) ?? [])]),
+    });
+    const machine = compileMachine(plan, this.options.resume?.startAt, describe).provide({
       actors: stepActors(services),
     });
+    // Every change of a link is a fact in the journal (the header reads it from there).
+    this.unsubscribeLinks = this.options.transport.onLink?.((change) =>
+      this.append({
+        type: 'link',
+        host: change.host,
+        state: change.state,
+        ...(change.error ? {error: redactor.text(change.error)} : {}),
+        ...(change.attempt !== undefined ? {attempt: change.attempt} : {}),
+      }),
+    );
     const vars = this.options.resume?.vars ?? builtInVariables(plan.profile);
     const actor = createActor(machine, {input: {vars}});
     this.actor = actor;
@@ -159,15 +198,18 @@ export class Session {
   /** Appends to the journal; a closed session drops stragglers (late output after the end). */
   private append(event: JournalEvent): void {
     if (this.closed) return;
+    if (event.type === 'count-sampled')
+      this.lastCounts.set(event.step, {value: event.value, target: event.target});
     this.options.journal.append(event);
   }
 
   /**
    * A driver decision: journaled (fsynced) first, then handed to the machine. Returns
    * false, journaling nothing, when the machine would not take it now (a wrong word,
-   * a key typed where no prompt is).
+   * a key typed where no prompt is). `via` says how the answer came: typed at a prompt,
+   * given by a command-line flag, or by autopilot.
    */
-  decide(event: DriverEvent, by = this.options.driver): boolean {
+  decide(event: DriverEvent, by = this.options.driver, via?: AnsweredVia): boolean {
     const actor = this.actor;
     if (!actor || this.closed) return false;
     const snapshot = actor.getSnapshot();
@@ -203,6 +245,8 @@ export class Session {
       by,
       ...(value !== undefined ? {value: this.options.redactor.text(value)} : {}),
       ...(reason ? {reason: this.options.redactor.text(reason)} : {}),
+      ...(event.type === 'CHOOSE' ? {option: event.option} : {}),
+      ...(via ? {via} : {}),
     });
     if (event.type === 'EXCLUDE') excludeHost(this.excluded, step, event.host);
     actor.send(event);
@@ -224,12 +268,22 @@ export class Session {
 
   /**
    * Leaves the session without closing it (the driver quit, a signal): running commands
-   * are stopped, and `resume` will put any step that was running to the driver.
+   * are stopped, and `resume` will put any step that was running to the driver. The
+   * reason is journaled as a `session-left` event (a bare string counts as `other`).
    */
-  async detach(reason: string): Promise<void> {
+  async detach(leaving: Leaving | string): Promise<void> {
     if (this.closed) return;
-    this.append({type: 'notice', level: 'warn', text: `session left: ${reason}`});
+    const left: Leaving = typeof leaving === 'string' ? {reason: 'other', text: leaving} : leaving;
+    const text = this.options.redactor.text(left.text);
+    this.append({type: 'notice', level: 'warn', text: `session left: ${text}`});
+    this.append({
+      type: 'session-left',
+      reason: left.reason,
+      ...(left.signal ? {signal: left.signal} : {}),
+      text,
+    });
     this.closed = true;
+    this.unsubscribeLinks?.();
     for (const background of this.backgrounds.values()) background.stop?.();
     this.actor?.stop();
     this.options.journal.flush();
@@ -246,6 +300,7 @@ export class Session {
       ...(reason ? {reason} : {}),
     });
     this.closed = true;
+    this.unsubscribeLinks?.();
     this.actor?.stop();
     this.options.journal.flush();
     // Pooled connections would keep the process alive: close them, then say it is over.

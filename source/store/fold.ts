@@ -30,6 +30,8 @@ export interface StepView extends PlanStep {
   hostResults?: Readonly<
     Record<string, {exitCode: number | null; outcome: Outcome; error?: string}>
   >;
+  /** For a choice: the option the driver chose (its id). */
+  option?: string;
 }
 
 export interface OutputView {
@@ -70,6 +72,18 @@ export interface PromptView {
   expects?: string;
   options?: readonly string[];
   labels?: readonly string[];
+  /** The step's title, filled (v2; absent in version 1 journals). */
+  title?: string;
+  /** The exact commands the step would run, per host, redacted (v2). */
+  runs?: readonly {host: string; command: string}[];
+  /** The hosts the step targets (v2). */
+  hosts?: readonly string[];
+  /** What to check first (v2). */
+  checks?: readonly string[];
+  /** What skipping the step gives up (v2). */
+  guards?: string;
+  /** At a watch's timeout: the last value and its target (v2). */
+  count?: {value: number | null; target: string; unit?: string};
   seq: number;
   time: string;
 }
@@ -340,6 +354,12 @@ export function fold(state: SessionState, e: JournalEntry): SessionState {
           ...(e.expects ? {expects: e.expects} : {}),
           ...(e.options ? {options: e.options} : {}),
           ...(e.labels ? {labels: e.labels} : {}),
+          ...(e.title !== undefined ? {title: e.title} : {}),
+          ...(e.runs ? {runs: e.runs} : {}),
+          ...(e.hosts ? {hosts: e.hosts} : {}),
+          ...(e.checks ? {checks: e.checks} : {}),
+          ...(e.guards !== undefined ? {guards: e.guards} : {}),
+          ...(e.count ? {count: e.count} : {}),
           seq: e.seq,
           time: e.time,
         },
@@ -357,8 +377,11 @@ export function fold(state: SessionState, e: JournalEntry): SessionState {
       };
     case 'decision': {
       const {prompt: _prompt, ...rest} = base;
+      // The chosen option is a field: `option` (v2), `value` in version 1 journals.
+      const option = e.decision === 'choose' ? (e.option ?? e.value) : undefined;
       return {
         ...(state.prompt?.step === e.step ? rest : base),
+        ...(option ? {steps: updateStep(state, e.step, () => ({option}))} : {}),
         log: appendLog(
           state.log,
           e,
@@ -374,13 +397,17 @@ export function fold(state: SessionState, e: JournalEntry): SessionState {
       return {...base, log: appendLog(state.log, e, e.step, e.level, e.text)};
     case 'step-finished': {
       const {prompt: _prompt, ...rest} = base;
-      const chosen = /^chose (.+)$/.exec(e.reason ?? '')?.[1];
+      // v2 journals name the option on the step's end; version 1 only in the decision.
+      const before = state.steps.find((s) => s.key === e.step);
+      const chosen =
+        e.option ?? (e.outcome === 'ok' && before?.kind === 'choice' ? before.option : undefined);
       let steps = updateStep(state, e.step, () => ({
         status: e.outcome,
         finishedAt: e.time,
         durationMs: e.durationMs,
         ...(e.exitCode !== undefined ? {exitCode: e.exitCode} : {}),
         ...(e.reason ? {reason: e.reason} : {}),
+        ...(chosen ? {option: chosen} : {}),
       }));
       if (chosen) {
         steps = steps.map((s) =>

@@ -60,8 +60,9 @@ describe('the command line', () => {
     expect(first.stderr).toContain(`crewchief resume ${journal}`);
     const entries = readJournal(journal).entries;
     expect(entries.at(-1)).toMatchObject({
-      type: 'notice',
-      text: 'session left: no terminal to answer a prompt',
+      type: 'session-left',
+      reason: 'needs-driver',
+      text: 'no terminal to answer a prompt',
     });
     expect(
       entries.some((e) => e.type === 'decision' && e.step === 'cleanup/k8s-cleanup-result'),

@@ -1,0 +1,119 @@
+/**
+ * What a prompt shows, as fields of the `prompt-shown` event: the step's title filled,
+ * its hosts, what to check, what skipping it gives up, and the exact commands it would
+ * run per host — built the way the step actor builds them, then redacted. The screen
+ * reads these fields; nothing parses the prompt's text.
+ */
+import type {JournalEvent, PromptKind} from '../journal/events.js';
+import type {Redactor} from '../journal/redact.js';
+import type {CheckProbe, CheckStep, CommandStep, WatchStep} from '../runbook/vocabulary.js';
+import {hostName} from '../transport/types.js';
+import {interpolate, type ResolvedPlan, type ResolvedStep} from './plan.js';
+import {describeUntil, fill, probeCommand} from './steps.js';
+
+type PromptShown = Extract<JournalEvent, {type: 'prompt-shown'}>;
+
+/** The fact fields of a prompt. */
+export type PromptFacts = Pick<
+  PromptShown,
+  'title' | 'runs' | 'hosts' | 'checks' | 'guards' | 'count'
+>;
+
+/** Facts for a step's prompt, given the variables as they are when it shows. */
+export type DescribePrompt = (
+  step: string,
+  prompt: PromptKind,
+  vars: Readonly<Record<string, string>>,
+) => PromptFacts;
+
+export interface LiveFacts {
+  secrets: Readonly<Record<string, string>>;
+  redactor: Redactor;
+  /** The last count a watch sampled, by step key. */
+  lastCount?: (step: string) => {value: number | null; target: string} | undefined;
+  /** Hosts that will not run again (succeeded, or left out by the driver), by step key. */
+  skipHosts?: (step: string) => ReadonlySet<string>;
+}
+
+const targets = (resolved: ResolvedStep): string[] =>
+  resolved.hosts === 'local' ? ['local'] : resolved.hosts.map(hostName);
+
+const fillProbe = (
+  probe: CheckProbe,
+  vars: Record<string, string>,
+  secrets: Readonly<Record<string, string>>,
+): CheckProbe =>
+  Object.fromEntries(
+    Object.entries(probe).map(([k, v]) => [k, typeof v === 'string' ? fill(v, vars, secrets) : v]),
+  ) as CheckProbe;
+
+/** The commands a step runs per host, filled and redacted; undefined when a value is missing. */
+function commandsOf(
+  resolved: ResolvedStep,
+  vars: Record<string, string>,
+  live: LiveFacts,
+): {host: string; command: string}[] | undefined {
+  const step = resolved.step;
+  let texts: string[];
+  try {
+    if (step.kind === 'command') texts = [fill((step as CommandStep).run, vars, live.secrets)];
+    else if (step.kind === 'watch') texts = [fill((step as WatchStep).probe, vars, live.secrets)];
+    else if (step.kind === 'check')
+      texts = (step as CheckStep).probes.map(
+        (p) => probeCommand(fillProbe(p, vars, live.secrets)).command,
+      );
+    else return undefined;
+  } catch {
+    return undefined;
+  }
+  const skip = live.skipHosts?.(resolved.key);
+  return targets(resolved)
+    .filter((h) => !skip?.has(h))
+    .flatMap((host) => texts.map((t) => ({host, command: live.redactor.text(t)})));
+}
+
+/** What skipping a watch or a check gives up: the step that comes next relies on it. */
+function guardsOf(plan: ResolvedPlan, resolved: ResolvedStep, vars: Record<string, string>) {
+  const step = resolved.step as {guards?: unknown};
+  if (typeof step.guards === 'string') return interpolate(step.guards, vars);
+  const next = resolved.next ? plan.byKey.get(resolved.next) : undefined;
+  if (!next) return undefined;
+  const nextTitle = interpolate(next.step.title, vars);
+  if (resolved.step.kind === 'watch')
+    return `"${nextTitle}" comes next and assumes the count is ${describeUntil(resolved.step.until, vars)}`;
+  if (resolved.step.kind === 'check')
+    return `"${nextTitle}" comes next and assumes ${resolved.step.probes
+      .map((p) => probeCommand(p).describe)
+      .join('; ')}`;
+  return undefined;
+}
+
+/**
+ * Builds the facts of every prompt of a plan. Without `live` (no secrets at hand, as in
+ * the machine walk), commands are left out.
+ */
+export function describePrompts(plan: ResolvedPlan, live?: LiveFacts): DescribePrompt {
+  return (key, prompt, vars) => {
+    const resolved = plan.byKey.get(key);
+    if (!resolved) return {};
+    const all = {...vars};
+    const checks =
+      resolved.step.kind === 'gate'
+        ? resolved.step.checks?.map((c) => interpolate(c, all))
+        : resolved.step.kind === 'check'
+          ? resolved.step.probes.map((p) => interpolate(probeCommand(p).describe, all))
+          : undefined;
+    const runs = live ? commandsOf(resolved, all, live) : undefined;
+    const guards = guardsOf(plan, resolved, all);
+    const count = prompt === 'watch-timeout' ? live?.lastCount?.(key) : undefined;
+    const unit = resolved.step.kind === 'watch' ? resolved.step.unit : undefined;
+    return {
+      title: interpolate(resolved.step.title, all),
+      hosts: targets(resolved),
+      ...(runs ? {runs} : {}),
+      ...(checks?.length ? {checks} : {}),
+      ...(guards ? {guards} : {}),
+      ...(count ? {count: {...count, ...(unit ? {unit} : {})}} : {}),
+    };
+  };
+}
