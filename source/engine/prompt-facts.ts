@@ -6,10 +6,10 @@
  */
 import type {JournalEvent, PromptKind} from '../journal/events.js';
 import type {Redactor} from '../journal/redact.js';
-import type {CheckProbe, CheckStep, CommandStep, WatchStep} from '../runbook/vocabulary.js';
+import type {CheckStep, CommandStep, WatchStep} from '../runbook/vocabulary.js';
 import {hostName} from '../transport/types.js';
 import {interpolate, type ResolvedPlan, type ResolvedStep} from './plan.js';
-import {describeUntil, fill, probeCommand} from './steps.js';
+import {describeUntil, fill, fillProbe, probeCommand} from './steps.js';
 
 type PromptShown = Extract<JournalEvent, {type: 'prompt-shown'}>;
 
@@ -37,15 +37,6 @@ export interface LiveFacts {
 
 const targets = (resolved: ResolvedStep): string[] =>
   resolved.hosts === 'local' ? ['local'] : resolved.hosts.map(hostName);
-
-const fillProbe = (
-  probe: CheckProbe,
-  vars: Record<string, string>,
-  secrets: Readonly<Record<string, string>>,
-): CheckProbe =>
-  Object.fromEntries(
-    Object.entries(probe).map(([k, v]) => [k, typeof v === 'string' ? fill(v, vars, secrets) : v]),
-  ) as CheckProbe;
 
 /** The commands a step runs per host, filled and redacted; undefined when a value is missing. */
 function commandsOf(
