@@ -350,7 +350,7 @@ function stepState(
         : (s.step.help ?? s.step.title);
     return {
       id: `step-${plan.steps.indexOf(s)}`,
-      entry: [...entry, prompt('manual', text)],
+      entry: [...entry, prompt('manual', text, {fill: true})],
       on: {TICK: {target: next, actions: [finish('done')]}, SKIP: skip, ABORT: abort},
     };
   }
