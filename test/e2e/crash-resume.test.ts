@@ -4,7 +4,8 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {readJournal} from '../../source/journal/file.js';
 import type {JournalEntry} from '../../source/journal/events.js';
 import {cli, waitFor, waitForEntry} from '../helpers/cli.js';
-import {repoRoot, tempDir} from '../helpers/fixtures.js';
+import {repoRoot, tempDir, writeMachine} from '../helpers/fixtures.js';
+import {startSshLab, type SshLab} from '../harness/sshd.js';
 
 let dir: string;
 let profile: string;
@@ -144,5 +145,141 @@ describe('kill -9 and resume', () => {
         expect(n, step).toBe(retried.has(step) ? 2 : 1);
       }
     }
+  }, 120_000);
+});
+
+/**
+ * The same promise when the link dies instead of the process: a frozen peer (its sshd
+ * session SIGSTOPped, caught by keepalive) or sshd killed under a command leaves the step
+ * `unknown`. A plain `crewchief resume` then must not run it again: it asks, and with no
+ * terminal to ask on it stops with status 5. Counted on the far side with a marker file.
+ */
+describe('a link that dies under a command (real sshd)', () => {
+  let lab: SshLab;
+  let work: string;
+  beforeAll(async () => {
+    lab = await startSshLab({aliases: 0});
+    work = tempDir('cc-link-unknown-');
+  });
+  afterAll(async () => {
+    lab?.target.thaw();
+    for (const marker of fs.existsSync(work ?? '') ? fs.readdirSync(work) : [])
+      if (marker.startsWith('runs-'))
+        for (const pid of fs.readFileSync(path.join(work, marker), 'utf8').split('\n'))
+          if (/^\d+$/.test(pid)) {
+            try {
+              process.kill(-Number(pid), 'SIGKILL');
+            } catch {
+              // gone already
+            }
+          }
+    await lab?.close();
+    fs.rmSync(work, {recursive: true, force: true});
+  });
+
+  async function setUp(name: string) {
+    const dir = path.join(work, name);
+    fs.mkdirSync(dir, {recursive: true});
+    const marker = path.join(work, `runs-${name}`);
+    writeMachine(
+      dir,
+      'site',
+      `export default site({id: 'migrations', title: 'Migrations', phases: [phase({id: 'db', title: 'Database', steps: [
+  command({id: 'migrate', title: 'Migrate the schema', on: 'db1', run: ${JSON.stringify(
+    `echo $$ >> ${marker}; echo started; sleep 20; echo ended`,
+  )}}),
+  command({id: 'after', title: 'After', on: 'db1', run: 'echo after'}),
+]})]});`,
+    );
+    const profile = path.join(dir, 'lab.yaml');
+    fs.writeFileSync(
+      profile,
+      [
+        'site: migrations',
+        'transport: ssh',
+        'ssh:',
+        `  config: ${lab.configFile}`,
+        `  known_hosts: ${lab.knownHostsFile}`,
+        `  identity: ${lab.keyPath}`,
+        `  user: ${lab.user}`,
+        '  strict_host_keys: "yes"',
+        '  keepalive: {interval: 500ms, count: 2}',
+        'hosts:',
+        '  db1: {address: target}',
+        '',
+      ].join('\n'),
+    );
+    const home = path.join(dir, 'home');
+    fs.mkdirSync(home);
+    const journal = path.join(dir, 'session.jsonl');
+    const env = {HOME: home, SSH_AUTH_SOCK: ''};
+    const runs = (): number =>
+      fs.existsSync(marker) ? fs.readFileSync(marker, 'utf8').trim().split('\n').length : 0;
+    const run = (args: string[]) => cli(args, {state: dir, env});
+    return {dir, profile, journal, runs, run, site: path.join(dir, 'site.ts')};
+  }
+
+  /** Breaks the link mid-command, then resumes twice: without flags, then with the driver's word. */
+  async function breakAndResume(
+    name: string,
+    breakLink: () => Promise<void>,
+    mend: () => Promise<void>,
+  ) {
+    const t = await setUp(name);
+    const first = t.run(['run', t.site, '--profile', t.profile, '--plain', '--journal', t.journal]);
+    await waitForEntry(t.journal, (e) => e.type === 'output' && e.step === 'db/migrate');
+    expect(t.runs()).toBe(1);
+    await breakLink();
+    const ended = await first;
+    // Unknown, never failed: put to the driver; no terminal, so it stops with 5.
+    expect(ended.exitCode, ended.all).toBe(5);
+    const afterFirst = readJournal(t.journal).entries;
+    expect(
+      afterFirst.find((e) => e.type === 'step-finished' && e.step === 'db/migrate'),
+    ).toMatchObject({
+      outcome: 'unknown',
+    });
+    expect(afterFirst.some((e) => e.type === 'prompt-shown' && e.prompt === 'unknown')).toBe(true);
+    await mend();
+
+    // A plain resume: the step is not run again; the driver is asked (no terminal: 5).
+    const second = await t.run(['resume', t.journal, '--plain']);
+    expect(second.exitCode, second.all).toBe(5);
+    expect(second.stderr).toMatch(/needs the driver \(unknown\)/);
+    const afterSecond = readJournal(t.journal).entries.slice(afterFirst.length);
+    expect(afterSecond[0]).toMatchObject({type: 'session-resumed'});
+    expect(afterSecond.find((e) => e.type === 'prompt-shown')).toMatchObject({
+      step: 'db/migrate',
+      prompt: 'unknown',
+      runs: [{host: 'db1', command: expect.stringContaining('sleep 20')}],
+    });
+    expect(afterSecond.some((e) => e.type === 'step-started')).toBe(false);
+    expect(t.runs()).toBe(1);
+
+    // The driver says it did run: the session goes on and finishes; still one run.
+    const third = await t.run(['resume', t.journal, '--plain', '--on-unknown', 'done']);
+    expect(third.exitCode, third.all).toBe(0);
+    expect(t.runs()).toBe(1);
+    const last = readJournal(t.journal).entries;
+    expect(last.filter((e) => e.type === 'step-started' && e.step === 'db/migrate')).toHaveLength(
+      1,
+    );
+    expect(last.at(-1)).toMatchObject({type: 'session-closed', outcome: 'finished'});
+  }
+
+  it('a frozen peer (keepalive timeout): resume asks, runs nothing again', async () => {
+    await breakAndResume(
+      'frozen',
+      async () => void expect(lab.target.freeze().length).toBeGreaterThan(0),
+      async () => lab.target.thaw(),
+    );
+  }, 120_000);
+
+  it('sshd killed mid-command: resume asks, runs nothing again', async () => {
+    await breakAndResume(
+      'killed',
+      () => lab.target.stop(),
+      () => lab.target.start(),
+    );
   }, 120_000);
 });
