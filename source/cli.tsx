@@ -31,6 +31,9 @@ Usage:
   crewchief mirror [SESSION...] --journal-db URL
                                                 send local journals the mirror lacks to PostgreSQL
   crewchief replay --journal-db URL SESSION     play a session back from PostgreSQL
+  crewchief report SESSION|FILE [--md OUT] [--html OUT] [--json] [--journal-db URL]
+                                                what ran, who decided what, how long each phase
+                                                took: Markdown (stdout by default), one HTML page
 
 Options for run, resume and demo:
   -p, --profile NAME     profile name (profiles/NAME.yaml) or path
@@ -80,6 +83,9 @@ const options = {
   'journal-db': {type: 'string'},
   'take-over': {type: 'string'},
   file: {type: 'string'},
+  md: {type: 'string'},
+  html: {type: 'string'},
+  json: {type: 'boolean'},
 } satisfies ParseArgsConfig['options'];
 
 class UsageError extends Error {}
@@ -141,6 +147,13 @@ async function main(argv: string[]): Promise<number> {
       );
     case 'validate':
       return (await import('./commands/validate.js')).validate(args);
+    case 'report':
+      return (await import('./commands/report.js')).report(args, {
+        ...(flags.md ? {md: flags.md} : {}),
+        ...(flags.html ? {html: flags.html} : {}),
+        ...(flags.json ? {json: true} : {}),
+        ...(flags['journal-db'] ? {journalDb: flags['journal-db']} : {}),
+      });
     case 'list':
       return (await import('./commands/list.js')).list();
     case 'graph': {
@@ -149,7 +162,7 @@ async function main(argv: string[]): Promise<number> {
     }
     default:
       throw new UsageError(
-        `unknown command "${command}" (expected run, resume, replay, validate, demo, graph or list; team mode: watch, sessions, mirror; crewchief --help)`,
+        `unknown command "${command}" (expected run, resume, replay, report, validate, demo, graph or list; team mode: watch, sessions, mirror; crewchief --help)`,
       );
   }
 }
