@@ -131,6 +131,13 @@ export async function drive(launched: Launched, options: DriveOptions): Promise<
     );
     return EXIT.needsDriver;
   }
+  if (end === 'journal-error') {
+    // A disk fault on the journal: nothing ran after it; never a failed step, never a trace.
+    process.stderr.write(
+      `crewchief: ${session.journalError?.message ?? `cannot write the journal ${journal.path}`}\ncrewchief: the session stopped before anything else ran; once the journal can be written again (free space, a writable disk): crewchief resume ${journal.path}\n`,
+    );
+    return EXIT.journal;
+  }
   if (end === 'finished') return EXIT.ok;
   if (end === 'aborted') return EXIT.failed;
   write(`session left open: crewchief resume ${journal.path}`);

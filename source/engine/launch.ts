@@ -8,7 +8,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type {JournalEntry} from '../journal/events.js';
-import {describeDamage, JournalWriter, readJournal, sessionsDir} from '../journal/file.js';
+import {
+  describeDamage,
+  JournalWriteError,
+  JournalWriter,
+  readJournal,
+  sessionsDir,
+} from '../journal/file.js';
 import {Redactor} from '../journal/redact.js';
 import {findProfile, findSite, LoadError} from '../runbook/load.js';
 import {
@@ -253,7 +259,9 @@ export async function launch(
     throw new LaunchError(
       code === 'EEXIST'
         ? `${journalPath} already exists: a journal is never overwritten (use crewchief resume ${journalPath}, or another --journal)`
-        : `cannot create the journal ${journalPath}: ${(error as Error).message}`,
+        : error instanceof JournalWriteError
+          ? error.message
+          : `cannot create the journal ${journalPath}: ${(error as Error).message}`,
       EXIT.journal,
     );
   }
@@ -488,7 +496,13 @@ export async function resume(
         history: read.entries,
       }),
     ));
-  const journal = JournalWriter.reopen(file, lastSeq, read.validBytes);
+  let journal: JournalWriter;
+  try {
+    journal = JournalWriter.reopen(file, lastSeq, read.validBytes);
+  } catch (error) {
+    await team?.close();
+    throw new LaunchError((error as Error).message, EXIT.journal);
+  }
   return assemble({
     id: read.header.session,
     plan,

@@ -4,14 +4,15 @@
  * and only then reach the machine.
  */
 import {createActor, type Actor as XActor} from 'xstate';
-import type {
-  AnsweredVia,
-  DecisionKind,
-  JournalEntry,
-  JournalEvent,
-  LeftReason,
+import {
+  syncEvents,
+  type AnsweredVia,
+  type DecisionKind,
+  type JournalEntry,
+  type JournalEvent,
+  type LeftReason,
 } from '../journal/events.js';
-import type {JournalWriter} from '../journal/file.js';
+import type {JournalWriteError, JournalWriter} from '../journal/file.js';
 import type {Redactor} from '../journal/redact.js';
 import type {Transport} from '../transport/types.js';
 import {compileMachine, type DriverEvent, type EngineMachine, type StartAt} from './machine.js';
@@ -45,8 +46,11 @@ export interface SessionOptions {
   services?: Partial<Pick<StepServices, 'sleep' | 'fetch'>>;
 }
 
-/** How a session ended here: `detached` means it can be resumed. */
-export type SessionEnd = 'finished' | 'aborted' | 'detached';
+/**
+ * How a session ended here: `detached` means it can be resumed; `journal-error` that the
+ * journal could not be written, so it stopped before any further effect (resume later).
+ */
+export type SessionEnd = 'finished' | 'aborted' | 'detached' | 'journal-error';
 
 /** Why a session is left open, journaled as a `session-left` event. */
 export interface Leaving {
@@ -83,16 +87,33 @@ export class Session {
   /** The last count each watch sampled (a timeout prompt shows it). */
   private readonly lastCounts = new Map<string, {value: number | null; target: string}>();
   private unsubscribeLinks: (() => void) | undefined;
+  /** The journal could not be written: nothing more happens. */
+  private journalFault: JournalWriteError | undefined;
 
   constructor(private readonly options: SessionOptions) {
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
+    options.journal.onFault((error) => this.stopOnJournalFault(error));
+  }
+
+  /** Why the journal could not be written, when the session ended with `journal-error`. */
+  get journalError(): JournalWriteError | undefined {
+    return this.journalFault;
   }
 
   /** Journals the opening (or the resumption) and starts the machine. */
   start(): void {
-    const {plan, journal, redactor} = this.options;
+    try {
+      this.open();
+    } catch (error) {
+      if (this.journalFault) return; // stopped: `done` says journal-error
+      throw error;
+    }
+  }
+
+  private open(): void {
+    const {plan, redactor} = this.options;
     if (this.options.resume) {
-      journal.append({
+      this.append({
         type: 'session-resumed',
         driver: this.options.driver,
         version: this.options.version,
@@ -100,7 +121,7 @@ export class Session {
       });
       const restarted = this.options.resume.restarted;
       if (restarted) {
-        journal.append({
+        this.append({
           type: 'notice',
           step: restarted,
           level: 'info',
@@ -111,7 +132,7 @@ export class Session {
       const variables = Object.fromEntries(
         Object.entries(builtInVariables(plan.profile)).map(([k, v]) => [k, redactor.text(v)]),
       );
-      journal.append({
+      this.append({
         type: 'session-opened',
         session: this.options.id,
         site: plan.site.id,
@@ -172,7 +193,14 @@ export class Session {
     const vars = this.options.resume?.vars ?? builtInVariables(plan.profile);
     const actor = createActor(machine, {input: {vars}});
     this.actor = actor;
-    actor.on('*', (event) => this.append(event as JournalEvent));
+    actor.on('*', (event) => {
+      try {
+        this.append(event as JournalEvent);
+      } catch (error) {
+        // A journal fault stopped the machine: nothing after this happens.
+        if (!this.journalFault) throw error;
+      }
+    });
     actor.subscribe({
       next: (snapshot) => {
         if (snapshot.status === 'done')
@@ -195,12 +223,35 @@ export class Session {
     actor.send({type: 'BEGIN'});
   }
 
-  /** Appends to the journal; a closed session drops stragglers (late output after the end). */
+  /**
+   * Appends to the journal; a closed session drops stragglers (late output after the end).
+   * After a journal fault an effect-bearing event throws, so its effect never happens.
+   */
   private append(event: JournalEvent): void {
+    if (this.journalFault) {
+      if (syncEvents.has(event.type)) throw this.journalFault;
+      return;
+    }
     if (this.closed) return;
     if (event.type === 'count-sampled')
       this.lastCounts.set(event.step, {value: event.value, target: event.target});
     this.options.journal.append(event);
+  }
+
+  /** The journal cannot be written: stop everything now, as a detach would, and say so. */
+  private stopOnJournalFault(error: JournalWriteError): void {
+    if (this.journalFault) return;
+    this.journalFault = error;
+    const wasClosed = this.closed;
+    this.closed = true;
+    this.unsubscribeLinks?.();
+    for (const background of this.backgrounds.values()) background.stop?.();
+    try {
+      this.actor?.stop();
+    } catch {
+      // Stopping from inside the actor's own step: it is stopped all the same.
+    }
+    if (!wasClosed) void this.closeTransports().then(() => this.resolveDone('journal-error'));
   }
 
   /**
@@ -238,16 +289,21 @@ export class Session {
             : event.type === 'CANCEL'
               ? 'canceled the running command'
               : undefined;
-    this.append({
-      type: 'decision',
-      step,
-      decision: decisionOf[event.type],
-      by,
-      ...(value !== undefined ? {value: this.options.redactor.text(value)} : {}),
-      ...(reason ? {reason: this.options.redactor.text(reason)} : {}),
-      ...(event.type === 'CHOOSE' ? {option: event.option} : {}),
-      ...(via ? {via} : {}),
-    });
+    try {
+      this.append({
+        type: 'decision',
+        step,
+        decision: decisionOf[event.type],
+        by,
+        ...(value !== undefined ? {value: this.options.redactor.text(value)} : {}),
+        ...(reason ? {reason: this.options.redactor.text(reason)} : {}),
+        ...(event.type === 'CHOOSE' ? {option: event.option} : {}),
+        ...(via ? {via} : {}),
+      });
+    } catch (error) {
+      if (this.journalFault) return false; // not journaled, so not done
+      throw error;
+    }
     if (event.type === 'EXCLUDE') excludeHost(this.excluded, step, event.host);
     actor.send(event);
     return true;
@@ -275,13 +331,18 @@ export class Session {
     if (this.closed) return;
     const left: Leaving = typeof leaving === 'string' ? {reason: 'other', text: leaving} : leaving;
     const text = this.options.redactor.text(left.text);
-    this.append({type: 'notice', level: 'warn', text: `session left: ${text}`});
-    this.append({
-      type: 'session-left',
-      reason: left.reason,
-      ...(left.signal ? {signal: left.signal} : {}),
-      text,
-    });
+    try {
+      this.append({type: 'notice', level: 'warn', text: `session left: ${text}`});
+      this.append({
+        type: 'session-left',
+        reason: left.reason,
+        ...(left.signal ? {signal: left.signal} : {}),
+        text,
+      });
+    } catch (error) {
+      if (this.journalFault) return; // stopped: `done` says journal-error
+      throw error;
+    }
     this.closed = true;
     this.unsubscribeLinks?.();
     for (const background of this.backgrounds.values()) background.stop?.();
@@ -294,11 +355,16 @@ export class Session {
   private finish(end: 'finished' | 'aborted', reason?: string): void {
     if (this.closed) return;
     for (const background of this.backgrounds.values()) background.stop?.();
-    this.append({
-      type: 'session-closed',
-      outcome: end,
-      ...(reason ? {reason} : {}),
-    });
+    try {
+      this.append({
+        type: 'session-closed',
+        outcome: end,
+        ...(reason ? {reason} : {}),
+      });
+    } catch (error) {
+      if (this.journalFault) return; // stopped: `done` says journal-error
+      throw error;
+    }
     this.closed = true;
     this.unsubscribeLinks?.();
     this.actor?.stop();

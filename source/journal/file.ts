@@ -23,6 +23,79 @@ export const sessionsDir = (env: NodeJS.ProcessEnv = process.env): string =>
     'sessions',
   );
 
+/** What a disk fault is called in a sentence. */
+const FAULTS: Readonly<Record<string, string>> = {
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EIO: 'input/output error',
+  EROFS: 'read-only file system',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EFBIG: 'file too large',
+};
+
+const formatBytes = (n: number): string =>
+  n < 1024
+    ? `${n} bytes`
+    : n < 1 << 20
+      ? `${(n / 1024).toFixed(1)} KiB`
+      : n < 1 << 30
+        ? `${(n / (1 << 20)).toFixed(1)} MiB`
+        : `${(n / (1 << 30)).toFixed(1)} GiB`;
+
+/** Free bytes (for an unprivileged user) on the filesystem holding `file`, if known. */
+export function freeBytes(file: string): number | undefined {
+  for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
+    try {
+      const s = fs.statfsSync(dir);
+      return s.bavail * s.bsize;
+    } catch {
+      if (dir === path.dirname(dir)) return undefined;
+    }
+  }
+}
+
+/**
+ * The journal cannot be written (disk full, read-only, I/O error, no permission). Nothing
+ * more may happen: an effect the journal cannot record would be an effect resume cannot
+ * know about. Names the file, the fault and the free space.
+ */
+export class JournalWriteError extends Error {
+  constructor(
+    readonly file: string,
+    readonly code: string,
+    readonly free: number | undefined,
+    cause?: unknown,
+  ) {
+    const what = FAULTS[code] ?? (cause instanceof Error ? cause.message : 'write failed');
+    super(
+      `cannot write the journal ${file}: ${what} (${code}); ${free === undefined ? 'free space unknown' : `${formatBytes(free)} free`} on its filesystem`,
+      {cause},
+    );
+  }
+
+  static from(file: string, error: unknown): JournalWriteError {
+    if (error instanceof JournalWriteError) return error;
+    const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
+    return new JournalWriteError(file, code, freeBytes(file), error);
+  }
+}
+
+export type FaultListener = (error: JournalWriteError) => void;
+
+/** sha256 (hex) of a header's fields other than the checksum, in their order. */
+export const headerChecksum = (header: JournalHeader): string =>
+  createHash('sha256')
+    .update(
+      JSON.stringify({
+        crewchief: header.crewchief,
+        version: header.version,
+        session: header.session,
+        created: header.created,
+      }),
+    )
+    .digest('hex');
+
 const checksum = (json: string): string =>
   createHash('sha1').update(json).digest('hex').slice(0, 10);
 
@@ -68,7 +141,14 @@ export class JournalWriter {
   private pending = '';
   private timer: NodeJS.Timeout | undefined;
   private listeners: EntryListener[] = [];
+  private faultListeners: FaultListener[] = [];
   private closed = false;
+  private failure: JournalWriteError | undefined;
+  /** Bytes of the file that are known written (a failed write is cut back to here). */
+  private size: number;
+  /** Running sha256 over every line written, header included (the close seal). */
+  private readonly hash = createHash('sha256');
+  private lines = 0;
   private readonly groupCommitMs: number;
   private readonly now: () => Date;
 
@@ -77,23 +157,39 @@ export class JournalWriter {
     private readonly fd: number,
     private seq: number,
     options: JournalWriterOptions,
+    size = 0,
   ) {
+    this.size = size;
     this.groupCommitMs = options.groupCommitMs ?? 100;
     this.now = options.now ?? (() => new Date());
   }
 
   /** Creates a new journal with its header. Refuses to overwrite an existing file. */
   static create(file: string, session: string, options: JournalWriterOptions = {}): JournalWriter {
-    fs.mkdirSync(path.dirname(file), {recursive: true, mode: 0o700});
-    const fd = fs.openSync(file, 'wx', 0o600);
-    const header: JournalHeader = {
-      crewchief: 'journal',
+    let fd: number;
+    try {
+      fs.mkdirSync(path.dirname(file), {recursive: true, mode: 0o700});
+      fd = fs.openSync(file, 'wx', 0o600);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code && code in FAULTS) throw JournalWriteError.from(file, error);
+      throw error;
+    }
+    const fields = {
+      crewchief: 'journal' as const,
       version: JOURNAL_VERSION,
       session,
       created: (options.now ?? (() => new Date()))().toISOString(),
     };
+    const header: JournalHeader = {...fields, checksum: headerChecksum(fields)};
     const writer = new JournalWriter(file, fd, 0, options);
     writer.write(`${JSON.stringify(header)}\n`, true);
+    writer.lines = 0;
+    if (writer.failure) {
+      writer.close();
+      fs.rmSync(file, {force: true});
+      throw writer.failure;
+    }
     return writer;
   }
 
@@ -107,10 +203,29 @@ export class JournalWriter {
     validBytes: number,
     options: JournalWriterOptions = {},
   ): JournalWriter {
-    const fd = fs.openSync(file, 'r+');
-    if (fs.fstatSync(fd).size !== validBytes) fs.ftruncateSync(fd, validBytes);
-    fs.closeSync(fd);
-    return new JournalWriter(file, fs.openSync(file, 'a'), lastSeq, options);
+    let writer: JournalWriter;
+    let text: Buffer;
+    try {
+      const fd = fs.openSync(file, 'r+');
+      if (fs.fstatSync(fd).size !== validBytes) fs.ftruncateSync(fd, validBytes);
+      text = Buffer.alloc(validBytes);
+      let read = 0;
+      while (read < validBytes) {
+        const n = fs.readSync(fd, text, read, validBytes - read, read);
+        if (n === 0) break;
+        read += n;
+      }
+      fs.closeSync(fd);
+      writer = new JournalWriter(file, fs.openSync(file, 'a'), lastSeq, options, validBytes);
+    } catch (error) {
+      throw JournalWriteError.from(file, error);
+    }
+    // The seal covers every line: go on from the lines already there.
+    writer.hash.update(text);
+    let lines = 0;
+    for (let i = text.indexOf(0x0a); i >= 0; i = text.indexOf(0x0a, i + 1)) lines++;
+    writer.lines = Math.max(0, lines - 1);
+    return writer;
   }
 
   get lastSeq(): number {
@@ -125,9 +240,39 @@ export class JournalWriter {
     };
   }
 
-  /** Appends an event. Effect-bearing events are on disk when this returns. */
+  /**
+   * Called once when the journal cannot be written: the session must stop before any
+   * further effect. The writer refuses every append after that.
+   */
+  onFault(listener: FaultListener): () => void {
+    this.faultListeners.push(listener);
+    return () => {
+      this.faultListeners = this.faultListeners.filter((l) => l !== listener);
+    };
+  }
+
+  /** The disk fault that stopped this journal, if any. */
+  get fault(): JournalWriteError | undefined {
+    return this.failure;
+  }
+
+  /**
+   * Appends an event. Effect-bearing events are on disk when this returns; when they
+   * cannot be written this throws a {@link JournalWriteError} (the effect must not
+   * happen), as does any append after a fault.
+   */
   append(event: JournalEvent): JournalEntry {
+    if (this.failure) throw this.failure;
     if (this.closed) throw new Error('journal is closed');
+    if (event.type === 'session-closed') {
+      // The seal: how many event lines came before, and a running hash over every line.
+      this.flush();
+      if (this.failure) throw this.failure;
+      event = {
+        ...event,
+        seal: {events: this.lines, sha256: this.hash.copy().digest('hex')},
+      };
+    }
     const entry = {
       ...event,
       seq: ++this.seq,
@@ -137,9 +282,11 @@ export class JournalWriter {
     const line = formatEntry(entry);
     this.stats.events++;
     if (syncEvents.has(event.type)) {
-      this.write(this.pending + line, true);
+      const text = this.pending + line;
       this.pending = '';
       this.cancelTimer();
+      this.write(text, true);
+      if (this.failure) throw this.failure;
     } else {
       this.pending += line;
       if (this.pending.length > 1 << 20) this.flush();
@@ -162,7 +309,11 @@ export class JournalWriter {
     if (this.closed) return;
     this.flush();
     this.closed = true;
-    fs.closeSync(this.fd);
+    try {
+      fs.closeSync(this.fd);
+    } catch (error) {
+      this.fail(error);
+    }
   }
 
   private cancelTimer(): void {
@@ -170,14 +321,49 @@ export class JournalWriter {
     this.timer = undefined;
   }
 
+  /**
+   * Writes (and fsyncs) whole lines. A failure never throws from here: it is recorded,
+   * the part written is cut off again where possible (so the file stays whole lines and
+   * resume goes on after the last one), and the fault listeners are told.
+   */
   private write(text: string, sync: boolean): void {
+    if (this.failure) return;
     const buffer = Buffer.from(text, 'utf8');
-    let offset = 0;
-    while (offset < buffer.length) offset += fs.writeSync(this.fd, buffer, offset);
+    try {
+      let offset = 0;
+      while (offset < buffer.length) offset += fs.writeSync(this.fd, buffer, offset);
+      if (sync) {
+        fs.fsyncSync(this.fd);
+        this.stats.fsyncs++;
+      }
+    } catch (error) {
+      // Free space as the fault found it (before the part written is given back).
+      const fault = JournalWriteError.from(this.path, error);
+      try {
+        fs.ftruncateSync(this.fd, this.size);
+      } catch {
+        // Read-only or gone: the reader drops a torn last line.
+      }
+      this.fail(fault);
+      return;
+    }
+    this.size += buffer.length;
     this.stats.bytes += buffer.length;
-    if (sync) {
-      fs.fsyncSync(this.fd);
-      this.stats.fsyncs++;
+    this.hash.update(buffer);
+    for (let i = buffer.indexOf(0x0a); i >= 0; i = buffer.indexOf(0x0a, i + 1)) this.lines++;
+  }
+
+  private fail(error: unknown): void {
+    if (this.failure) return;
+    this.failure = JournalWriteError.from(this.path, error);
+    this.pending = '';
+    this.cancelTimer();
+    for (const listener of this.faultListeners) {
+      try {
+        listener(this.failure);
+      } catch {
+        // A listener's own trouble must not hide the fault.
+      }
     }
   }
 }
@@ -198,6 +384,11 @@ export interface JournalRead {
   damage: JournalDamage[];
   /** Bytes of whole, valid lines (where appending may go on). */
   validBytes: number;
+  /**
+   * What the lines before the (first) `session-closed` event really are: their count and
+   * sha256, to hold against the seal the writer put in it ({@link verifySeal}).
+   */
+  closedOver?: {events: number; sha256: string};
 }
 
 export class JournalError extends Error {}
@@ -220,11 +411,17 @@ export function parseJournal(text: string, name = 'journal'): JournalRead {
       `${name}: not a crewchief journal (header has no "crewchief": "journal")`,
     );
   }
+  if (header.checksum !== undefined && header.checksum !== headerChecksum(header)) {
+    throw new JournalError(
+      `${name}: the journal header is damaged (its checksum does not match its fields: session ${JSON.stringify(header.session)}, created ${JSON.stringify(header.created)}); crewchief will not guess which session this is`,
+    );
+  }
   if (header.version > JOURNAL_VERSION) {
     throw new JournalError(
       `${name}: journal version ${header.version} is newer than this crewchief understands (${JOURNAL_VERSION}); upgrade crewchief`,
     );
   }
+  let closedOver: JournalRead['closedOver'];
   let offset = Buffer.byteLength(text.slice(0, firstEnd + 1));
   let validBytes = offset;
   let lineNo = 1;
@@ -246,6 +443,12 @@ export function parseJournal(text: string, name = 'journal'): JournalRead {
       }
       entries.push(entry);
       validBytes = offset + lineBytes;
+      if (entry.type === 'session-closed' && !closedOver) {
+        closedOver = {
+          events: lineNo - 2,
+          sha256: createHash('sha256').update(text.slice(0, pos)).digest('hex'),
+        };
+      }
     } catch (error) {
       const reason = (error as Error).message;
       if (torn) {
@@ -259,7 +462,25 @@ export function parseJournal(text: string, name = 'journal'): JournalRead {
     offset += lineBytes;
     pos = torn ? text.length : end + 1;
   }
-  return {header, entries, warnings, damage, validBytes};
+  return {header, entries, warnings, damage, validBytes, ...(closedOver ? {closedOver} : {})};
+}
+
+/**
+ * Whether a journal is closed and complete: `sealed` when its close carries a seal that
+ * matches every line before it (count and sha256) and nothing damaged or added after;
+ * `unsealed` when it has no close, or a close without a seal (version 1); `broken`
+ * otherwise (lines changed, lost or added after the close).
+ */
+export function verifySeal(read: JournalRead): 'sealed' | 'unsealed' | 'broken' {
+  const closeAt = read.entries.findIndex((e) => e.type === 'session-closed');
+  const close = read.entries[closeAt];
+  if (!close || close.type !== 'session-closed' || !close.seal) return 'unsealed';
+  if (read.damage.length || closeAt !== read.entries.length - 1 || !read.closedOver)
+    return 'broken';
+  return close.seal.events === read.closedOver.events &&
+    close.seal.sha256 === read.closedOver.sha256
+    ? 'sealed'
+    : 'broken';
 }
 
 export function readJournal(file: string): JournalRead {

@@ -2,7 +2,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {afterEach, describe, expect, it} from 'vitest';
-import {JournalWriter, parseJournal, readJournal} from '../../source/journal/file.js';
+import type {JournalEntry} from '../../source/journal/events.js';
+import {
+  formatEntry,
+  JournalWriter,
+  parseEntry,
+  parseJournal,
+  readJournal,
+  verifySeal,
+} from '../../source/journal/file.js';
 
 const dirs: string[] = [];
 const tempFile = (): string => {
@@ -99,5 +107,48 @@ describe('journal file', () => {
     const file = tempFile();
     writeSome(file).close();
     expect(() => JournalWriter.create(file, 'other')).toThrow(/EEXIST/);
+  });
+
+  it('checksums the header: a flipped session id is refused, a version 1 header still reads', () => {
+    const file = tempFile();
+    writeSome(file).close();
+    const text = fs.readFileSync(file, 'utf8');
+    expect(JSON.parse(text.split('\n')[0]!).checksum).toMatch(/^[0-9a-f]{64}$/);
+    const flipped = text.replace('"session":"test-session"', '"session":"test-sessioN"');
+    expect(() => parseJournal(flipped, 'j')).toThrow(
+      /j: the journal header is damaged \(its checksum does not match its fields: session "test-sessioN"/,
+    );
+    const v1 = `{"crewchief":"journal","version":1,"session":"old","created":"2026-11-22T01:15:13.010Z"}\n${text.slice(text.indexOf('\n') + 1)}`;
+    expect(parseJournal(v1, 'j').header.session).toBe('old');
+  });
+
+  it('seals the close with the event count and a running sha256: sealed, unsealed or broken', () => {
+    const file = tempFile();
+    const w = writeSome(file);
+    w.close();
+    expect(verifySeal(readJournal(file))).toBe('unsealed');
+    const read = readJournal(file);
+    const again = JournalWriter.reopen(file, 4, read.validBytes);
+    again.append({type: 'notice', level: 'info', text: 'resumed'});
+    const closed = again.append({type: 'session-closed', outcome: 'finished'});
+    again.close();
+    expect(closed).toMatchObject({seal: {events: 5}});
+    expect(verifySeal(readJournal(file))).toBe('sealed');
+    const text = fs.readFileSync(file, 'utf8');
+    // A line rewritten with a fresh line checksum (what the per-line sums cannot catch): broken.
+    const lines = text.split('\n');
+    const edited = {...parseEntry(lines[3]!), text: 'HELLO\n'} as JournalEntry;
+    lines[3] = formatEntry(edited).trimEnd();
+    const forged = parseJournal(lines.join('\n'), 'j');
+    expect(forged.damage).toEqual([]);
+    expect(verifySeal(forged)).toBe('broken');
+    // A line added after the close: broken.
+    const w2 = JournalWriter.reopen(file, 6, Buffer.byteLength(text));
+    w2.append({type: 'notice', level: 'info', text: 'late'});
+    w2.close();
+    expect(verifySeal(readJournal(file))).toBe('broken');
+    // A version 1 close has no seal: unsealed, as before.
+    const v1 = text.replace(/,"seal":\{[^}]*\}/, '');
+    expect(verifySeal(parseJournal(v1, 'j'))).toBe('unsealed');
   });
 });
