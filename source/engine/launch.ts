@@ -210,6 +210,7 @@ async function sshTransport(
       : {}),
     ...(profile.ssh.forwardAgent ? {forwardAgent: Object.keys(profile.hosts)} : {}),
     onHostKeyAccepted: (e) => append(`accepted the new host key of ${e.host}: ${e.fingerprint}`),
+    onNotice: append,
   });
 }
 

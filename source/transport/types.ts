@@ -32,6 +32,12 @@ export interface RunRequest {
   signal?: AbortSignal;
   /** Ask for a pseudo-terminal. */
   pty?: boolean;
+  /**
+   * A probe (a watch's poll, a check): read-only, no stdin. The ssh transport runs it in
+   * the host's long-lived probe shell, so it costs no session start on the server; other
+   * transports run it as any command.
+   */
+  probe?: true;
 }
 
 /** Where output goes, as it arrives. Chunks are raw bytes. */

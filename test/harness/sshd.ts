@@ -77,6 +77,11 @@ export interface SshLab {
   passphrase: string;
   /** A key no sshd accepts. */
   wrongKeyPath: string;
+  /**
+   * A key authorized only through a forced command that runs the requested command with
+   * stdin closed (`command="… </dev/null"`), as restricted deploy keys often are.
+   */
+  restrictedKeyPath: string;
   /** Plain known_hosts with both host keys, `[127.0.0.1]:port` form. */
   knownHostsFile: string;
   /** The same entries hashed by `ssh-keygen -H`. */
@@ -308,7 +313,14 @@ export async function startSshLab(options: SshLabOptions = {}): Promise<SshLab> 
   const pub = keygen(keyPath);
   const encPub = keygen(encryptedKeyPath, passphrase);
   keygen(wrongKeyPath);
-  writeFileSync(authorizedKeys, `${pub}\n${encPub}\n`, {mode: 0o600});
+  const restrictedKeyPath = join(dir, 'id_restricted');
+  const restrictedPub = keygen(restrictedKeyPath);
+  writeFileSync(
+    authorizedKeys,
+    `${pub}\n${encPub}\n` +
+      `command="exec sh -c \\"$SSH_ORIGINAL_COMMAND\\" </dev/null",no-pty ${restrictedPub}\n`,
+    {mode: 0o600},
+  );
 
   const [targetPort, bastionPort] = [await freePort(), await freePort()];
   const target = startSshd('target', dir, targetPort, authorizedKeys, [
@@ -379,6 +391,7 @@ export async function startSshLab(options: SshLabOptions = {}): Promise<SshLab> 
     encryptedKeyPath,
     passphrase,
     wrongKeyPath,
+    restrictedKeyPath,
     knownHostsFile,
     hashedKnownHostsFile,
     configFile,

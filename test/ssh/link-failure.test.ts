@@ -46,13 +46,16 @@ const sequence = (changes: readonly LinkChange[]): string[] =>
   changes.map((c) => c.state).filter((s, i, all) => s !== 'reconnecting' || all[i - 1] !== s);
 
 /** A watch: polls every `everyMs` until stopped, keeping every result. */
-function watch(transport: Transport, host: HostSpec, everyMs = 100) {
+function watch(transport: Transport, host: HostSpec, probe: boolean, everyMs = 100) {
   const results: {exitCode: number | null; out: string; error?: string; unknown?: boolean}[] = [];
   let stopped = false;
   const loop = (async () => {
     while (!stopped) {
       const sink = capture();
-      const result = await transport.start({host, command: 'echo polled'}, sink).done;
+      const result = await transport.start(
+        {host, command: 'echo polled', ...(probe ? {probe: true} : {})},
+        sink,
+      ).done;
       results.push({
         exitCode: result.exitCode,
         out: sink.out,
@@ -172,7 +175,8 @@ describe('dead links (real sshd)', {timeout: 30_000}, () => {
       const host: HostSpec = via === 'direct' ? target : {name: 'target', address: 'behind'};
       const transport = labTransport(lab, {reconnectWaitMs: 20_000});
       const links = linkLog(transport);
-      const poller = watch(transport, host);
+      // directly through the probe shell, through the bastion a channel per poll
+      const poller = watch(transport, host, via === 'direct');
       await links.waitFor((c) => c.state === 'up');
       await until(() => poller.results.filter((r) => r.exitCode === 0).length >= 2);
 
@@ -201,7 +205,12 @@ describe('dead links (real sshd)', {timeout: 30_000}, () => {
       // the drop), or said the link was down
       for (const r of poller.results) {
         if (r.exitCode === 0) expect(r.out).toBe('polled\n');
-        else expect(r.unknown || /link to target is down/.test(r.error ?? ''), r.error).toBe(true);
+        else
+          expect(
+            r.unknown ||
+              /link to target is down|could not start the probe shell/.test(r.error ?? ''),
+            r.error,
+          ).toBe(true);
       }
       expect(poller.results.at(-1)).toMatchObject({exitCode: 0, out: 'polled\n'});
       await transport.close();
@@ -211,7 +220,7 @@ describe('dead links (real sshd)', {timeout: 30_000}, () => {
   it('a frozen session (SIGSTOP, keepalive timeout) mid-watch: reconnects and the watch goes on', async () => {
     const transport = labTransport(lab, {keepaliveIntervalMs: 300, keepaliveCountMax: 2});
     const links = linkLog(transport);
-    const poller = watch(transport, target);
+    const poller = watch(transport, target, true);
     await links.waitFor((c) => c.state === 'up');
     const frozen = lab.target.freeze();
     expect(frozen.length).toBeGreaterThan(0);

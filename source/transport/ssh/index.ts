@@ -30,6 +30,7 @@ import {
 } from './known-hosts.js';
 import {openLink, type HostKeyVerifier, type Link} from './link.js';
 import {HostPool, type ConnectionState} from './pool.js';
+import {ProbeShell} from './probe-shell.js';
 import {
   emptySshConfig,
   hopKey,
@@ -115,6 +116,13 @@ export interface SshTransportOptions {
    * before failing with "the link to HOST is down" (default 30 s).
    */
   reconnectWaitMs?: number;
+  /**
+   * Run probes (`RunRequest.probe`) in one long-lived shell per host (default true);
+   * false: a channel per probe, like any command.
+   */
+  probeShell?: boolean;
+  /** Something the driver should know that is not an error (a fallback, an ignored option). */
+  onNotice?(text: string): void;
   /** Profile host names that get agent forwarding (none by default). */
   forwardAgent?: readonly string[];
   onHostKeyAccepted?(event: HostKeyAcceptedEvent): void;
@@ -176,6 +184,7 @@ export function createSshTransport(options: SshTransportOptions = {}): SshTransp
   const pools = new Map<string, {pool: HostPool; route: ResolvedRoute}>();
   const jumps = new Map<string, Promise<Link>>();
   const running = new Set<SshCommand>();
+  const probeShells = new Map<HostPool, ProbeShell>();
   let closed = false;
 
   const linkListeners = new Set<(change: LinkChange) => void>();
@@ -393,9 +402,6 @@ export function createSshTransport(options: SshTransportOptions = {}): SshTransp
     return pool;
   };
 
-  const execTextFor = (request: RunRequest & {host: HostSpec}): string =>
-    wrapForGroupKill(remoteScript(request, request.host));
-
   const checkHost = (request: RunRequest): HostSpec => {
     if (request.host === 'local') {
       throw new Error(
@@ -422,27 +428,63 @@ export function createSshTransport(options: SshTransportOptions = {}): SshTransp
       });
       if (closed) return failed('the ssh transport is closed');
       let pool: HostPool;
-      let execText: string;
+      let script: string;
       try {
         pool = poolFor(host);
-        execText = execTextFor({...request, host});
+        script = remoteScript(request, host);
       } catch (error) {
         return failed(error instanceof Error ? error.message : String(error));
       }
-      const command: SshCommand = new SshCommand(
-        {
-          pool,
-          execText,
-          pty: request.pty ?? false,
-          ...(request.timeoutMs !== undefined ? {timeoutMs: request.timeoutMs} : {}),
-          ...(request.signal ? {signal: request.signal} : {}),
-          killGraceMs,
-          onSettled: () => running.delete(command),
-        },
-        sink,
-      );
-      running.add(command);
-      return command;
+      const channelCommand = (
+        execText: string,
+        extra: {timeoutMs?: number; signal?: AbortSignal},
+        to: OutputSink,
+      ): RunningCommand => {
+        const command: SshCommand = new SshCommand(
+          {
+            pool,
+            execText,
+            pty: request.pty ?? false,
+            ...(extra.timeoutMs !== undefined ? {timeoutMs: extra.timeoutMs} : {}),
+            ...(extra.signal ? {signal: extra.signal} : {}),
+            killGraceMs,
+            onSettled: () => running.delete(command),
+          },
+          to,
+        );
+        running.add(command);
+        return command;
+      };
+      if (request.probe && !request.pty && options.probeShell !== false) {
+        let shell = probeShells.get(pool);
+        if (!shell) {
+          shell = new ProbeShell({
+            pool,
+            name: host.name,
+            killGraceMs,
+            fallback: (probe, to) =>
+              channelCommand(
+                wrapForGroupKill(probe.script),
+                {
+                  ...(probe.timeoutMs !== undefined ? {timeoutMs: probe.timeoutMs} : {}),
+                  ...(probe.signal ? {signal: probe.signal} : {}),
+                },
+                to,
+              ),
+            onFallback: (text) => options.onNotice?.(text),
+          });
+          probeShells.set(pool, shell);
+        }
+        return shell.run(
+          {
+            script,
+            ...(request.timeoutMs !== undefined ? {timeoutMs: request.timeoutMs} : {}),
+            ...(request.signal ? {signal: request.signal} : {}),
+          },
+          sink,
+        );
+      }
+      return channelCommand(wrapForGroupKill(script), request, sink);
     },
     plan(request: RunRequest): SshPlan {
       const host = checkHost(request);
@@ -468,6 +510,8 @@ export function createSshTransport(options: SshTransportOptions = {}): SshTransp
       const stopping = [...running];
       for (const command of stopping) command.stop('canceled');
       const bound = new Promise((resolve) => setTimeout(resolve, killGraceMs * 2 + 1000).unref());
+      for (const shell of probeShells.values()) shell.close();
+      probeShells.clear();
       await Promise.race([Promise.all(stopping.map((c) => c.done)), bound]);
       for (const {pool} of pools.values()) pool.close();
       pools.clear();

@@ -1,0 +1,493 @@
+/**
+ * A probe shell per host: one long-lived `sh` on one channel, fed probes (a watch's polls,
+ * checks) on its stdin, so a poll costs a fork on the server and no session start.
+ *
+ * Each probe gets a random token and is sent as one line of shell:
+ *
+ *   setsid sh -c SCRIPT </dev/null & p=$!; printf 'RS TOKEN:pid:%s RS\n' "$p";
+ *   wait "$p"; s=$?; kill -KILL -"$p"; printf 'RS TOKEN:end:%s RS\n' "$s"; (same on stderr)
+ *
+ * `setsid` gives the probe a process group of its own (the shell is not a group leader's
+ * child in a new group otherwise: dash has no job control without a tty), so a probe that
+ * times out is killed alone, from a control channel, and whatever it left behind in its
+ * group is killed before its end marker is written: a later probe never sees its output.
+ * Probes run one at a time; the stdout and stderr between a probe's markers are its own.
+ * Output is scanned for the token, never for fixed text, so no probe can forge an end.
+ *
+ * A shell that dies is started again for the next probe (a probe it was running ends
+ * `unknown`). Where the shell cannot be started (a forced command, no `setsid`, a login
+ * shell that does not run `exec sh`), the host falls back to a channel per probe.
+ */
+import {randomBytes} from 'node:crypto';
+import type {ClientChannel} from 'ssh2';
+import {shellQuote} from '../shell.js';
+import type {OutputSink, RunResult, RunningCommand} from '../types.js';
+import {killCommand} from './command-line.js';
+import {AbortedError, type HostPool, type Lease} from './pool.js';
+
+const RS = '\x1e';
+/** How much of a stream's tail is held back because it may be the start of a marker. */
+const HOLD = 96;
+
+export interface ProbeRequest {
+  /** The script (env, prelude, cd, command), run by `sh -c`. */
+  script: string;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface ProbeShellOptions {
+  pool: HostPool;
+  /** The host, for messages. */
+  name: string;
+  /** Between TERM and KILL, and between KILL and giving up on the shell. */
+  killGraceMs: number;
+  /** How long a new shell has to say it is ready before the host falls back (default 10 s). */
+  readyTimeoutMs?: number;
+  /** Runs a probe on a channel of its own (the fallback). */
+  fallback(request: ProbeRequest, sink: OutputSink): RunningCommand;
+  /** Told once when the host falls back to a channel per probe, and why. */
+  onFallback?(reason: string): void;
+}
+
+type Marker = {kind: string; value?: string};
+
+/** The link dropped while a shell was being started: nothing of a probe ran. */
+class ShellLostError extends Error {}
+
+/**
+ * Splits a stream into data and `RS TOKEN:kind[:value] RS` markers (an optional newline
+ * after a marker is part of it). Bytes pass through untouched (latin1 round trip).
+ */
+export class MarkerScanner {
+  private pending = '';
+  token: string | undefined;
+
+  constructor(
+    private readonly onData: (chunk: Buffer) => void,
+    private readonly onMarker: (marker: Marker) => void,
+  ) {}
+
+  push(chunk: Buffer): void {
+    let text = this.pending + chunk.toString('latin1');
+    this.pending = '';
+    for (;;) {
+      const token = this.token;
+      if (token === undefined) {
+        // between probes: nothing belongs to anyone
+        return;
+      }
+      const prefix = `${RS}${token}:`;
+      const start = text.indexOf(prefix);
+      if (start < 0) {
+        const lastRs = text.lastIndexOf(RS);
+        const keep = lastRs >= 0 && text.length - lastRs < HOLD ? lastRs : text.length;
+        this.emit(text.slice(0, keep));
+        this.pending = text.slice(keep);
+        return;
+      }
+      const close = text.indexOf(RS, start + prefix.length);
+      if (close < 0) {
+        if (text.length - start > HOLD) {
+          // not one of ours after all (too long): pass it on
+          this.emit(text.slice(0, start + 1));
+          text = text.slice(start + 1);
+          continue;
+        }
+        this.emit(text.slice(0, start));
+        this.pending = text.slice(start);
+        return;
+      }
+      this.emit(text.slice(0, start));
+      const body = text.slice(start + prefix.length, close);
+      let next = close + 1;
+      if (text[next] === '\n') next++;
+      else if (text[next] === '\r' && text[next + 1] === '\n') next += 2;
+      else if (next >= text.length) {
+        // the newline may be in the next chunk: wait for it
+        this.pending = text.slice(start);
+        return;
+      }
+      text = text.slice(next);
+      const colon = body.indexOf(':');
+      this.onMarker(
+        colon < 0 ? {kind: body} : {kind: body.slice(0, colon), value: body.slice(colon + 1)},
+      );
+    }
+  }
+
+  private emit(text: string): void {
+    if (text.length) this.onData(Buffer.from(text, 'latin1'));
+  }
+}
+
+/** One shell on one channel. */
+interface Shell {
+  channel: ClientChannel;
+  lease: Lease;
+  out: MarkerScanner;
+  err: MarkerScanner;
+  alive: boolean;
+  /** Why it ended. */
+  reason?: string;
+  /** The probe it is running. */
+  current?: Probe;
+  onClose: Set<() => void>;
+}
+
+type StopReason = 'timedOut' | 'canceled';
+
+class Probe implements RunningCommand {
+  readonly done: Promise<RunResult>;
+  resolve!: (result: RunResult) => void;
+  readonly started = performance.now();
+  readonly token = randomBytes(9).toString('hex');
+  stopReason: StopReason | undefined;
+  pid: number | undefined;
+  status: number | undefined;
+  sawOutEnd = false;
+  sawErrEnd = false;
+  settled = false;
+  readonly timers: NodeJS.Timeout[] = [];
+  onStop: ((reason: StopReason) => void) | undefined;
+  /** Set when the probe went to the fallback channel. */
+  delegate: RunningCommand | undefined;
+  /** Called after each of its end markers. */
+  onEndMarker: (() => void) | undefined;
+
+  constructor(
+    readonly request: ProbeRequest,
+    readonly sink: OutputSink,
+  ) {
+    this.done = new Promise((resolve) => (this.resolve = resolve));
+  }
+
+  write(): void {
+    // probes read nothing: stdin is /dev/null
+  }
+}
+
+export class ProbeShell {
+  private shell: Shell | undefined;
+  private starting: Promise<Shell | undefined> | undefined;
+  private unsupported: string | undefined;
+  private readonly queue: Probe[] = [];
+  private busy = false;
+  private closed = false;
+  private readonly stopStarting = new AbortController();
+
+  constructor(private readonly options: ProbeShellOptions) {}
+
+  /** False once the host has fallen back to a channel per probe. */
+  get usable(): boolean {
+    return this.unsupported === undefined;
+  }
+
+  /** The pid of the live shell (tests, diagnostics). */
+  get alive(): boolean {
+    return this.shell?.alive ?? false;
+  }
+
+  run(request: ProbeRequest, sink: OutputSink): RunningCommand {
+    if (this.unsupported !== undefined || this.closed) return this.options.fallback(request, sink);
+    const probe = new Probe(request, sink);
+    if (request.timeoutMs !== undefined) {
+      probe.timers.push(setTimeout(() => this.stop(probe, 'timedOut'), request.timeoutMs));
+    }
+    const onAbort = (): void => this.stop(probe, 'canceled');
+    if (request.signal?.aborted) {
+      queueMicrotask(onAbort);
+    } else if (request.signal) {
+      request.signal.addEventListener('abort', onAbort, {once: true});
+      void probe.done.then(() => request.signal?.removeEventListener('abort', onAbort));
+    }
+    this.queue.push(probe);
+    this.pump();
+    return probe;
+  }
+
+  private stop(probe: Probe, reason: StopReason): void {
+    if (probe.settled || probe.stopReason) return;
+    probe.stopReason = reason;
+    const queued = this.queue.indexOf(probe);
+    if (queued >= 0) {
+      this.queue.splice(queued, 1);
+      this.finish(probe, {
+        error: reason === 'timedOut' ? 'timed out waiting for the probe shell' : undefined,
+      });
+      return;
+    }
+    probe.onStop?.(reason);
+  }
+
+  private finish(
+    probe: Probe,
+    outcome: {status?: number; unknown?: boolean; error?: string | undefined},
+  ): void {
+    if (probe.settled) return;
+    probe.settled = true;
+    for (const timer of probe.timers) clearTimeout(timer);
+    const killed = probe.stopReason !== undefined;
+    const result: RunResult = {
+      exitCode: killed || outcome.status === undefined ? null : outcome.status,
+      ...(killed && outcome.status !== undefined && outcome.status > 128
+        ? {signal: outcome.status === 137 ? 'SIGKILL' : 'SIGTERM'}
+        : {}),
+      timedOut: probe.stopReason === 'timedOut',
+      canceled: probe.stopReason === 'canceled',
+      ...(outcome.unknown ? {unknown: true} : {}),
+      ...(outcome.error !== undefined ? {error: outcome.error} : {}),
+      durationMs: performance.now() - probe.started,
+    };
+    probe.resolve(result);
+  }
+
+  private pump(): void {
+    if (this.busy || this.closed) return;
+    const probe = this.queue.shift();
+    if (!probe) return;
+    this.busy = true;
+    void this.runOne(probe).finally(() => {
+      this.busy = false;
+      this.pump();
+    });
+  }
+
+  private async runOne(probe: Probe): Promise<void> {
+    let shell: Shell | undefined;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        shell = await this.ready(probe);
+        break;
+      } catch (error) {
+        if (error instanceof AbortedError || probe.settled) return;
+        // The link dropped while the shell started: nothing of the probe ran, try again
+        // (the pool waits for the link, bounded). A connect failure is final.
+        if (attempt < 3 && error instanceof ShellLostError && !this.closed) continue;
+        this.finish(probe, {error: error instanceof Error ? error.message : String(error)});
+        return;
+      }
+    }
+    if (probe.settled) return;
+    if (!shell) {
+      // fell back: run it on a channel of its own
+      const delegate = this.options.fallback(probe.request, probe.sink);
+      probe.delegate = delegate;
+      const result = await delegate.done;
+      for (const timer of probe.timers) clearTimeout(timer);
+      probe.settled = true;
+      probe.resolve(result);
+      return;
+    }
+    await this.send(shell, probe);
+  }
+
+  /** The live shell, started if needed; undefined when the host falls back. */
+  private async ready(probe: Probe): Promise<Shell | undefined> {
+    if (this.shell?.alive) return this.shell;
+    if (this.unsupported !== undefined) return undefined;
+    this.starting ??= this.startShell(probe).finally(() => (this.starting = undefined));
+    return this.starting;
+  }
+
+  private async startShell(probe: Probe): Promise<Shell | undefined> {
+    // The probe's own stop leaves the wait for a link.
+    const abort = new AbortController();
+    const onStop = (): void => abort.abort();
+    probe.onStop = onStop;
+    const stopAll = (): void => abort.abort();
+    this.stopStarting.signal.addEventListener('abort', stopAll, {once: true});
+    let lease: Lease;
+    try {
+      lease = await this.options.pool.acquire(abort.signal);
+    } catch (error) {
+      if (error instanceof AbortedError) {
+        this.finish(probe, {
+          error:
+            probe.stopReason === 'timedOut' ? 'timed out before the probe could start' : undefined,
+        });
+      }
+      throw error;
+    } finally {
+      probe.onStop = undefined;
+      this.stopStarting.signal.removeEventListener('abort', stopAll);
+    }
+    const link = lease.link;
+    const hello = randomBytes(9).toString('hex');
+    let channel: ClientChannel;
+    let shell!: Shell;
+    let greeted: (ok: boolean | string) => void = () => {};
+    const greeting = new Promise<boolean | string>((resolve) => (greeted = resolve));
+    try {
+      channel = await link.exec('exec sh', {}, (opened) => {
+        const out = new MarkerScanner(
+          (chunk) => shell.current?.sink.stdout(chunk),
+          (marker) => this.onMarker(shell, 'out', marker, greeted),
+        );
+        const err = new MarkerScanner(
+          (chunk) => shell.current?.sink.stderr(chunk),
+          (marker) => this.onMarker(shell, 'err', marker, greeted),
+        );
+        out.token = hello;
+        shell = {channel: opened, lease, out, err, alive: true, onClose: new Set()};
+        opened.on('data', (chunk: Buffer) => out.push(chunk));
+        opened.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+        opened.on('error', () => {});
+        opened.on('close', () => {
+          shell.alive = false;
+          shell.reason ??= link.up
+            ? 'the probe shell exited'
+            : `the link dropped (${link.closeReason ?? 'connection lost'})`;
+          lease.release();
+          greeted(false);
+          for (const listener of [...shell.onClose]) listener();
+          if (this.shell === shell) this.shell = undefined;
+        });
+      });
+    } catch (error) {
+      lease.release();
+      const message = error instanceof Error ? error.message : String(error);
+      // the link dropped on the way: the next try waits for it again
+      throw new ShellLostError(`could not start the probe shell on ${link.label}: ${message}`);
+    }
+    channel.write(
+      `command -v setsid >/dev/null 2>&1 && printf '\\036${hello}:ready\\036\\n' || ` +
+        `printf '\\036${hello}:no-setsid\\036\\n'\n`,
+    );
+    const timeoutMs = this.options.readyTimeoutMs ?? 10_000;
+    const timer = setTimeout(() => greeted(`no answer within ${timeoutMs} ms`), timeoutMs);
+    const answer = await greeting;
+    clearTimeout(timer);
+    shell.out.token = undefined;
+    if (answer === true && shell.alive) {
+      this.shell = shell;
+      return shell;
+    }
+    if (shell.alive) channel.close();
+    if (answer === false && !link.up) {
+      throw new ShellLostError(
+        `could not start the probe shell on ${link.label}: ${shell.reason ?? ''}`,
+      );
+    }
+    const why =
+      answer === false
+        ? 'the remote shell did not run it (a forced command or an unknown shell)'
+        : answer === 'no-setsid'
+          ? 'setsid is missing there'
+          : String(answer);
+    this.unsupported = why;
+    this.options.onFallback?.(
+      `${this.options.name}: probes run on a channel each (no probe shell: ${why})`,
+    );
+    return undefined;
+  }
+
+  private onMarker(
+    shell: Shell,
+    stream: 'out' | 'err',
+    marker: Marker,
+    greeted: (ok: boolean | string) => void,
+  ): void {
+    if (marker.kind === 'ready') {
+      greeted(true);
+      return;
+    }
+    if (marker.kind === 'no-setsid') {
+      greeted('no-setsid');
+      return;
+    }
+    const probe = shell.current;
+    if (!probe) return;
+    if (marker.kind === 'pid' && marker.value && /^\d+$/.test(marker.value)) {
+      probe.pid = Number(marker.value);
+      if (probe.stopReason) probe.onStop?.(probe.stopReason);
+      return;
+    }
+    if (marker.kind === 'end') {
+      if (stream === 'out') {
+        probe.sawOutEnd = true;
+        if (marker.value && /^\d+$/.test(marker.value)) probe.status = Number(marker.value);
+      } else {
+        probe.sawErrEnd = true;
+      }
+      probe.onEndMarker?.();
+    }
+  }
+
+  /** Sends one probe to the shell and waits for both its end markers (or the shell's end). */
+  private send(shell: Shell, probe: Probe): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const {token} = probe;
+      shell.current = probe;
+      shell.out.token = token;
+      shell.err.token = token;
+      const cleanup = (): void => {
+        shell.onClose.delete(onClose);
+        shell.current = undefined;
+        shell.out.token = undefined;
+        shell.err.token = undefined;
+        probe.onStop = undefined;
+        probe.onEndMarker = undefined;
+        resolve();
+      };
+      const onClose = (): void => {
+        cleanup();
+        this.finish(probe, {
+          unknown: !probe.stopReason,
+          error: probe.stopReason
+            ? undefined
+            : `the probe shell on ${this.options.name} ended while the probe ran (${shell.reason ?? 'closed'}): outcome unknown`,
+        });
+      };
+      shell.onClose.add(onClose);
+      probe.onEndMarker = () => {
+        if (probe.sawOutEnd && probe.sawErrEnd) {
+          cleanup();
+          this.finish(probe, {status: probe.status ?? 255});
+        }
+      };
+
+      let killing = false;
+      probe.onStop = () => {
+        if (killing) return;
+        if (probe.pid === undefined) return; // the pid marker calls again
+        killing = true;
+        const link = shell.lease.link;
+        const pid = probe.pid;
+        void link.runControl(killCommand([pid], 'TERM'));
+        probe.timers.push(
+          setTimeout(() => {
+            void link.runControl(killCommand([pid], 'KILL'));
+            probe.timers.push(
+              setTimeout(() => {
+                // the shell does not come back from its wait: start a new one
+                if (!probe.settled) shell.channel.close();
+              }, this.options.killGraceMs),
+            );
+          }, this.options.killGraceMs),
+        );
+      };
+      const q = `'\\036${token}:`;
+      shell.channel.write(
+        `setsid sh -c ${shellQuote(probe.request.script)} </dev/null & p=$!; ` +
+          `printf ${q}pid:%s\\036\\n' "$p"; wait "$p"; s=$?; kill -KILL -"$p" 2>/dev/null; ` +
+          `printf ${q}end:%s\\036\\n' "$s"; printf ${q}end\\036\\n' >&2\n`,
+      );
+      if (probe.stopReason) probe.onStop(probe.stopReason);
+    });
+  }
+
+  /** Ends the shell; queued probes fail. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopStarting.abort();
+    for (const probe of this.queue.splice(0)) {
+      probe.stopReason = 'canceled';
+      this.finish(probe, {error: 'the ssh transport is closed'});
+    }
+    const current = this.shell?.current;
+    if (current) this.stop(current, 'canceled');
+    this.shell?.channel.close();
+  }
+}
