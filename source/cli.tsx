@@ -5,6 +5,8 @@
  */
 import {createRequire} from 'node:module';
 import {parseArgs, type ParseArgsConfig} from 'node:util';
+import {LaunchError, UsageError} from './services/exit.js';
+import {installInterrupts} from './services/interrupt.js';
 
 process.setSourceMapsEnabled(true);
 // React's development build costs start-up time and CPU on every frame.
@@ -88,19 +90,6 @@ const options = {
   json: {type: 'boolean'},
 } satisfies ParseArgsConfig['options'];
 
-class UsageError extends Error {}
-
-function oneOf<T extends string>(
-  name: string,
-  value: string | undefined,
-  allowed: readonly T[],
-): T | undefined {
-  if (value === undefined) return undefined;
-  if (!allowed.includes(value as T))
-    throw new UsageError(`--${name} expects one of ${allowed.join(', ')}, not "${value}"`);
-  return value as T;
-}
-
 async function main(argv: string[]): Promise<number> {
   let parsed;
   try {
@@ -122,7 +111,7 @@ async function main(argv: string[]): Promise<number> {
     case 'run':
     case 'demo':
     case 'resume':
-      return runCommand(command, args, flags);
+      return (await import('./commands/run.js')).run(command, args, flags, version);
     case 'replay':
       return (await import('./commands/replay.js')).replay(args, {
         plain: !!flags.plain || !process.stdout.isTTY,
@@ -167,134 +156,16 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-async function runCommand(
-  command: 'run' | 'demo' | 'resume',
-  args: string[],
-  flags: Record<string, unknown>,
-): Promise<number> {
-  const {launch, resume, driverIdentity, LaunchError} = await import('./engine/launch.js');
-  const {drive} = await import('./drive.js');
-  const {listProfiles} = await import('./runbook/load.js');
-  const choose: Record<string, string> = {};
-  for (const c of (flags['choose'] as string[] | undefined) ?? []) {
-    const [step, option] = c.split('=');
-    if (!step || !option) throw new UsageError(`--choose expects STEP=OPTION, not "${c}"`);
-    choose[step] = option;
-  }
-  const confirm = (flags['confirm'] as string[] | undefined) ?? [];
-  const interactive = !!process.stdin.isTTY && !!process.stdout.isTTY;
-  const demoAuto = command === 'demo' && (!!flags['auto'] || !interactive);
-  const onFailure = oneOf(
-    'on-failure',
-    flags['on-failure'] as string | undefined,
-    ['abort', 'skip', 'retry'] as const,
-  );
-  const onUnknown = oneOf(
-    'on-unknown',
-    flags['on-unknown'] as string | undefined,
-    ['rerun', 'done', 'skip'] as const,
-  );
-  const onTimeout = oneOf(
-    'on-timeout',
-    flags['on-timeout'] as string | undefined,
-    ['abort', 'skip', 'keep-waiting'] as const,
-  );
-  const autopilot = {
-    yes: !!flags['yes'] || demoAuto,
-    confirm: demoAuto || confirm.includes('all') ? ('all' as const) : confirm,
-    choose,
-    ...(onFailure ? {onFailure} : demoAuto ? {onFailure: 'abort' as const} : {}),
-    ...(onUnknown ? {onUnknown} : {}),
-    ...(onTimeout ? {onTimeout} : demoAuto ? {onTimeout: 'abort' as const} : {}),
-  };
-  const launchOptions = {
-    version,
-    ...(flags['dry-run'] ? {dryRun: true} : {}),
-    ...(flags['journal'] ? {journalPath: flags['journal'] as string} : {}),
-    ...(flags['sim-faults'] ? {simFaults: String(flags['sim-faults']).split(',')} : {}),
-    team: {
-      ...(flags['journal-db'] ? {journalDb: flags['journal-db'] as string} : {}),
-      ...(flags['take-over'] ? {takeOver: flags['take-over'] as string} : {}),
-    },
-  };
-  let launched;
-  try {
-    if (command === 'resume') {
-      if (args.length > 1)
-        throw new UsageError('resume expects at most one SESSION (an id or a journal file)');
-      launched = await resume(args[0], launchOptions);
-    } else if (command === 'run') {
-      const site = args[0];
-      if (!site || args.length > 1)
-        throw new UsageError('run expects one SITE: crewchief run SITE --profile NAME');
-      if (!flags['profile'])
-        throw new UsageError(
-          `run expects --profile NAME (profiles for ${site}: ${
-            listProfiles()
-              .filter((p) => p.site === site)
-              .map((p) => p.name)
-              .join(', ') || 'none found'
-          })`,
-        );
-      launched = await launch(site, flags['profile'] as string, launchOptions);
-    } else {
-      const site = args[0] ?? 'rubin';
-      const profile =
-        (flags['profile'] as string | undefined) ??
-        listProfiles().find((p) => p.site === site && p.name.endsWith('-demo'))?.name;
-      if (!profile)
-        throw new UsageError(
-          `no demo profile for site "${site}" (a profile named *-demo with site: ${site})`,
-        );
-      launched = await launch(site, profile, launchOptions);
-    }
-  } catch (error) {
-    if (error instanceof LaunchError) {
-      process.stderr.write(`crewchief: ${error.message}\n`);
-      return error.code;
-    }
-    throw error;
-  }
-  const plain = !!flags['plain'] || !process.stdout.isTTY;
-  const driver = driverIdentity();
-  if (!plain && !interactive) {
-    process.stderr.write('crewchief: the console needs a terminal on stdin; use --plain\n');
-    return 2;
-  }
-  const readOnly = !!flags['read-only'];
-  const render = plain ? undefined : (await import('./ui/render.js')).renderConsole;
-  const consoleView = render
-    ? (store: Parameters<typeof render>[0], launched: Parameters<typeof render>[1]) =>
-        render(store, launched, {readOnly})
-    : undefined;
-  if (command === 'demo' && plain) {
-    process.stdout.write(
-      `crewchief demo: ${launched.plan.site.title} on ${launched.plan.profile.name} (simulated site, nothing leaves this machine)${demoAuto ? '; prompts are answered automatically' : ''}\n`,
-    );
-  }
-  return drive(launched, {
-    plain,
-    interactive: interactive && !readOnly,
-    ...(readOnly ? {readOnly} : {}),
-    autopilot,
-    ...(flags['auto-delay'] !== undefined
-      ? {autoDelayMs: Number(flags['auto-delay'])}
-      : command === 'demo' && !plain
-        ? {autoDelayMs: 1500}
-        : {}),
-    driver,
-    ...(consoleView ? {console: consoleView} : {}),
-  });
-}
-
+installInterrupts();
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },
   (error: unknown) => {
-    if (error instanceof UsageError) {
+    // Bad input is said in one line; only a bug in crewchief shows a stack trace.
+    if (error instanceof LaunchError) {
       process.stderr.write(`crewchief: ${error.message}\n`);
-      process.exitCode = 2;
+      process.exitCode = error.code;
       return;
     }
     process.stderr.write(`crewchief: ${(error as Error).stack ?? String(error)}\n`);

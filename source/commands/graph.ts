@@ -1,6 +1,8 @@
 /** `crewchief graph SITE`: the machine as a Mermaid state diagram, for runbook authors. */
 import {resolvePlan, type ResolvedPlan} from '../engine/plan.js';
-import {findProfile, findSite, listProfiles} from '../runbook/load.js';
+import {findSite, listProfiles, LoadError} from '../runbook/load.js';
+import {UsageError} from '../services/exit.js';
+import {loadChecked} from '../services/open.js';
 
 const node = (key: string): string => key.replace(/[^A-Za-z0-9_]/g, '_');
 
@@ -36,14 +38,19 @@ export async function graph(
   profileName?: string,
   write: (s: string) => void = (s) => void process.stdout.write(`${s}\n`),
 ): Promise<number> {
-  const {site} = await findSite(siteName);
-  const name = profileName ?? listProfiles().find((p) => p.site === site.id)?.name;
-  if (!name) {
-    process.stderr.write(
-      `crewchief: no profile for site ${site.id} to resolve the graph with (give --profile)\n`,
-    );
-    return 2;
+  // The same checks as run: an unknown site is a usage error, a profile for another site
+  // is refused (a LaunchError, said in one line by the command line).
+  let site: string;
+  try {
+    site = (await findSite(siteName)).site.id;
+  } catch (error) {
+    if (error instanceof LoadError) throw new UsageError(error.message);
+    throw error;
   }
-  write(mermaid(resolvePlan(site, findProfile(name))));
+  const name = profileName ?? listProfiles().find((p) => p.site === site)?.name;
+  if (!name)
+    throw new UsageError(`no profile for site ${site} to resolve the graph with (give --profile)`);
+  const checked = await loadChecked(siteName, name);
+  write(mermaid(resolvePlan(checked.site, checked.profile)));
   return 0;
 }

@@ -1,5 +1,5 @@
 /** `crewchief list`: sites, profiles and sessions. */
-import {listSessions} from '../engine/launch.js';
+import {listSessions} from '../services/catalogue.js';
 import {sessionsDir} from '../journal/file.js';
 import {listProfiles, shippedSites} from '../runbook/load.js';
 

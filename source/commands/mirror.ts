@@ -3,7 +3,7 @@
  * PostgreSQL mirror — what a session could not send because PostgreSQL was down when it
  * ended. Idempotent: events the mirror has already are left as they are.
  */
-import {findJournal, listSessions} from '../engine/launch.js';
+import {findJournal, listSessions} from '../services/catalogue.js';
 import {readJournal} from '../journal/file.js';
 import {describeDb} from '../journal/pg-connect.js';
 import {PgMirror} from '../journal/pg-mirror.js';

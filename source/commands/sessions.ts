@@ -6,10 +6,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {listSessions} from '../engine/launch.js';
+import {listSessions} from '../services/catalogue.js';
 import {sessionsDir} from '../journal/file.js';
 import {describeDb, destroy} from '../journal/pg-connect.js';
-import {connectForReading, listMirroredSessions} from '../journal/pg-read.js';
+import {connectForReading, EmptyMirror, listMirroredSessions} from '../journal/pg-read.js';
 import {lockDirOf} from '../team/index.js';
 import type {Holder} from '../team/lock.js';
 
@@ -86,8 +86,12 @@ export async function sessions(options: SessionsOptions = {}): Promise<number> {
   try {
     rows = await sessionRows(options);
   } catch (error) {
-    process.stderr.write(`crewchief: ${(error as Error).message}\n`);
-    return 4;
+    // A journal database nobody has mirrored to yet: no sessions, not an error.
+    if (error instanceof EmptyMirror) rows = [];
+    else {
+      process.stderr.write(`crewchief: ${(error as Error).message}\n`);
+      return 4;
+    }
   }
   write(`Sessions in ${url ? describeDb(url) : sessionsDir(env)}:`);
   if (!rows.length) {

@@ -10,6 +10,7 @@ import {
   type ValidationError,
 } from '../runbook/profile.js';
 import {validateAgainstProfile, validateSite} from '../runbook/validate.js';
+import {knownSims} from '../sim/index.js';
 import type {Site} from '../runbook/vocabulary.js';
 
 export async function validate(
@@ -74,7 +75,7 @@ export async function validate(
       });
       continue;
     }
-    collected.push(...validateAgainstProfile(found.site, found.file, profile));
+    collected.push(...validateAgainstProfile(found.site, found.file, profile, knownSims()));
   }
   errors.push(...collected.map(formatError));
   for (const e of errors) write(e);

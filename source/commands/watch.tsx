@@ -6,7 +6,8 @@
  */
 import {render} from 'ink';
 import React from 'react';
-import {findJournal, LaunchError} from '../engine/launch.js';
+import {findJournal} from '../services/catalogue.js';
+import {LaunchError} from '../services/exit.js';
 import type {JournalEntry} from '../journal/events.js';
 import {describeDb, destroy, pause} from '../journal/pg-connect.js';
 import {connectForReading, listMirroredSessions, MirrorReadError} from '../journal/pg-read.js';

@@ -12,6 +12,8 @@ import {connect, describeDb, destroy, reasonOf, type PgClient} from './pg-connec
 import {installedVersion, LOCK_NAMESPACE, SCHEMA, SCHEMA_VERSION} from './pg-schema.js';
 
 export class MirrorReadError extends Error {}
+/** The database is there but no driver has mirrored a journal to it yet. */
+export class EmptyMirror extends MirrorReadError {}
 
 /** Connects for reading, checking that the database holds a journal this crewchief can read. */
 export async function connectForReading(url: string, applicationName: string): Promise<PgClient> {
@@ -26,7 +28,7 @@ export async function connectForReading(url: string, applicationName: string): P
   try {
     const version = await installedVersion(client);
     if (version === undefined) {
-      throw new MirrorReadError(
+      throw new EmptyMirror(
         `${describeDb(url)} holds no crewchief journal yet (a driver with --journal-db creates it)`,
       );
     }

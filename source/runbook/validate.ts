@@ -2,7 +2,6 @@
  * Checks a site on its own and against a profile. Every error names file:line and says
  * what was expected; bad input never reaches the engine.
  */
-import {knownSims} from '../sim/index.js';
 import {parseDuration} from './duration.js';
 import {applicability} from './flags.js';
 import type {Profile, ValidationError} from './profile.js';
@@ -231,6 +230,8 @@ export function validateAgainstProfile(
   site: Site,
   file: string,
   profile: Profile,
+  /** The simulated sites there are (the caller knows them; the runbook layer does not). */
+  sims: readonly string[],
 ): ValidationError[] {
   const errors: ValidationError[] = [];
   const fail = (value: object, field: string, message: string): void => {
@@ -300,12 +301,12 @@ export function validateAgainstProfile(
       });
     }
   }
-  if (profile.sim && !knownSims().includes(profile.sim.site)) {
+  if (profile.sim && !sims.includes(profile.sim.site)) {
     errors.push({
       file: profile.file,
       line: profileLine('sim'),
       field: 'sim',
-      message: `no simulated site "${profile.sim.site}" (known: ${knownSims().join(', ')})`,
+      message: `no simulated site "${profile.sim.site}" (known: ${sims.join(', ')})`,
     });
   }
   for (const name of Object.keys(site.variables ?? {})) {

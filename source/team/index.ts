@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type {SessionExtension} from '../engine/extension.js';
 import type {ResolvedPlan} from '../engine/plan.js';
 import type {Session} from '../engine/session.js';
 import type {StepServices} from '../engine/steps.js';
@@ -240,7 +241,7 @@ interface TeamParts {
 
 type Level = 'info' | 'warn' | 'error';
 
-export class Team {
+export class Team implements SessionExtension {
   /** Said once the session has started (journaled as notices) and on the driver's terminal. */
   readonly warnings: readonly string[];
   private journal: JournalWriter | undefined;

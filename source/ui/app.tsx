@@ -10,7 +10,7 @@ import type {DriverEvent} from '../engine/machine.js';
 import type {SessionState} from '../store/fold.js';
 import type {SessionStoreApi} from '../store/store.js';
 import {parseAnswer} from './answers.js';
-import {parseHandOver, type HandOverRequest} from '../team/hand-over-words.js';
+import {parseHandOver, type HandOverRequest} from '../engine/hand-over.js';
 import {checklistNeed, Checklist} from './components/checklist.js';
 import {CommandLog, logRows} from './components/command-log.js';
 import {CountsPane, countsHeight} from './components/counts-pane.js';
@@ -64,6 +64,8 @@ export interface AppProps {
   /** The driver left (Ctrl-C, q). */
   onQuit?: () => void;
   replay?: ReplayControls;
+  /** Where the journal is, for the driver to see (live, resume, watch of a file). */
+  journalPath?: string;
   /** The session ended here without closing (left, or a prompt nobody here may answer). */
   ended?: string;
   /** Tests: a fixed terminal size, the batching cadence, the prompt guard, the theme. */

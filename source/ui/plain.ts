@@ -95,7 +95,10 @@ export const promptHelp: Record<string, string> = {
 };
 
 /** Reads one line from the terminal. */
-export function askLine(question: string): {answer: Promise<string>; cancel: () => void} {
+export function askLine(question: string): {
+  answer: Promise<string | undefined>;
+  cancel: () => void;
+} {
   const rl = readline.createInterface({
     input: process.stdin,
     output: process.stdout,
@@ -103,12 +106,20 @@ export function askLine(question: string): {answer: Promise<string>; cancel: () 
   });
   // Keys typed before the prompt appeared never answer it.
   rl.write(null, {ctrl: true, name: 'u'});
-  const answer = new Promise<string>((resolve) => {
+  // The terminal is raw while asking: Ctrl-C arrives as a key. It means leave, as it does
+  // everywhere else, so hand it to the command line's signal handling (at once: with
+  // stdin closed nothing else may keep the process up until a real signal arrives).
+  rl.on('SIGINT', () => {
+    rl.close();
+    process.emit('SIGINT', 'SIGINT');
+  });
+  const answer = new Promise<string | undefined>((resolve) => {
     rl.question(question, (text) => {
       rl.close();
       resolve(text);
     });
-    rl.on('close', () => resolve(''));
+    // Closed without a line (Ctrl-C, Ctrl-D, cancelled): no answer at all, never an empty one.
+    rl.on('close', () => resolve(undefined));
   });
   return {answer, cancel: () => rl.close()};
 }

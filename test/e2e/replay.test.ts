@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
-import {drive} from '../../source/drive.js';
-import {launch} from '../../source/engine/launch.js';
+import {drive} from '../../source/services/drive.js';
+import {launch} from '../../source/services/open.js';
 import {readJournal} from '../../source/journal/file.js';
 import {foldAll} from '../../source/store/fold.js';
 import {snapshotOf, type SessionStoreApi} from '../../source/store/store.js';

@@ -1,7 +1,7 @@
 /** Runs a session in-process with a fake transport, for engine tests. */
 import fs from 'node:fs';
 import path from 'node:path';
-import {launch, resume, type Launched, type LaunchOptions} from '../../source/engine/launch.js';
+import {launch, resume, type Launched, type LaunchOptions} from '../../source/services/open.js';
 import {readJournal} from '../../source/journal/file.js';
 import type {SessionState} from '../../source/store/fold.js';
 import {createSessionStore, snapshotOf, type SessionStoreApi} from '../../source/store/store.js';

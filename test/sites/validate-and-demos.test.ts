@@ -67,19 +67,15 @@ describe.concurrent('crewchief demo SITE --plain', {timeout: 120_000}, () => {
     it(`${site} runs to the end`, async () => {
       const journal = path.join(state, `${site}.jsonl`);
       const release = await slots.take();
-      const started = performance.now();
       const result = await cli(['demo', site, '--plain', '--journal', journal], {state}).finally(
         release,
       );
-      const seconds = (performance.now() - started) / 1000;
       expect(result.exitCode, String(result.all).slice(-3000)).toBe(0);
       expect(result.all).toMatch(/session finished/);
       const entries = readJournal(journal).entries;
       expect(entries.at(-1)).toMatchObject({type: 'session-closed', outcome: 'finished'});
       expect(entries.some((e) => e.type === 'step-finished' && e.outcome === 'failed')).toBe(false);
-      // ~30 s is the aim on an idle machine (they take 4–15 s there); this allows for a busy one
-      expect(seconds, `${site} took ${seconds.toFixed(1)} s`).toBeLessThan(45);
-      console.log(`demo ${site}: ${seconds.toFixed(1)} s`);
+      // How long a demo takes is the benchmark's business (test/bench), not a test's.
     });
   }
 });

@@ -98,7 +98,6 @@ describe('commands (real sshd)', {timeout: 20_000}, () => {
   it('a timeout kills the whole remote process group', async () => {
     const transport = labTransport(lab);
     const sink = capture();
-    const started = Date.now();
     const running = transport.start(
       {
         host: target,
@@ -109,7 +108,6 @@ describe('commands (real sshd)', {timeout: 20_000}, () => {
     );
     const match = await sink.waitFor(/group (\d+) child (\d+)/);
     const result = await running.done;
-    expect(Date.now() - started).toBeLessThan(4000);
     expect(result).toMatchObject({
       timedOut: true,
       canceled: false,

@@ -12,7 +12,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {watch} from '../../source/commands/watch.js';
-import {launch} from '../../source/engine/launch.js';
+import {launch} from '../../source/services/open.js';
 import type {JournalEntry} from '../../source/journal/events.js';
 import {JournalWriter} from '../../source/journal/file.js';
 import {journalOnDisk, PgMirror} from '../../source/journal/pg-mirror.js';

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import pg from 'pg';
 import {afterAll, describe, expect, it} from 'vitest';
-import type {Launched} from '../../source/engine/launch.js';
+import type {Launched} from '../../source/services/open.js';
 import {readJournal} from '../../source/journal/file.js';
 import {LOCK_NAMESPACE} from '../../source/journal/pg-schema.js';
 import {lockKey} from '../../source/team/lock.js';

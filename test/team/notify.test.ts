@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type {AddressInfo} from 'node:net';
 import {afterAll, describe, expect, it} from 'vitest';
-import type {Launched} from '../../source/engine/launch.js';
+import type {Launched} from '../../source/services/open.js';
 import {readJournal} from '../../source/journal/file.js';
 import {tempDir} from '../helpers/fixtures.js';
 import {harness, promptFor, type Harness} from '../helpers/session.js';

@@ -13,8 +13,8 @@
  * Peers are timed in bash ($EPOCHREALTIME) and check every answer.
  */
 import path from 'node:path';
-import {drive} from '../../../source/drive.js';
-import {launch, type Launched} from '../../../source/engine/launch.js';
+import {drive} from '../../../source/services/drive.js';
+import {launch, type Launched} from '../../../source/services/open.js';
 import {readJournal} from '../../../source/journal/file.js';
 import type {Bed} from '../lib/bed.js';
 import {bash, timeInBash} from '../lib/proc.js';

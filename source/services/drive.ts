@@ -1,15 +1,18 @@
 /**
- * Drives a launched session with a view: feeds the store from the journal, shows it
- * (plain lines or the Ink console), answers prompts from flags or the driver, and turns
- * the end into an exit status.
+ * Drives a launched session with a view: feeds the store from the journal through the
+ * one pipeline, shows it (plain lines or the Ink console), answers prompts from flags or
+ * the driver, leaves cleanly on a signal, and turns the end into an exit status.
  */
-import {autoAnswer, type AutopilotOptions} from './engine/autopilot.js';
-import {EXIT, type Launched} from './engine/launch.js';
-import type {JournalEntry} from './journal/events.js';
-import {createSessionStore, type SessionStoreApi} from './store/store.js';
-import {parseHandOver} from './team/hand-over-words.js';
-import {parseAnswer} from './ui/answers.js';
-import {askLine, describeEntry, promptHelp} from './ui/plain.js';
+import {autoAnswer, type AutopilotOptions} from '../engine/autopilot.js';
+import {parseHandOver} from '../engine/hand-over.js';
+import type {JournalEntry} from '../journal/events.js';
+import {createSessionStore, type SessionStoreApi} from '../store/store.js';
+import {parseAnswer} from '../ui/answers.js';
+import {askLine, promptHelp} from '../ui/plain.js';
+import {EXIT, exitForEnd} from './exit.js';
+import {onInterrupt, type Interrupt} from './interrupt.js';
+import type {Launched} from './open.js';
+import {consoleView, feed, liveSource, plainView, storeSink} from './pipeline.js';
 
 export interface DriveOptions {
   plain: boolean;
@@ -26,14 +29,17 @@ export interface DriveOptions {
   console?: (
     store: SessionStoreApi,
     launched: Launched,
-  ) => {done: Promise<void>; unmount(): void | Promise<void>};
+  ) => {done: Promise<void>; unmount(how?: {signalled?: boolean}): void | Promise<void>};
+  /** Where the closing lines go (default stderr). */
+  say?: (line: string) => void;
   /** The console only shows: prompts are answered by flags or not at all (--read-only). */
   readOnly?: boolean;
 }
 
 export async function drive(launched: Launched, options: DriveOptions): Promise<number> {
   const {session, journal} = launched;
-  const write = options.write ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const write = options.write ?? ((line: string) => void process.stdout.write(`${line}\n`));
+  const say = options.say ?? ((line: string) => void process.stderr.write(`${line}\n`));
   const store = createSessionStore();
   store.getState().applyMany(launched.history);
   options.onStore?.(store);
@@ -63,7 +69,7 @@ export async function drive(launched: Launched, options: DriveOptions): Promise<
         pendingAsk = cancel;
         void answer.then((text) => {
           pendingAsk = undefined;
-          if (store.getState().prompt?.seq !== entry.seq) return;
+          if (text === undefined || left || store.getState().prompt?.seq !== entry.seq) return;
           const handOver = launched.team && parseHandOver(text);
           if (handOver) {
             void launched.team!.handOver(handOver).then((r) => r.ok || ask(r.message));
@@ -87,21 +93,23 @@ export async function drive(launched: Launched, options: DriveOptions): Promise<
     else queueMicrotask(answer);
   };
 
-  journal.onEntry((entry) => {
-    store.getState().apply(entry);
-    if (options.plain) {
-      const line = describeEntry(entry, store.getState());
-      if (line !== undefined) write(line);
-    }
-    if (entry.type === 'prompt-shown') handlePrompt(entry);
+  // The one pipeline: the live journal into the store and the view; prompts are answered
+  // once the store shows them.
+  const sink = storeSink(store, options.plain ? plainView(write) : consoleView);
+  const feeding = feed(liveSource(journal), {
+    take(entries) {
+      sink.take(entries);
+      for (const entry of entries) if (entry.type === 'prompt-shown') handlePrompt(entry);
+    },
   });
 
   const view = options.console?.(store, launched);
-  const onSignal = (signal: NodeJS.Signals): void =>
+  let left: Interrupt | undefined;
+  const offInterrupt = onInterrupt((signal) => {
+    left = signal;
+    pendingAsk?.();
     void session.detach({reason: 'signal', signal, text: `interrupted (${signal})`});
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  process.once('SIGHUP', onSignal);
+  });
   if (view)
     void view.done.then(() =>
       session.detach({reason: 'console-closed', text: 'the driver closed the console'}),
@@ -110,36 +118,35 @@ export async function drive(launched: Launched, options: DriveOptions): Promise<
   session.start();
   const end = await session.done;
   pendingAsk?.();
-  process.removeListener('SIGINT', onSignal);
-  process.removeListener('SIGTERM', onSignal);
-  process.removeListener('SIGHUP', onSignal);
+  offInterrupt();
   await launched.team?.settle();
+  await feeding.stop();
   journal.close();
   const teamNotes = (await launched.team?.close()) ?? [];
   const {events, fsyncs, bytes} = journal.stats;
-  if (options.plain) {
-    process.stderr.write(
-      `journal ${journal.path}: ${events} events, ${fsyncs} fsyncs, ${bytes} bytes written by this run\n`,
+  if (options.plain && left !== 'SIGPIPE') {
+    say(
+      `journal ${journal.path}: ${events} events, ${fsyncs} fsyncs, ${bytes} bytes written by this run`,
     );
   }
   // The console shows how the session ended until the driver leaves it.
-  await view?.unmount();
-  for (const note of teamNotes) process.stderr.write(`crewchief: ${note}\n`);
+  await view?.unmount(left ? {signalled: true} : {});
+  for (const note of teamNotes) say(`crewchief: ${note}`);
   if (needsDriver) {
-    process.stderr.write(
-      `crewchief: ${needsDriver}\nthe session is kept: crewchief resume ${journal.path}\n`,
-    );
+    say(`crewchief: ${needsDriver}\nthe session is kept: crewchief resume ${journal.path}`);
     return EXIT.needsDriver;
   }
   if (end === 'journal-error') {
     // A disk fault on the journal: nothing ran after it; never a failed step, never a trace.
-    process.stderr.write(
-      `crewchief: ${session.journalError?.message ?? `cannot write the journal ${journal.path}`}\ncrewchief: the session stopped before anything else ran; once the journal can be written again (free space, a writable disk): crewchief resume ${journal.path}\n`,
+    say(
+      `crewchief: ${session.journalError?.message ?? `cannot write the journal ${journal.path}`}\ncrewchief: the session stopped before anything else ran; once the journal can be written again (free space, a writable disk): crewchief resume ${journal.path}`,
     );
     return EXIT.journal;
   }
-  if (end === 'finished') return EXIT.ok;
-  if (end === 'aborted') return EXIT.failed;
-  write(`session left open: crewchief resume ${journal.path}`);
-  return EXIT.detached;
+  if (end === 'detached') {
+    if (left !== 'SIGPIPE')
+      say(`session left open${left ? ` (${left})` : ''}: crewchief resume ${journal.path}`);
+    return EXIT.detached;
+  }
+  return exitForEnd(end);
 }

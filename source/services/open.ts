@@ -1,10 +1,9 @@
 /**
- * Opens a session from names on the command line, or resumes one from its journal:
+ * Opening a session, the composition root: opens a session from names on the command line, or resumes one from its journal:
  * load and validate the site and profile, read secrets, pick transports, open the
  * journal. Everything here can fail with a clear message before anything runs.
  */
 import {randomBytes} from 'node:crypto';
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type {JournalEntry} from '../journal/events.js';
@@ -26,38 +25,19 @@ import {
 } from '../runbook/profile.js';
 import {validateAgainstProfile, validateSite} from '../runbook/validate.js';
 import type {Site} from '../runbook/vocabulary.js';
-import {prepareSim} from '../sim/index.js';
+import {knownSims, prepareSim} from '../sim/index.js';
 import {createDryRunTransport} from '../transport/dry-run.js';
 import {createLocalTransport} from '../transport/local.js';
 import type {SshTransport} from '../transport/ssh/index.js';
 import type {Transport} from '../transport/types.js';
 import type {Team, TeamOptions} from '../team/index.js';
-import {resolvePlan, type ResolvedPlan} from './plan.js';
-import {describeChanges, resumePoint, type ResumePoint} from './resume.js';
-import {Session} from './session.js';
-import type {StepServices} from './steps.js';
-
-/** Why a session could not start; `code` is the process exit status. */
-export class LaunchError extends Error {
-  constructor(
-    message: string,
-    readonly code: number,
-  ) {
-    super(message);
-  }
-}
-
-export const EXIT = {
-  ok: 0,
-  failed: 1,
-  usage: 2,
-  invalid: 3,
-  journal: 4,
-  needsDriver: 5,
-  /** Another driver holds the site and profile, or the driver may not take this session over. */
-  locked: 6,
-  detached: 130,
-} as const;
+import {resolvePlan, type ResolvedPlan} from '../engine/plan.js';
+import {describeChanges, resumePoint, type ResumePoint} from '../engine/resume.js';
+import {Session} from '../engine/session.js';
+import type {StepServices} from '../engine/steps.js';
+import type {SessionExtension} from '../engine/extension.js';
+import {findJournal} from './catalogue.js';
+import {EXIT, LaunchError} from './exit.js';
 
 export const driverIdentity = (env = process.env): string =>
   env['CREWCHIEF_DRIVER'] || `${os.userInfo().username}@${os.hostname()}`;
@@ -131,7 +111,7 @@ async function checkedWith(
   }
   const errors = [
     ...validateSite(found.site, found.file),
-    ...validateAgainstProfile(found.site, found.file, profile),
+    ...validateAgainstProfile(found.site, found.file, profile, knownSims()),
   ];
   if (errors.length) throw new LaunchError(formatErrors(errors), EXIT.invalid);
   return {site: found.site, siteFile: found.file, profile};
@@ -299,8 +279,9 @@ async function assemble(parts: {
     {...options, dryRun: parts.dryRun},
     (text) => journal.append({type: 'notice', level: 'warn', text}),
   );
-  const {transport, local} = team ? team.guard(transports) : transports;
-  const services = team ? team.services(options.services) : options.services;
+  const extension: SessionExtension | undefined = team;
+  const {transport, local} = extension ? extension.guard(transports) : transports;
+  const services = extension ? extension.services(options.services) : options.services;
   const point = resume?.point;
   const session = new Session({
     id: parts.id,
@@ -327,14 +308,14 @@ async function assemble(parts: {
       : {}),
     ...(services ? {services} : {}),
   });
-  team?.attach({journal, session, plan});
+  extension?.attach({journal, session, plan});
   return {
     session,
     journal,
     plan,
     history: resume?.history ?? [],
     ...(point ? {resume: point} : {}),
-    warnings: [...(resume?.warnings ?? []), ...(team?.warnings ?? [])],
+    warnings: [...(resume?.warnings ?? []), ...(extension?.warnings ?? [])],
     ...(team ? {team} : {}),
   };
 }
@@ -350,79 +331,6 @@ async function teamStep<T>(
     if (error instanceof team.TeamRefusal) throw new LaunchError(error.message, EXIT[error.code]);
     throw error;
   }
-}
-
-/** The journal of a session id, a path, or (none given) the latest unfinished session. */
-export function findJournal(idOrPath: string | undefined, env = process.env): string {
-  const dir = sessionsDir(env);
-  if (idOrPath) {
-    if (fs.existsSync(idOrPath)) return path.resolve(idOrPath);
-    const file = path.join(dir, idOrPath.endsWith('.jsonl') ? idOrPath : `${idOrPath}.jsonl`);
-    if (fs.existsSync(file)) return file;
-    throw new LaunchError(
-      `no session "${idOrPath}" (looked for ${idOrPath} and ${file}; crewchief list shows the sessions)`,
-      EXIT.usage,
-    );
-  }
-  const open = listSessions(env).filter((s) => !s.closed);
-  if (!open.length)
-    throw new LaunchError(
-      `no unfinished session in ${dir} (crewchief list shows the sessions)`,
-      EXIT.usage,
-    );
-  return open[0]!.file;
-}
-
-export interface SessionSummary {
-  id: string;
-  file: string;
-  site: string;
-  profile: string;
-  driver: string;
-  started: string;
-  last: string;
-  closed?: string;
-  events: number;
-}
-
-/** Sessions in the sessions directory, newest first. Unreadable files are listed as such. */
-export function listSessions(env = process.env): SessionSummary[] {
-  const dir = sessionsDir(env);
-  if (!fs.existsSync(dir)) return [];
-  const out: SessionSummary[] = [];
-  for (const name of fs.readdirSync(dir).filter((f) => f.endsWith('.jsonl'))) {
-    const file = path.join(dir, name);
-    try {
-      const read = readJournal(file);
-      const opened = read.entries.find((e) => e.type === 'session-opened');
-      const closed = read.entries.find((e) => e.type === 'session-closed');
-      const last = read.entries.at(-1);
-      out.push({
-        id: read.header.session,
-        file,
-        site: opened?.type === 'session-opened' ? opened.site : '?',
-        profile: opened?.type === 'session-opened' ? opened.profile : '?',
-        driver: opened?.type === 'session-opened' ? opened.driver : '?',
-        started: read.header.created,
-        last: last?.time ?? read.header.created,
-        ...(closed?.type === 'session-closed' ? {closed: closed.outcome} : {}),
-        events: read.entries.length,
-      });
-    } catch {
-      out.push({
-        id: name.replace(/\.jsonl$/, ''),
-        file,
-        site: '?',
-        profile: '?',
-        driver: '?',
-        started: '',
-        last: '',
-        closed: 'unreadable',
-        events: 0,
-      });
-    }
-  }
-  return out.sort((a, b) => b.last.localeCompare(a.last));
 }
 
 /** Resumes a session from its journal. */
