@@ -5,7 +5,8 @@
  * With no output named, the Markdown goes to stdout.
  */
 import fs from 'node:fs';
-import {findJournal, LaunchError} from '../engine/launch.js';
+import {findJournal} from '../services/catalogue.js';
+import {LaunchError} from '../services/exit.js';
 import {describeDamage, readJournal, type JournalRead} from '../journal/file.js';
 import {renderHtml} from '../report/html.js';
 import {renderMarkdown} from '../report/markdown.js';

@@ -7,8 +7,8 @@
  */
 import fs from 'node:fs';
 import {afterEach, describe, expect, it, vi} from 'vitest';
-import {drive} from '../../source/drive.js';
-import {EXIT} from '../../source/engine/launch.js';
+import {drive} from '../../source/services/drive.js';
+import {EXIT} from '../../source/services/exit.js';
 import {JournalWriteError, JournalWriter, readJournal} from '../../source/journal/file.js';
 import {harness} from '../helpers/session.js';
 import {tempDir} from '../helpers/fixtures.js';
