@@ -3,7 +3,6 @@
  * The command line: parses arguments, loads what the command needs, picks the event
  * source and the view. The work happens in the services it calls.
  */
-import {createRequire} from 'node:module';
 import {parseArgs, type ParseArgsConfig} from 'node:util';
 import {LaunchError, UsageError} from './services/exit.js';
 import {installInterrupts} from './services/interrupt.js';
@@ -12,8 +11,7 @@ process.setSourceMapsEnabled(true);
 // React's development build costs start-up time and CPU on every frame.
 process.env['NODE_ENV'] ??= 'production';
 
-const require = createRequire(import.meta.url);
-const version = (require('../../package.json') as {version: string}).version;
+import {version} from './version.js';
 
 const HELP = `crewchief ${version} — drive a production deployment from a runbook
 
@@ -91,6 +89,11 @@ const options = {
 } satisfies ParseArgsConfig['options'];
 
 async function main(argv: string[]): Promise<number> {
+  // The single-file build's simulated programs (the package runs sim/run.js instead).
+  if (argv[0] === '__sim') {
+    await (await import('./sim/runner.js')).runSim(argv.slice(1));
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  }
   let parsed;
   try {
     parsed = parseArgs({args: argv, options, allowPositionals: true, strict: true});

@@ -3,9 +3,11 @@
  * (profiles/*.yaml, ./profiles, or a path).
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import {fileURLToPath, pathToFileURL} from 'node:url';
 import {loadProfile, type Profile} from './profile.js';
+import {shipped} from './shipped.js';
 import type {MachineModule, Site} from './vocabulary.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -14,6 +16,7 @@ const fromSource = import.meta.url.endsWith('.ts');
 
 /** The package's own root (where package.json, machines/ and profiles/ are). */
 export const packageRoot = (): string => {
+  if (shipped) return unpackShipped(shipped.id, shipped.files);
   let dir = here;
   while (dir !== path.dirname(dir)) {
     if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(path.join(dir, 'profiles')))
@@ -22,6 +25,33 @@ export const packageRoot = (): string => {
   }
   throw new Error('cannot find the crewchief package root');
 };
+
+/**
+ * The single-file build unpacks its profiles once per build into the cache directory, so
+ * profiles stay files (a journal names its profile's file; resume reads it again).
+ */
+function unpackShipped(id: string, files: Readonly<Record<string, string>>): string {
+  const cache = process.env['XDG_CACHE_HOME'] || path.join(os.homedir(), '.cache');
+  const root = path.join(cache, 'crewchief', id);
+  if (fs.existsSync(path.join(root, '.complete'))) return root;
+  const staging = `${root}.${process.pid}`;
+  for (const [name, text] of Object.entries(files)) {
+    const file = path.join(staging, name);
+    fs.mkdirSync(path.dirname(file), {recursive: true});
+    fs.writeFileSync(file, text, {mode: 0o600});
+  }
+  fs.writeFileSync(path.join(staging, '.complete'), '');
+  try {
+    fs.renameSync(staging, root);
+  } catch {
+    // Another process unpacked it first.
+    fs.rmSync(staging, {recursive: true, force: true});
+  }
+  return root;
+}
+
+/** The name a shipped machine carried by the single-file build goes by. */
+const SHIPPED_PREFIX = 'crewchief:';
 
 /** Where the shipped machines are, as importable modules. */
 const machinesDir = (): string =>
@@ -36,6 +66,11 @@ export class LoadError extends Error {}
 
 /** Imports a module, TypeScript included (user machines outside the package). */
 async function importModule(file: string): Promise<unknown> {
+  if (shipped && /\.[cm]?tsx?$/.test(file))
+    throw new Error(
+      'the single-file crewchief loads machines written as .js: compile this one (or use the npm package)',
+    );
+  shipped?.beforeUserMachine();
   if (!fromSource && /\.[cm]?tsx?$/.test(file)) {
     const {tsImport} = await import('tsx/esm/api');
     return tsImport(pathToFileURL(file).href, import.meta.url);
@@ -60,8 +95,12 @@ export function sitesOf(module: unknown, file: string): Site[] {
 
 export async function loadMachineFile(file: string): Promise<Site[]> {
   let module: unknown;
+  const carried = shipped?.machines[file.slice(SHIPPED_PREFIX.length)];
   try {
-    module = await importModule(path.resolve(file));
+    module =
+      carried && file.startsWith(SHIPPED_PREFIX)
+        ? await carried()
+        : await importModule(path.resolve(file));
   } catch (error) {
     throw new LoadError(`${file}: cannot load: ${(error as Error).message.split('\n')[0]}`);
   }
@@ -70,6 +109,14 @@ export async function loadMachineFile(file: string): Promise<Site[]> {
 
 /** Every shipped site, by id. */
 export async function shippedSites(): Promise<Map<string, {site: Site; file: string}>> {
+  if (shipped) {
+    const carried = new Map<string, {site: Site; file: string}>();
+    for (const name of Object.keys(shipped.machines).sort()) {
+      const file = `${SHIPPED_PREFIX}${name}`;
+      for (const site of await loadMachineFile(file)) carried.set(site.id, {site, file});
+    }
+    return carried;
+  }
   const dir = machinesDir();
   const ext = fromSource ? '.ts' : '.js';
   const found = new Map<string, {site: Site; file: string}>();

@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
+import {shipped} from '../runbook/shipped.js';
 import {shellQuote} from '../transport/shell.js';
 import {simSites} from './programs.js';
 
@@ -13,6 +14,9 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 
 /** How a shim starts the simulated program: the built runner, or the source through tsx. */
 function runnerCommand(): string {
+  // The single-file build runs its simulated programs itself.
+  if (shipped)
+    return `${shellQuote(process.execPath)} ${shellQuote(fileURLToPath(import.meta.url))} __sim`;
   if (!import.meta.url.endsWith('.ts'))
     return `${shellQuote(process.execPath)} ${shellQuote(path.join(here, 'run.js'))}`;
   const built = path.resolve(here, '..', '..', 'dist', 'source', 'sim', 'run.js');
