@@ -83,6 +83,28 @@ export class JournalWriteError extends Error {
 
 export type FaultListener = (error: JournalWriteError) => void;
 
+/** What redacts text (a {@link Redactor}): the one choke point every journaled string passes. */
+export interface TextRedactor {
+  text(text: string): string;
+}
+
+/**
+ * Every string in an event, redacted, wherever it sits (commands, output, reasons,
+ * probes, prompts, plans, values). `b64` is left alone: those bytes were redacted as a
+ * stream before they were encoded, and hiding part of the encoding would only garble it.
+ */
+export function redactEvent<T>(value: T, redactor: TextRedactor, key?: string): T {
+  if (typeof value === 'string') return (key === 'b64' ? value : redactor.text(value)) as T;
+  if (Array.isArray(value)) return value.map((v) => redactEvent(v, redactor)) as T;
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value))
+      out[k] = k === 'type' ? v : redactEvent(v, redactor, k);
+    return out as T;
+  }
+  return value;
+}
+
 /** sha256 (hex) of a header's fields other than the checksum, in their order. */
 export const headerChecksum = (header: JournalHeader): string =>
   createHash('sha256')
@@ -149,6 +171,7 @@ export class JournalWriter {
   /** Running sha256 over every line written, header included (the close seal). */
   private readonly hash = createHash('sha256');
   private lines = 0;
+  private redactor: TextRedactor | undefined;
   private readonly groupCommitMs: number;
   private readonly now: () => Date;
 
@@ -251,6 +274,14 @@ export class JournalWriter {
     };
   }
 
+  /**
+   * Redacts every string of every event from now on, before it is written or handed to
+   * the listeners (the store and the screen, the PostgreSQL mirror, notifications).
+   */
+  redactWith(redactor: TextRedactor): void {
+    this.redactor = redactor;
+  }
+
   /** The disk fault that stopped this journal, if any. */
   get fault(): JournalWriteError | undefined {
     return this.failure;
@@ -273,6 +304,7 @@ export class JournalWriter {
         seal: {events: this.lines, sha256: this.hash.copy().digest('hex')},
       };
     }
+    if (this.redactor) event = redactEvent(event, this.redactor);
     const entry = {
       ...event,
       seq: ++this.seq,

@@ -6,34 +6,64 @@
 
 export const MASK = '[redacted]';
 
+/** Replaces the secret part of a match: quotes around it, and what comes before, stay. */
+type Hide = (match: string, ...groups: (string | undefined)[]) => string;
+
+/** `prefix` kept; then a double-quoted, single-quoted or bare value hidden (quotes kept). */
+const hideValue: Hide = (match, prefix, dq, sq, bare) => {
+  if (dq !== undefined) return dq ? `${prefix}"${MASK}"` : match;
+  if (sq !== undefined) return sq ? `${prefix}'${MASK}'` : match;
+  return bare ? `${prefix}${MASK}` : match;
+};
+
+/** A value: "…", '…' or a bare word up to a space, quote, comma, semicolon or ampersand. */
+const VALUE = String.raw`(?:"([^"\n]*)"|'([^'\n]*)'|([^\s"',;&]+))`;
+/** Names that say their value is a secret: PGPASSWORD, DB_PASSWORD, AWS_SECRET_ACCESS_KEY, api-key… */
+const SECRET_NAME = String.raw`(?:passw(?:or)?d|pwd|secret|token|api[_-]?key|access[_-]?key)(?:[_-][a-z0-9]+)*`;
+
 /**
- * Patterns that carry a secret even when nobody declared it (the secret is group 2), each
- * with a cheap hint: the pattern only runs on text where its hint appears, since most
- * output (hundreds of megabytes, sometimes) has none of them.
+ * Patterns that carry a secret even when nobody declared it, each hiding only the secret
+ * itself (so a journaled command still reads as what ran), each with a cheap hint: the
+ * pattern only runs on text where its hint appears, since most output (hundreds of
+ * megabytes, sometimes) has none of them.
  */
-const builtInPatterns: readonly {hint: RegExp; pattern: RegExp}[] = [
+const builtInPatterns: readonly {hint: RegExp; pattern: RegExp; hide: Hide}[] = [
   // SQL: PASSWORD 'x', IDENTIFIED BY 'x'
   {
     hint: /(?:password|identified\s+by)\s+['"]/i,
-    pattern: /(\b(?:PASSWORD|IDENTIFIED\s+BY)\s+)('(?:[^'\n]|'')*'|"[^"\n]*")/gi,
+    pattern: /(\b(?:PASSWORD|IDENTIFIED\s+BY)\s+)(?:'((?:[^'\n]|'')*)'|"([^"\n]*)")/gi,
+    hide: (match, prefix, sq, dq) =>
+      sq ? `${prefix}'${MASK}'` : dq ? `${prefix}"${MASK}"` : match,
   },
-  // key=value and key: value forms for the usual suspects
+  // key=value and key: value, the name anywhere in a longer one (PGPASSWORD=, --password=)
   {
-    hint: /(?:passw(?:or)?d|pwd|secret|token|api[_-]?key|access[_-]?key)["']?\s*[=:]/i,
-    pattern:
-      /(\b(?:password|passwd|pwd|secret|token|api[_-]?key|auth[_-]?token|access[_-]?key)\b["']?\s*[=:]\s*)("[^"\n]*"|'[^'\n]*'|[^\s"',;&]+)/gi,
+    hint: new RegExp(String.raw`${SECRET_NAME}["']?\s*[=:]`, 'i'),
+    pattern: new RegExp(String.raw`(${SECRET_NAME}["']?\s*[=:]\s*)${VALUE}`, 'gi'),
+    hide: hideValue,
+  },
+  // --password X, --db-password X (the next word, unless it is another option)
+  {
+    hint: /--[a-z0-9-]*passw(?:or)?d\s/i,
+    pattern: new RegExp(String.raw`(--(?:[a-z0-9]+-)*passw(?:or)?d\s+)(?!-)${VALUE}`, 'gi'),
+    hide: hideValue,
   },
   // URLs with credentials: scheme://user:pass@
-  {hint: /:\/\/[^\s/@]*@/, pattern: /(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]+:)([^\s@/]+)(?=@)/gi},
-  // Authorization headers
+  {
+    hint: /:\/\/[^\s/@]*@/,
+    pattern: /(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]+:)([^\s@/]+)(?=@)/gi,
+    hide: (_match, prefix) => `${prefix}${MASK}`,
+  },
+  // Authorization headers: only the credentials (token68 characters), not what follows
   {
     hint: /authorization:\s*(?:basic|bearer)/i,
-    pattern: /(\bAuthorization:\s*(?:Basic|Bearer)\s+)(\S+)/gi,
+    pattern: /(\bAuthorization:\s*(?:Basic|Bearer)\s+)([A-Za-z0-9._~+/-]+=*)/gi,
+    hide: (_match, prefix) => `${prefix}${MASK}`,
   },
   // Private keys
   {
     hint: /-----BEGIN/,
-    pattern: /(-----BEGIN [A-Z ]*PRIVATE KEY-----)([\s\S]*?-----END [A-Z ]*PRIVATE KEY-----)/g,
+    pattern: /(-----BEGIN [A-Z ]*PRIVATE KEY-----)[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----)/g,
+    hide: (_match, begin, end) => `${begin}${MASK}${end}`,
   },
 ];
 
@@ -42,16 +72,44 @@ const anyHint = new RegExp(builtInPatterns.map((p) => p.hint.source).join('|'), 
 
 const latin1 = (s: string): string => Buffer.from(s, 'utf8').toString('latin1');
 
-/** Every form of a secret we look for: as typed, URL-encoded, base64, JSON-escaped. */
+/**
+ * The base64 text that stands for `bytes` wherever they sit in a longer base64 text: at a
+ * byte offset of 0, 1 or 2 (mod 3) the same bytes encode differently, and the characters
+ * at either end also carry bits of the neighbouring bytes, so only the characters fully
+ * made of the secret's bits are looked for. Standard and URL-safe alphabets.
+ */
+function base64Forms(bytes: Buffer): string[] {
+  const forms: string[] = [];
+  for (const shift of [0, 1, 2]) {
+    const encoded = Buffer.concat([Buffer.alloc(shift), bytes])
+      .toString('base64')
+      .replace(/=+$/, '');
+    const start = [0, 2, 3][shift]!;
+    const end = (bytes.length + shift) % 3 === 0 ? encoded.length : encoded.length - 1;
+    const core = encoded.slice(start, end);
+    if (core.length >= 4) forms.push(core, core.replace(/\+/g, '-').replace(/\//g, '_'));
+  }
+  return forms;
+}
+
+/** Every form of a secret we look for: as typed, URL-encoded, base64, hex, JSON-escaped. */
 export function secretForms(value: string): string[] {
   if (value.length < 3) return [];
+  const bytes = Buffer.from(value, 'utf8');
+  const uri = encodeURIComponent(value);
+  const hex = bytes.toString('hex');
   const forms = new Set<string>([
     value,
-    encodeURIComponent(value),
-    Buffer.from(value, 'utf8').toString('base64'),
-    Buffer.from(value, 'utf8').toString('base64').replace(/=+$/, ''),
+    uri,
+    uri.replace(/%20/g, '+'),
+    uri.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()),
+    new URLSearchParams({v: value}).toString().slice(2),
+    bytes.toString('base64'),
+    bytes.toString('base64').replace(/=+$/, ''),
+    ...base64Forms(bytes),
     JSON.stringify(value).slice(1, -1),
-    Buffer.from(value, 'utf8').toString('hex'),
+    hex,
+    hex.toUpperCase(),
   ]);
   return [...forms].filter((f) => f.length >= 3).map(latin1);
 }
@@ -81,7 +139,7 @@ export class Redactor {
     if (!this.mayHold(text)) return text;
     let out = this.literal ? text.replace(this.literal, MASK) : text;
     if (anyHint.test(out)) {
-      for (const {pattern} of builtInPatterns) out = out.replace(pattern, `$1${MASK}`);
+      for (const {pattern, hide} of builtInPatterns) out = out.replace(pattern, hide);
     }
     return out;
   }

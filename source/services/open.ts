@@ -273,6 +273,9 @@ async function assemble(parts: {
   resume?: {point: ResumePoint; history: JournalEntry[]; warnings: string[]};
 }): Promise<Launched> {
   const {plan, journal, team, options, resume} = parts;
+  // One redactor for every string the journal takes (and so the store, screen, mirror).
+  const redactor = new Redactor(Object.values(parts.secrets));
+  journal.redactWith(redactor);
   const transports = await transportsFor(
     plan.profile,
     journal.path,
@@ -290,7 +293,7 @@ async function assemble(parts: {
     journal,
     transport,
     local,
-    redactor: new Redactor(Object.values(parts.secrets)),
+    redactor,
     secrets: parts.secrets,
     driver: parts.driver,
     version: options.version,

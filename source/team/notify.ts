@@ -125,7 +125,8 @@ export class Notifier {
 
   private post(kind: NotifyEvent, what: string): void {
     if (!this.events.has(kind)) return;
-    const text = `[${this.name}] ${what}`;
+    // The journal's redaction again: a title or reason composed here passes it too.
+    const text = this.options.redact(`[${this.name}] ${what}`);
     const where = this.options.channel ?? 'the webhook';
     this.chain = this.chain.then(async () => {
       const controller = new AbortController();

@@ -1,8 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import {render} from 'ink-testing-library';
+import React from 'react';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
+import {readJournal} from '../../source/journal/file.js';
+import {createSessionStore} from '../../source/store/store.js';
+import {App} from '../../source/ui/app.js';
 import {cli} from '../helpers/cli.js';
 import {tempDir, writeFile, writeMachine} from '../helpers/fixtures.js';
+import {createDatabase, query, type TestDatabase} from '../team/pg.js';
 
 const envSecret = 'Tr0ub4dor&3-env-s3cret';
 const fileSecret = 'correct horse battery staple';
@@ -79,4 +85,171 @@ describe('secrets', () => {
     expect(run.exitCode).toBe(3);
     expect(run.stderr).toMatch(/secret "db": environment variable NOT_SET_ANYWHERE is not set/);
   });
+});
+
+/**
+ * The secret canary (issue 11, finding 8): two secrets, one used in commands, probes and
+ * captures, one printed by the command in every encoding, go through every event kind
+ * that can carry text. Zero hits, in any form, in the journal file, in PostgreSQL (a real
+ * mirror), on the plain screen and in a frame of the console drawn from the journal.
+ */
+describe('the secret canary', () => {
+  /** Used inside commands: a shell-safe word, so quoting or not runs the same. */
+  const word = 'Canary-db-7f3k9Q2xZ';
+  /** Read from a file and printed in every encoding by the command. */
+  const odd = 'c@nary key/+=&%ü-Tz8';
+
+  /** Every encoding of a value the canary looks for. */
+  const encodings = (v: string): Record<string, string> => {
+    const b = Buffer.from(v);
+    const shifted = (k: number): string => {
+      const e = Buffer.concat([Buffer.alloc(k, 0x41), b])
+        .toString('base64')
+        .replace(/=+$/, '');
+      return e.slice([0, 2, 3][k], (b.length + k) % 3 ? e.length - 1 : e.length);
+    };
+    return {
+      plain: v,
+      'base64 @0': shifted(0),
+      'base64 @1': shifted(1),
+      'base64 @2': shifted(2),
+      base64url: b.toString('base64url').slice(0, -1),
+      'hex lower': b.toString('hex'),
+      'hex upper': b.toString('hex').toUpperCase(),
+      url: encodeURIComponent(v),
+      'url +': encodeURIComponent(v).replace(/%20/g, '+'),
+      'url lower': encodeURIComponent(v).replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()),
+      json: JSON.stringify(v).slice(1, -1),
+    };
+  };
+
+  const hits = (where: string, text: string): string[] =>
+    [word, odd].flatMap((v) =>
+      Object.entries(encodings(v))
+        .filter(([, form]) => text.includes(form))
+        .map(([name]) => `${where}: ${v === word ? 'word' : 'odd'} as ${name}`),
+    );
+
+  let db: TestDatabase | undefined;
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it('0 hits in the journal, PostgreSQL, the plain screen and the console, every event kind and encoding', async () => {
+    db = await createDatabase('canary');
+    writeFile(dir, 'odd.txt', odd);
+    const printer = writeFile(
+      dir,
+      'print-all.cjs',
+      `const fs = require('fs');
+const v = fs.readFileSync(process.argv[2], 'utf8');
+const b = Buffer.from(v);
+const out = [v, 'PGPASSWORD=' + v, 'Authorization: Bearer ' + b.toString('base64')];
+for (const pre of ['', 'x', 'xy', 'xyz']) out.push(Buffer.from(pre + v + '!').toString('base64'));
+out.push(b.toString('base64url'), b.toString('hex'), b.toString('hex').toUpperCase());
+out.push(encodeURIComponent(v), encodeURIComponent(v).replace(/%20/g, '+'));
+out.push(encodeURIComponent(v).replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()));
+out.push(JSON.stringify({v}));
+process.stdout.write(out.join('\\n') + '\\n');
+process.stderr.write('stderr: ' + v + '\\n');
+process.stdout.write(Buffer.concat([Buffer.from([0xff, 0xfe]), b, Buffer.from('\\n')]));
+`,
+    );
+    const machine = writeMachine(
+      dir,
+      'canary',
+      `export default site({id: 'canary', title: 'Canary', phases: [phase({id: 'p', title: 'P', steps: [
+        command({id: 'encodings', title: 'Print every encoding', run: 'node ${printer} ${path.join(dir, 'odd.txt')}'}),
+        command({id: 'word', title: 'Use the word', run: 'echo token \${secret.db} && echo --password \${secret.db} >&2', capture: {as: 'tok', pattern: 'token (\\\\S+)'}}),
+        watch({id: 'count', title: 'Count', probe: 'echo \${secret.db} 0', parse: '(\\\\d+)$', until: {equals: 0}, every: '50ms'}),
+        command({id: 'produce', title: 'Produce a file', run: 'true', produces: '/nonexistent/\${secret.db}'}),
+        check({id: 'probe', title: 'Probe', probes: [{command: 'test x = \${secret.db}'}], retries: 1, interval: '10ms'}),
+        gate({id: 'look', title: 'Look at \${tok}', checks: ['the value \${tok} is set']}),
+        manual({id: 'note', title: 'Note \${tok}'}),
+      ]})]});`,
+    );
+    const profile = writeFile(
+      dir,
+      'canary.yaml',
+      `site: canary\ntransport: local\nsecrets:\n  db: {env: CANARY_DB}\n  odd: {file: odd.txt}\n`,
+    );
+    const journal = path.join(dir, 'canary.jsonl');
+    const run = await cli(
+      [
+        'run',
+        machine,
+        '--profile',
+        profile,
+        '--plain',
+        '--yes',
+        '--on-failure',
+        'skip',
+        '--journal',
+        journal,
+        '--journal-db',
+        db.url,
+      ],
+      {state: dir, env: {CANARY_DB: word}},
+    );
+    expect(run.all).toMatch(/session finished/);
+    const written = fs.readFileSync(journal, 'utf8');
+    const entries = readJournal(journal).entries;
+    // Every event kind that carries text from the run was there to carry the canary.
+    const kinds = new Set(entries.map((e) => e.type));
+    for (const kind of [
+      'session-opened',
+      'step-started',
+      'output',
+      'host-finished',
+      'count-sampled',
+      'prompt-shown',
+      'decision',
+      'variable-captured',
+      'notice',
+      'step-finished',
+      'session-closed',
+    ])
+      expect(kinds, kind).toContain(kind);
+    expect(entries.some((e) => e.type === 'output' && e.b64)).toBe(true);
+    expect(written).toContain('[redacted]');
+
+    // PostgreSQL: every row of every table, as text.
+    const rows = await query<{t: string}>(
+      db.url,
+      `select string_agg(e::text, E'\\n') as t from crewchief.events e
+       union all select string_agg(s::text, E'\\n') from crewchief.sessions s`,
+    );
+    const inPg = rows.map((r) => r.t ?? '').join('\n');
+    expect(inPg.length).toBeGreaterThan(written.length / 2);
+
+    // The console, drawn from the journal (the store the live console reads).
+    const store = createSessionStore();
+    store.getState().applyMany(entries);
+    const r = render(
+      React.createElement(App, {
+        store,
+        mode: 'replay',
+        size: {rows: 60, columns: 200},
+        cadenceMs: 0,
+      }),
+    );
+    const consoleFrame = r.lastFrame() ?? '';
+    r.unmount();
+    expect(consoleFrame).toMatch(/Canary/);
+
+    // Output bytes kept as b64 are decoded before looking.
+    const decoded = entries
+      .map((e) =>
+        e.type === 'output' && e.b64 ? Buffer.from(e.b64, 'base64').toString('latin1') : '',
+      )
+      .join('\n');
+    const found = [
+      ...hits('journal', written),
+      ...hits('journal (decoded b64)', decoded),
+      ...hits('PostgreSQL', inPg),
+      ...hits('screen', run.all ?? ''),
+      ...hits('console', consoleFrame),
+    ];
+    expect(found).toEqual([]);
+  }, 120_000);
 });
