@@ -26,10 +26,7 @@ describe('the command line', () => {
 
   it('says what was expected on a usage error, with status 2', async () => {
     const cases: [string[], RegExp][] = [
-      [
-        ['deploy'],
-        /unknown command "deploy" \(expected run, resume, replay, /,
-      ],
+      [['deploy'], /unknown command "deploy" \(expected run, resume, replay, /],
       [['run', 'rubin'], /run expects --profile NAME \(profiles for rubin: .*rubin-tts/],
       [['run'], /run expects one SITE/],
       [['run', 'nosuch', '--profile', 'rubin-tts'], /no site "nosuch" \(known: [^)]*rubin/],
