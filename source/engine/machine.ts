@@ -374,25 +374,35 @@ function stepState(
         initial: 'waiting',
         states: {
           waiting,
-          sending: {
-            invoke: {
-              ...invokeStep('send'),
-              onDone: [
-                {
-                  guard: 'succeeded',
-                  target: next,
-                  actions: [{type: 'finishedWithResult', params: {step}}],
+          // Only a gate that types into a background process has these.
+          ...(s.step.send
+            ? {
+                sending: {
+                  invoke: {
+                    ...invokeStep('send'),
+                    onDone: [
+                      {
+                        guard: 'succeeded',
+                        target: next,
+                        actions: [{type: 'finishedWithResult', params: {step}}],
+                      },
+                      {target: 'failed', actions: [{type: 'finishedWithResult', params: {step}}]},
+                    ],
+                    onError: {
+                      target: 'failed',
+                      actions: [{type: 'finishedWithResult', params: {step}}],
+                    },
+                  },
+                  on: {CANCEL: 'failed'},
                 },
-                {target: 'failed', actions: [{type: 'finishedWithResult', params: {step}}]},
-              ],
-              onError: {target: 'failed', actions: [{type: 'finishedWithResult', params: {step}}]},
-            },
-            on: {CANCEL: 'failed'},
-          },
-          failed: {
-            entry: [prompt('failed', `"${s.step.title}": the process did not answer as expected.`)],
-            on: {RETRY: 'sending', ...decide},
-          },
+                failed: {
+                  entry: [
+                    prompt('failed', `"${s.step.title}": the process did not answer as expected.`),
+                  ],
+                  on: {RETRY: 'sending', ...decide},
+                },
+              }
+            : {}),
           done: {always: {target: next, actions: [finish('ok')]}},
         },
       };

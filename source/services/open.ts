@@ -375,9 +375,12 @@ export async function resume(
     throw new LaunchError((error as Error).message, EXIT.invalid);
   }
   const checked = await checkedWith(opened.siteFile, profile).catch(async (error: unknown) => {
-    // A shipped site may have moved between source and dist: fall back to its id.
-    if (error instanceof LaunchError && error.code === EXIT.usage)
-      return checkedWith(opened.site, profile);
+    // A shipped site may have moved between source and dist, or share its machine file
+    // with other sites (the file's first site is not this one): fall back to its id.
+    if (error instanceof LaunchError && (error.code === EXIT.usage || error.code === EXIT.invalid))
+      return checkedWith(opened.site, profile).catch(() => {
+        throw error;
+      });
     throw error;
   });
   const plan = resolvePlan(checked.site, profile);

@@ -3,7 +3,7 @@ import path from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {readJournal} from '../../source/journal/file.js';
 import type {JournalEntry} from '../../source/journal/events.js';
-import {cli, waitFor, waitForEntry} from '../helpers/cli.js';
+import {cli, entriesNow, waitFor, waitForEntry} from '../helpers/cli.js';
 import {repoRoot, tempDir, writeMachine} from '../helpers/fixtures.js';
 import {startSshLab, type SshLab} from '../harness/sshd.js';
 
@@ -29,7 +29,8 @@ const isStep = (step: string, type: JournalEntry['type']) => (e: JournalEntry) =
   e.type === type && 'step' in e && e.step === step;
 
 /** Entries in the file now, minus a torn tail. */
-const snapshot = (): JournalEntry[] => readJournal(journal).entries;
+const snapshotOf = (file: string): JournalEntry[] => readJournal(file).entries;
+const snapshot = (): JournalEntry[] => snapshotOf(journal);
 
 describe('kill -9 and resume', () => {
   it('loses no event, never re-runs a command on its own, and puts the unknown step to the driver', async () => {
@@ -282,4 +283,126 @@ describe('a link that dies under a command (real sshd)', () => {
       () => lab.target.start(),
     );
   }, 120_000);
+});
+
+/**
+ * Every shipped site, with its demo profile: killed (SIGKILL) as the middle command step
+ * of its plan starts, resumed with the driver's answers given by flag, to the end. Nothing
+ * on disk at the kill is lost, and no command step starts twice without a retry decision.
+ */
+const sites = [
+  'rubin',
+  'atmosphere',
+  'atmosphere-hotfix',
+  'powo',
+  'wikimedia-service',
+  'wikimedia-service-config',
+  'resin',
+  'resin-etcd',
+];
+
+/** Two at a time: the machine is shared. */
+const slots = (() => {
+  let free = 2;
+  const waiting: (() => void)[] = [];
+  return {
+    async take(): Promise<() => void> {
+      if (free > 0) free--;
+      else await new Promise<void>((resolve) => waiting.push(resolve));
+      return () => {
+        const next = waiting.shift();
+        if (next) next();
+        else free++;
+      };
+    },
+  };
+})();
+
+describe.concurrent('kill -9 mid-run and resume, every shipped site', {timeout: 240_000}, () => {
+  let state: string;
+  beforeAll(() => void (state = tempDir('cc-crash-sites-')));
+  afterAll(() => fs.rmSync(state, {recursive: true, force: true}));
+
+  for (const site of sites) {
+    it(`${site}: resumed to the end, no event lost, no silent re-run`, async () => {
+      const release = await slots.take();
+      try {
+        const journal = path.join(state, `${site}.jsonl`);
+        const first = cli(['demo', site, '--plain', '--journal', journal], {state});
+        const opened = await waitForEntry(journal, (e) => e.type === 'session-opened');
+        if (opened.type !== 'session-opened') throw new Error('no session-opened');
+        const kinds = new Map(opened.plan.steps.map((s) => [s.key, s.kind]));
+        // A mid-point: as the third command step starts (branches count: some sites run
+        // most of their commands inside a chosen branch).
+        const commandStarts = (): JournalEntry[] =>
+          entriesNow(journal).filter(
+            (e) => e.type === 'step-started' && kinds.get(e.step) === 'command',
+          );
+        await waitFor(() => commandStarts().length >= 3, 120_000);
+        const middle = commandStarts()[2] as Extract<JournalEntry, {type: 'step-started'}>;
+        first.kill('SIGKILL');
+        await first;
+        const atKill = snapshotOf(journal);
+        expect(atKill.some((e) => e.type === 'session-closed')).toBe(false);
+
+        const resumed = await cli(
+          [
+            'resume',
+            journal,
+            '--plain',
+            '--yes',
+            '--confirm',
+            'all',
+            '--on-unknown',
+            'rerun',
+            '--on-failure',
+            'abort',
+            '--on-timeout',
+            'abort',
+          ],
+          {state},
+        );
+        expect(resumed.exitCode, String(resumed.all).slice(-3000)).toBe(0);
+        const final = readJournal(journal);
+        expect(final.damage).toEqual([]);
+        expect(final.entries.at(-1)).toMatchObject({type: 'session-closed', outcome: 'finished'});
+        // Nothing lost: what was on disk at the kill is a prefix of the final journal.
+        expect(final.entries.slice(0, atKill.length)).toEqual(atKill);
+        expect(final.entries.map((e) => e.seq)).toEqual(final.entries.map((_, i) => i + 1));
+        // No silent re-run: a command step starts again only on a retry decision, or on
+        // its own when declared safe to repeat (and the journal says so).
+        const starts = new Map<string, number>();
+        const retries = new Map<string, number>();
+        const again = (step: string) => retries.set(step, (retries.get(step) ?? 0) + 1);
+        for (const e of final.entries) {
+          if (e.type === 'step-started') starts.set(e.step, (starts.get(e.step) ?? 0) + 1);
+          if (e.type === 'decision' && e.decision === 'retry') again(e.step);
+          if (e.type === 'notice' && e.step && /safe to repeat/.test(e.text)) again(e.step);
+        }
+        for (const [step, n] of starts)
+          if (kinds.get(step) === 'command')
+            expect(n, `${site}: ${step} started ${n} times`).toBe(1 + (retries.get(step) ?? 0));
+        // The step killed mid-run was put to the driver, who (by flag) said run it again.
+        const unknown = final.entries.find(
+          (e) => e.type === 'prompt-shown' && e.prompt === 'unknown',
+        );
+        const open = new Set<string>();
+        for (const e of atKill) {
+          if (e.type === 'step-started') open.add(e.step);
+          if (e.type === 'step-finished') open.delete(e.step);
+        }
+        const unfinishedCommand = [...open].find((s) => kinds.get(s) === 'command');
+        const restarted = (step: string) =>
+          final.entries.some(
+            (e) => e.type === 'notice' && e.step === step && /safe to repeat/.test(e.text),
+          );
+        expect(
+          unknown && 'step' in unknown ? unknown.step : undefined,
+          `${site}: killed as ${middle.step} started`,
+        ).toBe(unfinishedCommand && !restarted(unfinishedCommand) ? unfinishedCommand : undefined);
+      } finally {
+        release();
+      }
+    });
+  }
 });
