@@ -111,7 +111,7 @@ export async function run(
         render(
           store,
           {
-            decide: (event) => launched.session.decide(event),
+            decide: (event) => launched.session.decide(event, undefined, 'typed'),
             ...(launched.team ? {handOver: (r) => launched.team!.handOver(r)} : {}),
             journalPath: launched.journal.path,
           },

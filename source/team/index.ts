@@ -480,7 +480,10 @@ export class Team implements SessionExtension {
       ...(request.note ? {reason: request.note} : {}),
     });
     this.handedOver = request.to ? {to: request.to} : {};
-    await session.detach(`handed over${request.to ? ` to ${request.to}` : ''}`);
+    await session.detach({
+      reason: 'handed-over',
+      text: `handed over${request.to ? ` to ${request.to}` : ''}`,
+    });
     return {ok: true, message: this.nextDriverCommand()};
   }
 
@@ -564,7 +567,7 @@ export class Team implements SessionExtension {
       'error',
       `${reason}: no further step starts; the session stops here and can be resumed`,
     );
-    void this.session?.detach(reason);
+    void this.session?.detach({reason: 'lock-lost', text: reason});
   }
 
   /** Journals a notice (only while the session is open; queued until it has started). */

@@ -318,7 +318,7 @@ const slots = (() => {
   };
 })();
 
-describe.concurrent('kill -9 mid-run and resume, every shipped site', {timeout: 240_000}, () => {
+describe.concurrent('kill -9 mid-run and resume, every shipped site', {timeout: 600_000}, () => {
   let state: string;
   beforeAll(() => void (state = tempDir('cc-crash-sites-')));
   afterAll(() => fs.rmSync(state, {recursive: true, force: true}));
@@ -396,6 +396,9 @@ describe.concurrent('kill -9 mid-run and resume, every shipped site', {timeout: 
           final.entries.some(
             (e) => e.type === 'notice' && e.step === step && /safe to repeat/.test(e.text),
           );
+        console.log(
+          `${site}: killed as ${middle.step} started (${atKill.length} events on disk); resumed to the end; ${unfinishedCommand ? `${unfinishedCommand} put to the driver` : 'no command in flight'}; events lost 0; silent re-runs 0`,
+        );
         expect(
           unknown && 'step' in unknown ? unknown.step : undefined,
           `${site}: killed as ${middle.step} started`,
