@@ -21,7 +21,7 @@ import {
 
 /** `./manage.py maintenance …` inside a service container, as the seed writes it. */
 const manage = (service: 'troposphere' | 'atmosphere', venv: string, args: string): string =>
-  `\${atmosphere_docker} exec -T ${service} /bin/bash -c "source /opt/env/${venv}/bin/activate && ./manage.py ${args}"`;
+  `\${raw:atmosphere_docker} exec -T ${service} /bin/bash -c "source /opt/env/${venv}/bin/activate && ./manage.py ${args}"`;
 
 const maintenanceStart = `maintenance start --title '\${maintenance_title}' --message '\${maintenance_message}'`;
 
@@ -211,7 +211,7 @@ const atmosphere = site({
         command({
           id: 'beta-up',
           title: '2. Deploy to atmobeta: pull the images and start the containers',
-          run: '${atmosphere_docker} pull && ${atmosphere_docker} up -d',
+          run: '${raw:atmosphere_docker} pull && ${raw:atmosphere_docker} up -d',
           on: 'beta',
           timeout: '30m',
         }),
@@ -369,7 +369,7 @@ const atmosphere = site({
         command({
           id: 'stop-containers',
           title: '4. Stop the current containers',
-          run: '${atmosphere_docker} stop',
+          run: '${raw:atmosphere_docker} stop',
           on: 'atmo',
           timeout: '10m',
         }),
@@ -416,7 +416,7 @@ const atmosphere = site({
           id: 'pull-up',
           title: '6. Pull the images and start the containers',
           help: 'If this gives trouble, type the whole command out rather than the alias.',
-          run: '${atmosphere_docker} pull && ${atmosphere_docker} up -d',
+          run: '${raw:atmosphere_docker} pull && ${raw:atmosphere_docker} up -d',
           on: 'atmo',
           timeout: '30m',
         }),
@@ -517,7 +517,7 @@ const atmosphere = site({
                 command({
                   id: 'rollback-up',
                   title: 'Rollback: recreate the containers from the committed images',
-                  run: '${atmosphere_docker} up -d',
+                  run: '${raw:atmosphere_docker} up -d',
                   on: 'atmo',
                   timeout: '10m',
                 }),
@@ -629,7 +629,7 @@ const hotfix = site({
           id: 'scale-up',
           title: '2. Scale atmosphere up to 2 without recreating the original',
           help: '--no-recreate is very important: without it compose stops and deletes the original, out-of-date container. Compose load-balances round robin between the two.',
-          run: '${atmosphere_docker} up -d --scale atmosphere=2 --no-recreate --no-deps',
+          run: '${raw:atmosphere_docker} up -d --scale atmosphere=2 --no-recreate --no-deps',
           on: 'atmo',
           timeout: '15m',
         }),
@@ -651,7 +651,7 @@ const hotfix = site({
           title: '3. Find the original container (names may differ slightly)',
           run: 'docker ps --filter name=atmosphere_ --format "{{.Names}}"',
           on: 'atmo',
-          capture: {as: 'old_container', pattern: '^(\\S*atmosphere_1)$'},
+          capture: {as: 'old_container', pattern: '^(\\S*atmosphere_1)$', value: '[\\w.-]+'},
           repeatable: true,
           timeout: '1m',
         }),
@@ -667,7 +667,7 @@ const hotfix = site({
         command({
           id: 'restart-nginx',
           title: '4. Restart nginx inside troposphere (hostname mapping of the docker network)',
-          run: '${atmosphere_docker} exec -T troposphere service nginx restart',
+          run: '${raw:atmosphere_docker} exec -T troposphere service nginx restart',
           on: 'atmo',
           timeout: '2m',
         }),

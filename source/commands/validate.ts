@@ -9,7 +9,7 @@ import {
   type Profile,
   type ValidationError,
 } from '../runbook/profile.js';
-import {validateAgainstProfile, validateSite} from '../runbook/validate.js';
+import {rawUses, validateAgainstProfile, validateSite} from '../runbook/validate.js';
 import {knownSims} from '../sim/index.js';
 import type {Site} from '../runbook/vocabulary.js';
 
@@ -79,6 +79,9 @@ export async function validate(
   }
   errors.push(...collected.map(formatError));
   for (const e of errors) write(e);
+  // Raw `${raw:…}` uses are allowed, and each is said: a value pasted as shell text.
+  for (const {site, file} of sites.values())
+    for (const notice of rawUses(site, file)) write(`notice: ${formatError(notice)}`);
   if (errors.length) {
     write(`${errors.length} problem${errors.length === 1 ? '' : 's'} found`);
     return 3;

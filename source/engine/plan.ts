@@ -6,6 +6,7 @@ import {createHash} from 'node:crypto';
 import type {Plan, PlanPhase, PlanStep} from '../journal/events.js';
 import type {Profile} from '../runbook/profile.js';
 import {applicability} from '../runbook/flags.js';
+import {fillTemplate} from '../runbook/template.js';
 import type {Phase, Site, Step} from '../runbook/vocabulary.js';
 import type {HostSpec} from '../transport/types.js';
 
@@ -79,20 +80,25 @@ export function resolveTarget(
 const stepTarget = (step: Step): string | undefined =>
   step.kind === 'command' || step.kind === 'watch' || step.kind === 'check' ? step.on : undefined;
 
-/** Interpolates profile-level names; captured variables stay as `${name}` until run time. */
+/**
+ * Fills names into text that is shown (titles, the danger line, prompts): values as they
+ * are, `$${X}` as `${X}`. Names with no value yet (captured later) stay as `${name}`.
+ * Shell commands are filled by the step actors, quoted (see ../runbook/template.ts).
+ */
 export function interpolate(
   text: string,
   vars: Readonly<Record<string, string>>,
   onMissing?: (name: string) => void,
 ): string {
-  return text.replace(/\$\{([A-Za-z_][\w.-]*)\}/g, (whole, name: string) => {
-    const value = vars[name];
-    if (value === undefined) {
+  return fillTemplate(
+    text,
+    (name) => vars[name],
+    'text',
+    (name, whole) => {
       onMissing?.(name);
       return whole;
-    }
-    return value;
-  });
+    },
+  );
 }
 
 /** Built-in variables every runbook can use. */

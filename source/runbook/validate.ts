@@ -6,6 +6,7 @@ import {parseDuration} from './duration.js';
 import {applicability} from './flags.js';
 import type {Profile, ValidationError} from './profile.js';
 import {locationOf} from './source-location.js';
+import {templateUses} from './template.js';
 import {stepKinds, type Duration, type Phase, type Site, type Step} from './vocabulary.js';
 
 const ID = /^[a-z0-9][a-z0-9_-]*$/i;
@@ -47,7 +48,7 @@ const where = (value: object, fallback: string): {file: string; line: number} =>
 };
 
 const templateNames = (text: string | undefined): string[] =>
-  text ? [...text.matchAll(/\$\{([A-Za-z_][\w.-]*)\}/g)].map((m) => m[1]!) : [];
+  text ? templateUses(text).map((u) => u.name) : [];
 
 function templatesOf(step: Step): {field: string; text: string}[] {
   const t: {field: string; text: string | undefined}[] = [{field: 'title', text: step.title}];
@@ -154,6 +155,7 @@ export function validateSite(site: Site, file: string): ValidationError[] {
         duration(step, 'fanOut.pause', step.fanOut?.pause);
         regex(step, 'expect', step.expect);
         regex(step, 'capture.pattern', step.capture?.pattern);
+        regex(step, 'capture.value', step.capture?.value);
         regex(step, 'background.readyWhen', step.background?.readyWhen);
         for (const [field, n] of [
           ['fanOut.parallel', step.fanOut?.parallel],
@@ -320,4 +322,38 @@ export function validateAgainstProfile(
     }
   }
   return errors;
+}
+
+/** Fields of a step that reach a shell: a `${raw:…}` there is pasted as shell text. */
+function shellTemplatesOf(step: Step): {field: string; text: string}[] {
+  const t: {field: string; text: string | undefined}[] = [];
+  if (step.kind === 'command') t.push({field: 'run', text: step.run});
+  if (step.kind === 'watch') t.push({field: 'probe', text: step.probe});
+  if (step.kind === 'check')
+    for (const [i, probe] of (step.probes ?? []).entries())
+      if ('command' in probe) t.push({field: `probes[${i}].command`, text: probe.command});
+  if (step.kind === 'command')
+    for (const [i, probe] of (step.fanOut?.verify ?? []).entries())
+      if ('command' in probe) t.push({field: `fanOut.verify[${i}].command`, text: probe.command});
+  return t.filter((x): x is {field: string; text: string} => typeof x.text === 'string');
+}
+
+/**
+ * Every `${raw:…}` in a shell command, with file:line: the places where a value is pasted
+ * as shell text instead of one quoted word. `validate` lists them as notices (not errors).
+ */
+export function rawUses(site: Site, file: string): ValidationError[] {
+  const notices: ValidationError[] = [];
+  for (const {step} of walkSteps(site)) {
+    for (const {field, text} of shellTemplatesOf(step)) {
+      for (const use of templateUses(text).filter((u) => u.raw)) {
+        notices.push({
+          ...where(step, file),
+          field,
+          message: `step ${step.id} pastes \${raw:${use.name}} as shell text, unquoted: only safe if you trust every character of "${use.name}"`,
+        });
+      }
+    }
+  }
+  return notices;
 }

@@ -89,12 +89,25 @@ export interface Capture {
   as: string;
   /** A regular expression; the first group (or whole match) of the last matching line is kept. */
   pattern: string;
+  /**
+   * A regular expression the WHOLE captured value must match (anchored: `[a-z0-9-]+` means
+   * `^[a-z0-9-]+$`), or the step fails saying so: say what a pod name, a revision or a
+   * number looks like, so odd output never becomes a value. Whatever the pattern, a value
+   * with a control character (a newline, an escape) fails the step, and a value always
+   * reaches a later shell command as one quoted word.
+   */
+  value?: string;
 }
 
 /** Runs a command on a host, a host group or locally. */
 export interface CommandStep extends StepBase {
   kind: 'command';
-  /** The shell command. `${var}` is interpolated; secrets are redacted from the journal. */
+  /**
+   * The shell command. `${var}` and `${secret.NAME}` are filled in as ONE quoted shell word
+   * each (whatever the value holds: `$(…)`, `;`, quotes, spaces); `${raw:var}` pastes the
+   * value as shell text (validate lists each raw use); `$${VAR}` is the shell's own
+   * `${VAR}`. Secrets are redacted from the journal, which records the command as run.
+   */
   run: string;
   /** Where it runs (default `local`). A group runs on each of its hosts. */
   on?: Target;

@@ -96,7 +96,7 @@ describe('the engine', () => {
       hosts: ['db1', 'db2'],
     });
     expect(
-      h.transport.calls.filter((c) => c.command === 'reset-db --yes abc123').map((c) => c.host),
+      h.transport.calls.filter((c) => c.command === "reset-db --yes 'abc123'").map((c) => c.host),
     ).toEqual(['db1', 'db2']);
     expect(failed.steps.find((s) => s.id === 'flaky')).toMatchObject({
       status: 'failed',

@@ -129,6 +129,55 @@ describe('command steps', () => {
     expect(t.transport.calls).toHaveLength(0);
   });
 
+  it('journals the command exactly as it runs, quoted, with secrets masked', async () => {
+    const t = setup(
+      [
+        {
+          kind: 'command',
+          id: 'q',
+          title: 'Q',
+          run: 'deploy ${tag} --token ${secret.token} "${note}"',
+        },
+      ],
+      [{match: /^deploy/}],
+    );
+    const done = runCommand(
+      t.services,
+      t.input('q', {tag: 'v1; rm -rf /', note: 'a "b"'}),
+      t.signal,
+    );
+    await vi.runAllTimersAsync();
+    expect((await done).outcome).toBe('ok');
+    expect(t.transport.calls[0]!.command).toBe(
+      `deploy 'v1; rm -rf /' --token 'hunter2' "a \\"b\\""`,
+    );
+    expect(t.events[0]).toMatchObject({
+      type: 'step-started',
+      runs: [{host: 'local', command: `deploy 'v1; rm -rf /' --token '[redacted]' "a \\"b\\""`}],
+    });
+  });
+
+  it('refuses a captured value that does not match its value pattern as a whole', async () => {
+    const t = setup(
+      [
+        {
+          kind: 'command',
+          id: 'pod',
+          title: 'Pod',
+          run: 'get pod',
+          capture: {as: 'pod', pattern: '^(\\S+)$', value: '[a-z0-9-]+'},
+        },
+      ],
+      [{match: /get pod/, stdout: 'web-1$(reboot)\n'}],
+    );
+    const done = runCommand(t.services, t.input('pod'), t.signal);
+    await vi.runAllTimersAsync();
+    const result = await done;
+    expect(result.outcome).toBe('failed');
+    expect(result.reason).toMatch(/does not match .* as a whole: not kept/);
+    expect(result.captured).toBeUndefined();
+  });
+
   it('times out at the step timeout', async () => {
     const t = setup(
       [{kind: 'command', id: 'slow', title: 'Slow', run: 'sleep forever', timeout: '5s'}],

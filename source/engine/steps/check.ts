@@ -6,6 +6,7 @@ import {hostName, runToText, type HostSpec} from '../../transport/types.js';
 import type {StepInput, StepResult} from '../machine.js';
 import {
   fillProbe,
+  maskedSecrets,
   retrying,
   sleep,
   stepOf,
@@ -33,7 +34,8 @@ export function probeCommand(probe: CheckProbe): {
       ? probe.tcp.split(/:(?=\d+$)/)
       : ['127.0.0.1', probe.tcp];
     return {
-      command: `timeout 5 bash -c ${shellQuote(`exec 3<>/dev/tcp/${host}/${port}`)}`,
+      // Host and port are quoted inside bash's own script too: a variable there is one word.
+      command: `timeout 5 bash -c ${shellQuote(`exec 3<>/dev/tcp/${shellQuote(host ?? '')}/${shellQuote(port ?? '')}`)}`,
       describe: `port ${port} on ${host} accepts connections`,
     };
   }
@@ -69,12 +71,19 @@ export async function verifyHost(
   tries = 5,
   intervalMs = 2000,
 ): Promise<string | undefined> {
-  const list = probes.map((p) => probeCommand(fillProbe(p, vars, services.secrets)));
+  let list: ReturnType<typeof probeCommand>[];
+  let shown: ReturnType<typeof probeCommand>[];
+  try {
+    list = probes.map((p) => probeCommand(fillProbe(p, vars, services.secrets)));
+    shown = probes.map((p) => probeCommand(fillProbe(p, vars, maskedSecrets(services.secrets))));
+  } catch (error) {
+    return `on ${hostName(host)}: ${(error as Error).message}`;
+  }
   const run = await retrying(
     {attempts: tries, delayMs: () => intervalMs, signal, wait: services.sleep ?? sleep},
     async () => {
       const failures: string[] = [];
-      for (const probe of list) {
+      for (const [i, probe] of list.entries()) {
         const result = await runToText(transportFor(services, host), {
           host,
           command: probe.command,
@@ -82,7 +91,7 @@ export async function verifyHost(
           signal,
         });
         if (result.exitCode !== 0 || (probe.expect && !probe.expect.test(result.stdout)))
-          failures.push(probe.describe);
+          failures.push(services.redactor.text(shown[i]!.describe));
       }
       return {ok: !failures.length, value: failures};
     },
@@ -119,12 +128,22 @@ export async function checkProbes(
   interval: number,
 ): Promise<StepResult> {
   const started = performance.now();
-  const probeList = probes.map((p) => probeCommand(fillProbe(p, input.vars, services.secrets)));
+  let probeList: ReturnType<typeof probeCommand>[];
+  let shown: ReturnType<typeof probeCommand>[];
+  try {
+    probeList = probes.map((p) => probeCommand(fillProbe(p, input.vars, services.secrets)));
+    // What the journal and the screen get: secrets masked before filling, then redacted.
+    shown = probes.map((p) =>
+      probeCommand(fillProbe(p, input.vars, maskedSecrets(services.secrets))),
+    );
+  } catch (error) {
+    return {outcome: 'failed', durationMs: 0, reason: (error as Error).message};
+  }
   services.append({
     type: 'step-started',
     step: input.key,
     runs: hosts.flatMap((h) =>
-      probeList.map((p) => ({host: hostName(h), command: services.redactor.text(p.command)})),
+      shown.map((p) => ({host: hostName(h), command: services.redactor.text(p.command)})),
     ),
     attempt: input.attempt,
   });
@@ -134,7 +153,7 @@ export async function checkProbes(
     async (attempt) => {
       const failures: string[] = [];
       for (const host of hosts) {
-        for (const probe of probeList) {
+        for (const [i, probe] of probeList.entries()) {
           const result = await runToText(transportFor(services, host), {
             host,
             command: probe.command,
@@ -144,7 +163,7 @@ export async function checkProbes(
           const ok = result.exitCode === 0 && (!probe.expect || probe.expect.test(result.stdout));
           if (!ok)
             failures.push(
-              `${hostName(host)}: ${probe.describe}: ${services.redactor.text((result.stderr.trim() || result.stdout.trim() || result.error || `exit ${result.exitCode}`).split('\n').slice(-1)[0] ?? '')}`,
+              `${hostName(host)}: ${services.redactor.text(shown[i]!.describe)}: ${services.redactor.text((result.stderr.trim() || result.stdout.trim() || result.error || `exit ${result.exitCode}`).split('\n').slice(-1)[0] ?? '')}`,
             );
         }
       }

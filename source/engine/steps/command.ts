@@ -1,7 +1,7 @@
 /** Command steps: run on their hosts (in parallel with a limit, or in rolling batches). */
 import {setMaxListeners} from 'node:events';
 import {parseDuration} from '../../runbook/duration.js';
-import type {CommandStep} from '../../runbook/vocabulary.js';
+import type {Capture, CommandStep} from '../../runbook/vocabulary.js';
 import {shellPath} from '../../transport/shell.js';
 import {hostName, runToText, type HostSpec, type RunResult} from '../../transport/types.js';
 import type {StepInput, StepResult} from '../machine.js';
@@ -10,7 +10,8 @@ import {startBackground} from './background.js';
 import {verifyHost} from './check.js';
 import {
   DEFAULT_TIMEOUT,
-  fill,
+  fillCommand,
+  fillText,
   sleep,
   stepOf,
   targets,
@@ -27,8 +28,9 @@ export async function runCommand(
   const {resolved, step} = stepOf<CommandStep>(services, input.key);
   const started = performance.now();
   let text: string;
+  let shown: string;
   try {
-    text = fill(step.run, input.vars, services.secrets);
+    ({run: text, shown} = fillCommand(services, step.run, input.vars));
   } catch (error) {
     return {outcome: 'failed', durationMs: 0, reason: (error as Error).message};
   }
@@ -44,7 +46,7 @@ export async function runCommand(
   services.append({
     type: 'step-started',
     step: input.key,
-    runs: hosts.map((h) => ({host: hostName(h), command: services.redactor.text(text)})),
+    runs: hosts.map((h) => ({host: hostName(h), command: shown})),
     attempt: input.attempt,
   });
   if (succeeded.size) {
@@ -66,7 +68,7 @@ export async function runCommand(
   const timeoutMs = parseDuration(step.timeout) ?? DEFAULT_TIMEOUT;
   let cwd: string | undefined;
   try {
-    cwd = step.cwd ? fill(step.cwd, input.vars, services.secrets) : undefined;
+    cwd = step.cwd ? fillText(step.cwd, input.vars, services.secrets) : undefined;
   } catch (error) {
     return {outcome: 'failed', durationMs: 0, reason: (error as Error).message};
   }
@@ -114,7 +116,7 @@ export async function runCommand(
       ok = !error;
     }
     if (ok && step.produces && !services.dryRun) {
-      const file = fill(step.produces, input.vars, services.secrets);
+      const file = fillText(step.produces, input.vars, services.secrets);
       const probe = await runToText(transportFor(services, host), {
         host,
         command: `test -s ${shellPath(file)}`,
@@ -188,6 +190,9 @@ export async function runCommand(
       reason: `nothing in the output matched /${step.capture.pattern}/ to capture ${step.capture.as}`,
     };
   }
+  const refused = captured === undefined ? undefined : refuseCapture(step.capture!, captured);
+  if (refused)
+    return {outcome: 'failed', exitCode, durationMs, reason: services.redactor.text(refused)};
   return {
     outcome: 'ok',
     exitCode,
@@ -236,9 +241,20 @@ export async function fanOut<R extends {ok: boolean}>(
 export function captureValue(pattern: string, text: string): string | undefined {
   const re = new RegExp(pattern);
   const lines = text.split('\n');
+  // The text after the last newline is not a line when it is empty.
+  if (lines.at(-1) === '') lines.pop();
   for (let i = lines.length - 1; i >= 0; i--) {
     const m = re.exec(lines[i]!);
     if (m) return (m[1] ?? m[0]).trim();
   }
+  return undefined;
+}
+
+/** Why a captured value may not be kept (it must be one clean line, and match `value`). */
+export function refuseCapture(capture: Capture, value: string): string | undefined {
+  if (/[\x00-\x1f\x7f]/.test(value))
+    return `the value captured for ${capture.as} holds a control character (${JSON.stringify(value).slice(0, 80)}): not kept`;
+  if (capture.value !== undefined && !new RegExp(`^(?:${capture.value})$`).test(value))
+    return `the value captured for ${capture.as} (${JSON.stringify(value).slice(0, 80)}) does not match /^(?:${capture.value})$/ as a whole: not kept`;
   return undefined;
 }

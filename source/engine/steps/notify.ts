@@ -1,7 +1,7 @@
 /** Notify steps: post to a webhook; a failed post is journaled and shown, never fatal. */
 import type {NotifyStep} from '../../runbook/vocabulary.js';
 import type {StepInput, StepResult} from '../machine.js';
-import {fill, stepOf, type StepServices} from './shared.js';
+import {fillText, maskedSecrets, stepOf, type StepServices} from './shared.js';
 
 /** Posts to the webhook. A failed post never stops the deployment: it is journaled and shown. */
 export async function runNotify(
@@ -11,7 +11,16 @@ export async function runNotify(
 ): Promise<StepResult> {
   const {step} = stepOf<NotifyStep>(services, input.key);
   const started = performance.now();
-  const text = fill(step.text, input.vars, services.secrets);
+  let text: string;
+  let shown: string;
+  try {
+    text = fillText(step.text, input.vars, services.secrets);
+    shown = services.redactor.text(
+      fillText(step.text, input.vars, maskedSecrets(services.secrets)),
+    );
+  } catch (error) {
+    return {outcome: 'failed', durationMs: 0, reason: (error as Error).message};
+  }
   const url = step.webhook ? services.secrets[step.webhook] : undefined;
   services.append({
     type: 'step-started',
@@ -19,7 +28,7 @@ export async function runNotify(
     runs: [
       {
         host: 'local',
-        command: `post to ${step.channel ?? 'webhook'}: ${services.redactor.text(text)}`,
+        command: `post to ${step.channel ?? 'webhook'}: ${shown}`,
       },
     ],
     attempt: input.attempt,

@@ -3,7 +3,8 @@
  * wait-for-pattern, the one retry loop, and the filling of `${…}` into a step's text.
  */
 import type {JournalEvent} from '../../journal/events.js';
-import type {Redactor} from '../../journal/redact.js';
+import {MASK, type Redactor} from '../../journal/redact.js';
+import {fillTemplate} from '../../runbook/template.js';
 import type {CheckProbe} from '../../runbook/vocabulary.js';
 import type {HostSpec, RunningCommand, RunResult, Transport} from '../../transport/types.js';
 import type {OutputRecorder} from '../output.js';
@@ -56,32 +57,70 @@ export const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
     signal.addEventListener('abort', done, {once: true});
   });
 
-class MissingVariable extends Error {}
+const lookupIn =
+  (vars: Readonly<Record<string, string>>, secrets: Readonly<Record<string, string>>) =>
+  (name: string): string | undefined =>
+    name.startsWith('secret.') ? secrets[name.slice(7)] : vars[name];
 
-/** Fills `${name}` and `${secret.NAME}`; a name with no value is an error, never run as is. */
-export function fill(
+/**
+ * Fills `${name}` and `${secret.NAME}` into a shell command: each value reaches the shell
+ * as one word, quoted for where it stands, unless written `${raw:name}`; `$${X}` is the
+ * shell's own `${X}` (see ../../runbook/template.ts). A name with no value is an error,
+ * never run as is.
+ */
+export const fill = (
   template: string,
   vars: Readonly<Record<string, string>>,
   secrets: Readonly<Record<string, string>>,
-): string {
-  return template.replace(/\$\{([A-Za-z_][\w.-]*)\}/g, (_, name: string) => {
-    const value = name.startsWith('secret.') ? secrets[name.slice(7)] : vars[name];
-    if (value === undefined)
-      throw new MissingVariable(
-        `\${${name}} has no value (not in the profile, not captured by an earlier step)`,
-      );
-    return value;
-  });
+): string => fillTemplate(template, lookupIn(vars, secrets), 'shell');
+
+/** Fills text that is not shell: shown, posted, or quoted whole later (paths, URLs). */
+export const fillText = (
+  template: string,
+  vars: Readonly<Record<string, string>>,
+  secrets: Readonly<Record<string, string>>,
+): string => fillTemplate(template, lookupIn(vars, secrets), 'text');
+
+/** The secrets as `[redacted]`: what the journal and the screen are given instead. */
+export const maskedSecrets = (
+  secrets: Readonly<Record<string, string>>,
+): Readonly<Record<string, string>> =>
+  Object.fromEntries(Object.keys(secrets).map((name) => [name, MASK]));
+
+/**
+ * A command as it runs, and as the journal records it: the same text, quoted the same
+ * way, with each secret as `[redacted]` (a quoted secret may no longer read as the secret,
+ * so it is masked before it is filled, then the redactor runs over the rest).
+ */
+export function fillCommand(
+  services: StepServices,
+  template: string,
+  vars: Readonly<Record<string, string>>,
+): {run: string; shown: string} {
+  const run = fill(template, vars, services.secrets);
+  const shown = services.redactor.text(fill(template, vars, maskedSecrets(services.secrets)));
+  return {run, shown};
 }
 
-/** A check probe with `${…}` filled in each of its text fields (values may hold any character). */
+/**
+ * A check probe with `${…}` filled in each of its fields. A free `command` is shell text;
+ * the other fields (URL, text to find, process name, SQL, database, host:port) become one
+ * quoted word each when the probe's command is built, so they are filled as they are.
+ */
 export const fillProbe = (
   probe: CheckProbe,
   vars: Readonly<Record<string, string>>,
   secrets: Readonly<Record<string, string>>,
 ): CheckProbe =>
   Object.fromEntries(
-    Object.entries(probe).map(([k, v]) => [k, typeof v === 'string' ? fill(v, vars, secrets) : v]),
+    Object.entries(probe).map(([k, v]) => [
+      k,
+      typeof v !== 'string'
+        ? v
+        : k === 'command'
+          ? fill(v, vars, secrets)
+          : fillText(v, vars, secrets),
+    ]),
   ) as CheckProbe;
 
 export const stepOf = <T>(

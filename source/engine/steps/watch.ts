@@ -4,7 +4,7 @@ import type {WatchStep} from '../../runbook/vocabulary.js';
 import {hostName, runToText} from '../../transport/types.js';
 import type {StepInput, StepResult} from '../machine.js';
 import {conditionHolds, describeUntil, parseCount} from './count.js';
-import {fill, sleep, stepOf, targets, transportFor, type StepServices} from './shared.js';
+import {fillCommand, sleep, stepOf, targets, transportFor, type StepServices} from './shared.js';
 
 /** Polls the probe until the condition holds, warns when the count stalls, gives up at the timeout. */
 export async function runWatch(
@@ -19,8 +19,9 @@ export async function runWatch(
   const timeout = parseDuration(step.timeout) ?? 30 * 60_000;
   const wait = services.sleep ?? sleep;
   let probe: string;
+  let shown: string;
   try {
-    probe = fill(step.probe, input.vars, services.secrets);
+    ({run: probe, shown} = fillCommand(services, step.probe, input.vars));
   } catch (error) {
     return {outcome: 'failed', durationMs: 0, reason: (error as Error).message};
   }
@@ -28,7 +29,7 @@ export async function runWatch(
   services.append({
     type: 'step-started',
     step: input.key,
-    runs: hosts.map((h) => ({host: hostName(h), command: services.redactor.text(probe)})),
+    runs: hosts.map((h) => ({host: hostName(h), command: shown})),
     attempt: input.attempt,
   });
   const target = describeUntil(step.until, input.vars);
