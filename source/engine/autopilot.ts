@@ -3,8 +3,27 @@
  * advance (`--yes`, `--confirm`, `--choose`, `--on-failure`, `--on-unknown`). Every
  * answer is journaled as the driver's decision, marked as given by flag.
  */
-import type {PromptView} from '../store/fold.js';
+import type {PromptKind} from '../journal/events.js';
 import type {DriverEvent} from './machine.js';
+
+/** What the autopilot reads of a prompt (the store's prompt view has these fields). */
+export interface AutopilotPrompt {
+  prompt: PromptKind;
+  expects?: string;
+  options?: readonly string[];
+}
+
+/** Where the step stands when its prompt shows. */
+export interface AutopilotContext {
+  /** The attempt that just ended (1 for the first run). */
+  attempt?: number;
+}
+
+/** `--on-failure retry` makes at most this many attempts of a step in all, then asks. */
+export const RETRY_ATTEMPTS = 3;
+/** The wait before the 2nd attempt; doubled before each next one, at most RETRY_MAX_DELAY_MS. */
+export const RETRY_FIRST_DELAY_MS = 5_000;
+export const RETRY_MAX_DELAY_MS = 60_000;
 
 export interface AutopilotOptions {
   /** Say go at gates and tick manual steps. */
@@ -13,19 +32,63 @@ export interface AutopilotOptions {
   confirm?: readonly string[] | 'all';
   /** Option to pick at a choice, by step id; otherwise the first option (with yes). */
   choose?: Readonly<Record<string, string>>;
-  /** At a failed step. */
+  /**
+   * At a failed step. `retry` tries again after a pause that doubles (5 s, 10 s …), at
+   * most `retryAttempts` attempts in all (default 3); then the flag no longer answers: the
+   * driver is asked, or, with nobody to ask, the session stops (exit 5) and is kept.
+   */
   onFailure?: 'abort' | 'skip' | 'retry';
+  /** Attempts in all under `--on-failure retry` (default RETRY_ATTEMPTS). */
+  retryAttempts?: number;
   /** At a step whose outcome is unknown after a resume. */
   onUnknown?: 'rerun' | 'done' | 'skip';
   /** At a watch that timed out. */
   onTimeout?: 'abort' | 'skip' | 'keep-waiting';
 }
 
+/** The pause before attempt `attempt + 1` under `--on-failure retry`. */
+export const retryDelayMs = (attempt: number): number =>
+  Math.min(RETRY_MAX_DELAY_MS, RETRY_FIRST_DELAY_MS * 2 ** Math.max(0, attempt - 1));
+
+/**
+ * How long to wait before giving an automatic answer: the backoff for a retry, else 0
+ * (the caller may add its own pause, e.g. the demo's reading time).
+ */
+export function answerDelayMs(
+  prompt: AutopilotPrompt,
+  answer: DriverEvent,
+  context: AutopilotContext = {},
+): number {
+  return prompt.prompt === 'failed' && answer.type === 'RETRY'
+    ? retryDelayMs(context.attempt ?? 1)
+    : 0;
+}
+
+/**
+ * A line that says why the flag stopped answering, or undefined when it still answers
+ * (for the message that asks the driver or ends the session).
+ */
+export function exhausted(
+  prompt: AutopilotPrompt,
+  options: AutopilotOptions,
+  context: AutopilotContext = {},
+): string | undefined {
+  const limit = options.retryAttempts ?? RETRY_ATTEMPTS;
+  if (
+    prompt.prompt === 'failed' &&
+    options.onFailure === 'retry' &&
+    (context.attempt ?? 1) >= limit
+  )
+    return `--on-failure retry made ${context.attempt ?? 1} attempts (at most ${limit})`;
+  return undefined;
+}
+
 /** The answer to a prompt, or null when the flags do not say. */
 export function autoAnswer(
-  prompt: PromptView,
+  prompt: AutopilotPrompt,
   stepId: string,
   options: AutopilotOptions,
+  context: AutopilotContext = {},
 ): DriverEvent | null {
   const reason = 'answered by command-line flag';
   switch (prompt.prompt) {
@@ -47,7 +110,8 @@ export function autoAnswer(
     case 'failed':
       if (options.onFailure === 'skip')
         return {type: 'SKIP', reason: `failed; skipped by --on-failure skip`};
-      if (options.onFailure === 'retry') return {type: 'RETRY'};
+      if (options.onFailure === 'retry')
+        return exhausted(prompt, options, context) ? null : {type: 'RETRY'};
       return options.onFailure === 'abort'
         ? {type: 'ABORT', reason: 'failed; --on-failure abort'}
         : null;

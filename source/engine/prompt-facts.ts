@@ -9,7 +9,7 @@ import type {Redactor} from '../journal/redact.js';
 import type {CheckStep, CommandStep, WatchStep} from '../runbook/vocabulary.js';
 import {hostName} from '../transport/types.js';
 import {interpolate, type ResolvedPlan, type ResolvedStep} from './plan.js';
-import {describeUntil, fill, fillProbe, probeCommand} from './steps.js';
+import {describeUntil, fill, fillProbe, maskedSecrets, probeCommand} from './steps.js';
 
 type PromptShown = Extract<JournalEvent, {type: 'prompt-shown'}>;
 
@@ -46,12 +46,14 @@ function commandsOf(
 ): {host: string; command: string}[] | undefined {
   const step = resolved.step;
   let texts: string[];
+  // Secrets masked before filling: a quoted secret may no longer read as the secret.
+  const secrets = maskedSecrets(live.secrets);
   try {
-    if (step.kind === 'command') texts = [fill((step as CommandStep).run, vars, live.secrets)];
-    else if (step.kind === 'watch') texts = [fill((step as WatchStep).probe, vars, live.secrets)];
+    if (step.kind === 'command') texts = [fill((step as CommandStep).run, vars, secrets)];
+    else if (step.kind === 'watch') texts = [fill((step as WatchStep).probe, vars, secrets)];
     else if (step.kind === 'check')
       texts = (step as CheckStep).probes.map(
-        (p) => probeCommand(fillProbe(p, vars, live.secrets)).command,
+        (p) => probeCommand(fillProbe(p, vars, secrets)).command,
       );
     else return undefined;
   } catch {

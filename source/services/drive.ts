@@ -3,7 +3,13 @@
  * one pipeline, shows it (plain lines or the Ink console), answers prompts from flags or
  * the driver, leaves cleanly on a signal, and turns the end into an exit status.
  */
-import {autoAnswer, type AutopilotOptions} from '../engine/autopilot.js';
+import {
+  answerDelayMs,
+  autoAnswer,
+  exhausted,
+  RETRY_ATTEMPTS,
+  type AutopilotOptions,
+} from '../engine/autopilot.js';
 import {parseHandOver} from '../engine/hand-over.js';
 import type {JournalEntry} from '../journal/events.js';
 import {createSessionStore, type SessionStoreApi} from '../store/store.js';
@@ -46,15 +52,19 @@ export async function drive(launched: Launched, options: DriveOptions): Promise<
   for (const warning of launched.warnings) write(`warning: ${warning}`);
   let needsDriver: string | undefined;
   let pendingAsk: (() => void) | undefined;
+  let pendingAnswer: NodeJS.Timeout | undefined;
 
   const handlePrompt = (entry: Extract<JournalEntry, {type: 'prompt-shown'}>): void => {
     const prompt = store.getState().prompt;
     if (!prompt || prompt.seq !== entry.seq) return;
     const stepId = launched.plan.byKey.get(entry.step)?.step.id ?? entry.step;
-    const auto = autoAnswer(prompt, stepId, options.autopilot);
+    // The attempt that just ended: bounds `--on-failure retry` and sets its backoff.
+    const context = {attempt: store.getState().steps.find((s) => s.key === entry.step)?.attempt};
+    const auto = autoAnswer(prompt, stepId, options.autopilot, context);
+    const limit = exhausted(prompt, options.autopilot, context);
     const stepTitle = launched.plan.byKey.get(entry.step)?.step.title ?? entry.step;
     const refuse = (why: string): void => {
-      needsDriver = `step "${stepTitle}" needs the driver (${prompt.prompt}), and ${why}: run it in a terminal, or answer in advance with --yes, --confirm, --choose, --on-failure, --on-unknown, --on-timeout`;
+      needsDriver = `step "${stepTitle}" needs the driver (${prompt.prompt}${limit ? `; ${limit}` : ''}), and ${why}: run it in a terminal, or answer in advance with --yes, --confirm, --choose, --on-failure, --on-unknown, --on-timeout`;
       const reason = options.readOnly
         ? 'a prompt needs the driver (this console is read-only)'
         : 'no terminal to answer a prompt';
@@ -89,7 +99,18 @@ export async function drive(launched: Launched, options: DriveOptions): Promise<
       write(`  the answer given by flag (${JSON.stringify(auto)}) does not fit this prompt`);
       askDriver();
     };
-    if (options.autoDelayMs) setTimeout(answer, options.autoDelayMs);
+    const backoff = answerDelayMs(prompt, auto, context);
+    if (backoff) {
+      const max = options.autopilot.retryAttempts ?? RETRY_ATTEMPTS;
+      journal.append({
+        type: 'notice',
+        step: entry.step,
+        level: 'warn',
+        text: `--on-failure retry: attempt ${(context.attempt ?? 1) + 1} of at most ${max} in ${Math.round(backoff / 1000)} s`,
+      });
+    }
+    const delay = Math.max(options.autoDelayMs ?? 0, backoff);
+    if (delay) pendingAnswer = setTimeout(answer, delay);
     else queueMicrotask(answer);
   };
 
@@ -118,6 +139,7 @@ export async function drive(launched: Launched, options: DriveOptions): Promise<
   session.start();
   const end = await session.done;
   pendingAsk?.();
+  clearTimeout(pendingAnswer);
   offInterrupt();
   await launched.team?.settle();
   await feeding.stop();

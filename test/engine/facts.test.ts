@@ -76,15 +76,16 @@ describe('facts as event fields', () => {
     });
     session.decide({type: 'GO', value: 'go'}, undefined, 'typed');
     const confirm = await h.until(promptFor('wipe'));
-    const expected = 'reset-db --yes abc123 --token ***';
+    // Values are quoted (one word each), the secret masked: the exact command as it runs.
+    const expected = "reset-db --yes 'abc123' --token '[redacted]'";
     expect(confirm.prompt).toMatchObject({
       prompt: 'confirm',
       expects: 'shop',
       title: 'Reset abc123',
       hosts: ['db1', 'db2'],
       runs: [
-        {host: 'db1', command: expect.stringContaining('reset-db --yes abc123 --token')},
-        {host: 'db2', command: expect.stringContaining('reset-db --yes abc123 --token')},
+        {host: 'db1', command: expected},
+        {host: 'db2', command: expected},
       ],
     });
     expect(JSON.stringify(confirm.prompt)).not.toContain('s3cr3t-token-value');

@@ -87,7 +87,8 @@ describe('version 1 journals', () => {
     expect(asked.prompt).toMatchObject({
       step: 'deploy/slow',
       title: 'Slow migration',
-      runs: [{host: 'local', command: 'echo migrating; sleep 30; echo migrated'}],
+      // Run again today, the profile value would reach the shell quoted, as one word.
+      runs: [{host: 'local', command: "echo migrating; sleep '30'; echo migrated"}],
     });
     expect(h.transport.calls.some((c) => c.command.includes('migrating'))).toBe(false);
     h.launched.session.decide({type: 'MARK_DONE', reason: 'it ran: the schema is new'});

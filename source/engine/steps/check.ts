@@ -15,6 +15,10 @@ import {
   type StepServices,
 } from './shared.js';
 
+const refuse = (why: string): never => {
+  throw new Error(why);
+};
+
 /** The shell command that tests one probe on a host. */
 export function probeCommand(probe: CheckProbe): {
   command: string;
@@ -34,8 +38,11 @@ export function probeCommand(probe: CheckProbe): {
       ? probe.tcp.split(/:(?=\d+$)/)
       : ['127.0.0.1', probe.tcp];
     return {
-      // Host and port are quoted inside bash's own script too: a variable there is one word.
-      command: `timeout 5 bash -c ${shellQuote(`exec 3<>/dev/tcp/${shellQuote(host ?? '')}/${shellQuote(port ?? '')}`)}`,
+      // Host and port go into bash's own script: only a host name or address and a number.
+      command:
+        /^[\w.:[\]-]+$/.test(host ?? '') && /^\d+$/.test(port ?? '')
+          ? `timeout 5 bash -c ${shellQuote(`exec 3<>/dev/tcp/${host}/${port}`)}`
+          : refuse(`not a host:port: ${JSON.stringify(probe.tcp.slice(0, 80))}`),
       describe: `port ${port} on ${host} accepts connections`,
     };
   }

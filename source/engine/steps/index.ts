@@ -20,7 +20,10 @@ export {runNotify} from './notify.js';
 export {
   backoff,
   fill,
+  fillCommand,
   fillProbe,
+  fillText,
+  maskedSecrets,
   retrying,
   sleep,
   waitForPattern,
