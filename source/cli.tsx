@@ -25,6 +25,9 @@ Usage:
   crewchief demo [SITE] [--auto] [--plain]      the runbook against its simulated site (default: rubin)
   crewchief graph SITE [--profile NAME]         the machine as a Mermaid state diagram
   crewchief list                                sites, profiles and sessions
+                                                (--json on list, sessions, validate and report:
+                                                one JSON document; on replay and watch: the
+                                                journal's events as NDJSON)
   crewchief watch [SESSION] [--journal-db URL | --file PATH] [--plain]
                                                 follow a live session read-only (the crew chief)
   crewchief sessions [--journal-db URL]         sessions: site, profile, driver, state, last event
@@ -117,28 +120,33 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./commands/run.js')).run(command, args, flags, version);
     case 'replay':
       return (await import('./commands/replay.js')).replay(args, {
-        plain: !!flags.plain || !process.stdout.isTTY,
+        plain: !!flags.plain || !!flags.json || !process.stdout.isTTY,
+        ...(flags.json ? {json: true} : {}),
         ...(flags.speed ? {speed: Number(flags.speed)} : {}),
         ...(flags.follow ? {follow: true} : {}),
         ...(flags['journal-db'] ? {journalDb: flags['journal-db']} : {}),
       });
     case 'watch':
       return (await import('./commands/watch.js')).watch(args, {
-        plain: !!flags.plain || !process.stdout.isTTY,
+        plain: !!flags.plain || !!flags.json || !process.stdout.isTTY,
+        ...(flags.json ? {json: true} : {}),
         ...(flags['journal-db'] ? {journalDb: flags['journal-db']} : {}),
         ...(flags.file ? {file: flags.file} : {}),
       });
     case 'sessions':
-      return (await import('./commands/sessions.js')).sessions(
-        flags['journal-db'] ? {journalDb: flags['journal-db']} : {},
-      );
+      return (await import('./commands/sessions.js')).sessions({
+        ...(flags['journal-db'] ? {journalDb: flags['journal-db']} : {}),
+        ...(flags.json ? {json: true} : {}),
+      });
     case 'mirror':
       return (await import('./commands/mirror.js')).mirror(
         args,
         flags['journal-db'] ? {journalDb: flags['journal-db']} : {},
       );
     case 'validate':
-      return (await import('./commands/validate.js')).validate(args);
+      return (await import('./commands/validate.js')).validate(args, undefined, {
+        json: !!flags.json,
+      });
     case 'report':
       return (await import('./commands/report.js')).report(args, {
         ...(flags.md ? {md: flags.md} : {}),
@@ -147,7 +155,7 @@ async function main(argv: string[]): Promise<number> {
         ...(flags['journal-db'] ? {journalDb: flags['journal-db']} : {}),
       });
     case 'list':
-      return (await import('./commands/list.js')).list();
+      return (await import('./commands/list.js')).list(undefined, {json: !!flags.json});
     case 'graph': {
       if (!args[0]) throw new UsageError('graph expects a SITE: crewchief graph rubin');
       return (await import('./commands/graph.js')).graph(args[0], flags.profile);

@@ -17,7 +17,27 @@ function table(rows: string[][]): string[] {
 
 export async function list(
   write: (s: string) => void = (s) => void process.stdout.write(`${s}\n`),
+  options: {json?: boolean} = {},
 ): Promise<number> {
+  if (options.json) {
+    write(
+      JSON.stringify(
+        {
+          sites: [...(await shippedSites())].map(([id, {site, file}]) => ({
+            id,
+            title: site.title,
+            file,
+          })),
+          profiles: listProfiles(),
+          sessionsDir: sessionsDir(),
+          sessions: listSessions(),
+        },
+        null,
+        2,
+      ),
+    );
+    return 0;
+  }
   write('Sites:');
   table([...(await shippedSites())].map(([id, {site}]) => [id, site.title])).forEach(write);
   write('Profiles:');

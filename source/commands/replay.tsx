@@ -16,6 +16,8 @@ import {ReplayPlayer} from '../ui/replay-player.js';
 
 export interface ReplayOptions {
   plain: boolean;
+  /** The journal's events as NDJSON on stdout (one entry a line), for scripts. */
+  json?: boolean;
   /** 1 = as it happened; 0 = as fast as possible (default 0 with --plain, 10 otherwise). */
   speed?: number;
   /** Keep reading the journal as it grows. */
@@ -99,7 +101,7 @@ export async function replay(args: string[], options: ReplayOptions): Promise<nu
   const store = createSessionStore();
   if (options.plain) {
     await play(entries, store, options.speed ?? 0, (e) => {
-      const line = describeEntry(e, store.getState());
+      const line = options.json ? JSON.stringify(e) : describeEntry(e, store.getState());
       if (line !== undefined) process.stdout.write(`${line}\n`);
     });
     if (options.follow && !read.damage.length) {
@@ -110,7 +112,7 @@ export async function replay(args: string[], options: ReplayOptions): Promise<nu
           (more) => {
             for (const e of more) {
               store.getState().apply(e);
-              const line = describeEntry(e, store.getState());
+              const line = options.json ? JSON.stringify(e) : describeEntry(e, store.getState());
               if (line !== undefined) process.stdout.write(`${line}\n`);
               if (e.type === 'session-closed') {
                 stop();

@@ -17,6 +17,8 @@ export interface SessionsOptions {
   journalDb?: string;
   env?: NodeJS.ProcessEnv;
   write?: (line: string) => void;
+  /** One JSON document: {source, sessions: [...]}. */
+  json?: boolean;
 }
 
 export interface SessionRow {
@@ -92,6 +94,12 @@ export async function sessions(options: SessionsOptions = {}): Promise<number> {
       process.stderr.write(`crewchief: ${(error as Error).message}\n`);
       return 4;
     }
+  }
+  if (options.json) {
+    write(
+      JSON.stringify({source: url ? describeDb(url) : sessionsDir(env), sessions: rows}, null, 2),
+    );
+    return 0;
   }
   write(`Sessions in ${url ? describeDb(url) : sessionsDir(env)}:`);
   if (!rows.length) {

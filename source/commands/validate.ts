@@ -13,11 +13,40 @@ import {rawUses, validateAgainstProfile, validateSite} from '../runbook/validate
 import {knownSims} from '../sim/index.js';
 import type {Site} from '../runbook/vocabulary.js';
 
+/** A problem as `--json` gives it: line and field are null when the problem has none. */
+export interface Problem {
+  file: string;
+  line: number | null;
+  field: string | null;
+  message: string;
+}
+
+const problemOf = (e: ValidationError): Problem => ({
+  file: e.file,
+  line: e.line || null,
+  field: e.field || null,
+  message: e.message,
+});
+
+/** A load error's text is `file: message`. */
+const loadProblem = (file: string, text: string): Problem => ({
+  file,
+  line: null,
+  field: null,
+  message: text.startsWith(`${file}: `) ? text.slice(file.length + 2) : text,
+});
+
+const formatProblem = (p: Problem): string =>
+  p.line === null
+    ? `${p.file}: ${p.field ? `${p.field}: ` : ''}${p.message}`
+    : formatError({file: p.file, line: p.line, field: p.field ?? '', message: p.message});
+
 export async function validate(
   paths: string[],
   write: (s: string) => void = (s) => void process.stdout.write(`${s}\n`),
+  options: {json?: boolean} = {},
 ): Promise<number> {
-  const errors: string[] = [];
+  const errors: Problem[] = [];
   const sites = new Map<string, {site: Site; file: string}>();
   const profiles: Profile[] = [];
   const profileFiles: string[] = [];
@@ -31,7 +60,7 @@ export async function validate(
   const inputs = paths.flatMap(expand);
   for (const file of inputs) {
     if (!fs.existsSync(file)) {
-      errors.push(`${file}: no such file`);
+      errors.push(loadProblem(file, 'no such file'));
       continue;
     }
     if (/\.ya?ml$/.test(file)) profileFiles.push(file);
@@ -39,7 +68,7 @@ export async function validate(
       try {
         for (const site of await loadMachineFile(file)) sites.set(site.id, {site, file});
       } catch (error) {
-        errors.push((error as Error).message);
+        errors.push(loadProblem(file, (error as Error).message));
       }
     }
   }
@@ -51,7 +80,7 @@ export async function validate(
     try {
       profiles.push(loadProfile(file));
     } catch (error) {
-      if (error instanceof ProfileError) errors.push(...error.errors.map(formatError));
+      if (error instanceof ProfileError) errors.push(...error.errors.map(problemOf));
       else throw error;
     }
   }
@@ -77,11 +106,27 @@ export async function validate(
     }
     collected.push(...validateAgainstProfile(found.site, found.file, profile, knownSims()));
   }
-  errors.push(...collected.map(formatError));
-  for (const e of errors) write(e);
+  errors.push(...collected.map(problemOf));
   // Raw `${raw:…}` uses are allowed, and each is said: a value pasted as shell text.
-  for (const {site, file} of sites.values())
-    for (const notice of rawUses(site, file)) write(`notice: ${formatError(notice)}`);
+  const notices = [...sites.values()].flatMap(({site, file}) => rawUses(site, file));
+  if (options.json) {
+    write(
+      JSON.stringify(
+        {
+          ok: !errors.length,
+          sites: [...sites].map(([id, {file}]) => ({id, file})),
+          profiles: profiles.map((p) => ({name: p.name, site: p.site, file: p.file})),
+          problems: errors,
+          notices: notices.map(problemOf),
+        },
+        null,
+        2,
+      ),
+    );
+    return errors.length ? 3 : 0;
+  }
+  for (const e of errors) write(formatProblem(e));
+  for (const notice of notices) write(`notice: ${formatError(notice)}`);
   if (errors.length) {
     write(`${errors.length} problem${errors.length === 1 ? '' : 's'} found`);
     return 3;

@@ -19,6 +19,8 @@ import {describeEntry} from '../ui/plain.js';
 
 export interface WatchOptions {
   plain: boolean;
+  /** The journal's events as NDJSON on stdout (one entry a line), for scripts. */
+  json?: boolean;
   journalDb?: string;
   file?: string;
   env?: NodeJS.ProcessEnv;
@@ -102,7 +104,7 @@ export async function watch(args: string[], options: WatchOptions): Promise<numb
     if (options.plain) {
       for (const e of entries) {
         store.getState().apply(e);
-        const line = describeEntry(e, store.getState());
+        const line = options.json ? JSON.stringify(e) : describeEntry(e, store.getState());
         if (line !== undefined) write(line);
       }
     } else store.getState().applyMany(entries);
