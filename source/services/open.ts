@@ -4,6 +4,7 @@
  * journal. Everything here can fail with a clear message before anything runs.
  */
 import {randomBytes} from 'node:crypto';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type {JournalEntry} from '../journal/events.js';
@@ -14,6 +15,7 @@ import {
   readJournal,
   sessionsDir,
 } from '../journal/file.js';
+import {JournalLock, JournalLockError} from '../journal/lock.js';
 import {Redactor} from '../journal/redact.js';
 import {findProfile, findSite, LoadError} from '../runbook/load.js';
 import {
@@ -232,10 +234,15 @@ export async function launch(
       }),
     ));
   let journal: JournalWriter;
+  let lock: JournalLock | undefined;
   try {
+    lock = lockJournal(journalPath, driver, options);
     journal = JournalWriter.create(journalPath, id);
+    lock.holdUntilClosed(journal);
   } catch (error) {
+    lock?.release();
     await team?.close();
+    if (error instanceof LaunchError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     throw new LaunchError(
       code === 'EEXIST'
@@ -246,7 +253,7 @@ export async function launch(
       EXIT.journal,
     );
   }
-  return assemble({
+  const launched = await assemble({
     id,
     plan,
     siteFile: checked.siteFile,
@@ -257,6 +264,8 @@ export async function launch(
     options,
     dryRun: !!options.dryRun,
   });
+  if (lock.notice) launched.warnings.unshift(lock.notice);
+  return launched;
 }
 
 /** What launch and resume share: transports, the session, team mode attached. */
@@ -336,8 +345,50 @@ async function teamStep<T>(
   }
 }
 
-/** Resumes a session from its journal. */
+/**
+ * Takes the lock of a journal (see journal/lock.ts): whatever the state directory, one
+ * crewchief at a time writes it. Throws LaunchError (6: in use, 4: cannot lock).
+ */
+function lockJournal(file: string, driver: string, options: LaunchOptions): JournalLock {
+  try {
+    return JournalLock.acquire(file, {
+      driver,
+      ...(options.team?.takeOver ? {takeOver: options.team.takeOver} : {}),
+    });
+  } catch (error) {
+    if (error instanceof JournalLockError) throw new LaunchError(error.message, EXIT[error.code]);
+    throw error;
+  }
+}
+
+/** Resumes a session from its journal, holding the journal's lock from before it is read. */
 export async function resume(
+  idOrPath: string | undefined,
+  options: LaunchOptions,
+): Promise<Launched> {
+  const env = options.env ?? process.env;
+  let file: string;
+  try {
+    file = findJournal(idOrPath, env);
+  } catch (error) {
+    // With a journal database, a session this machine has no journal of is fetched.
+    const db = options.team?.journalDb || env['CREWCHIEF_JOURNAL_DB'];
+    if (!idOrPath || !db || fs.existsSync(idOrPath)) throw error;
+    file = path.join(sessionsDir(env), `${path.basename(idOrPath).replace(/\.jsonl$/, '')}.jsonl`);
+  }
+  const lock = lockJournal(file, options.driver ?? driverIdentity(env), options);
+  try {
+    const launched = await resumeLocked(fs.existsSync(file) ? file : idOrPath, options);
+    lock.holdUntilClosed(launched.journal);
+    if (lock.notice) launched.warnings.unshift(lock.notice);
+    return launched;
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+}
+
+async function resumeLocked(
   idOrPath: string | undefined,
   options: LaunchOptions,
 ): Promise<Launched> {
