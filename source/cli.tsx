@@ -167,19 +167,37 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * Every way out exits: once the command is over, anything still holding the process (a
+ * database socket on a frozen link, a stray timer) gets a grace period, then the process
+ * exits anyway, saying what was left open. The timer is unref'd: it never delays an exit.
+ */
+function exitEvenIfHeld(): void {
+  const timer = setTimeout(() => {
+    const open = process.getActiveResourcesInfo().filter((r) => r !== 'Timeout');
+    process.stderr.write(
+      `crewchief: still held open 10s after the end (${open.join(', ') || 'unknown'}); exiting\n`,
+    );
+    process.exit();
+  }, 10_000);
+  timer.unref();
+}
+
 installInterrupts();
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    // Bad input is said in one line; only a bug in crewchief shows a stack trace.
-    if (error instanceof LaunchError) {
-      process.stderr.write(`crewchief: ${error.message}\n`);
-      process.exitCode = error.code;
-      return;
-    }
-    process.stderr.write(`crewchief: ${(error as Error).stack ?? String(error)}\n`);
-    process.exitCode = 1;
-  },
-);
+main(process.argv.slice(2))
+  .then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      // Bad input is said in one line; only a bug in crewchief shows a stack trace.
+      if (error instanceof LaunchError) {
+        process.stderr.write(`crewchief: ${error.message}\n`);
+        process.exitCode = error.code;
+        return;
+      }
+      process.stderr.write(`crewchief: ${(error as Error).stack ?? String(error)}\n`);
+      process.exitCode = 1;
+    },
+  )
+  .finally(exitEvenIfHeld);

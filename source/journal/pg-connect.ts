@@ -26,6 +26,13 @@ export interface ConnectOptions {
   connectTimeoutMs?: number;
   /** Called once when the connection fails or ends, whatever the reason. */
   onLost?: (reason: string) => void;
+  /**
+   * Server-side bounds on every statement of this connection (default 30 s) and on any
+   * wait for a lock (default 5 s): a table someone holds with LOCK TABLE fails the
+   * statement instead of holding crewchief (and its exit) for as long as the lock lasts.
+   */
+  statementTimeoutMs?: number;
+  lockTimeoutMs?: number;
 }
 
 /** Opens a dedicated client (never a pool: LISTEN and advisory locks belong to one session). */
@@ -36,6 +43,8 @@ export async function connect(url: string, options: ConnectOptions): Promise<PgC
     connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
     keepAlive: true,
     keepAliveInitialDelayMillis: 5_000,
+    statement_timeout: options.statementTimeoutMs ?? 30_000,
+    lock_timeout: options.lockTimeoutMs ?? 5_000,
   });
   // A failure while connecting rejects connect(); onLost is for a connection that was up.
   let state: 'connecting' | 'up' | 'lost' = 'connecting';
@@ -86,6 +95,46 @@ export async function queryWithin<R extends pg.QueryResultRow = pg.QueryResultRo
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * Waits for work done on a client (several queries, e.g. a migration); after `ms` the
+ * connection is cut and the wait fails with QueryTimeout. A frozen link answers nothing
+ * and raises nothing: without a deadline, such work waits for TCP keepalive (minutes).
+ */
+export async function within<T>(client: PgClient, ms: number, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      destroy(client);
+      reject(new QueryTimeout(`PostgreSQL did not answer within ${Math.round(ms / 1000)}s`));
+    }, ms);
+  });
+  work.catch(() => {}); // settles after the cut; its error is the deadline's
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Resolves with the promise, or after `ms` (whichever first); never rejects. */
+export async function settleWithin(
+  promise: Promise<unknown> | undefined,
+  ms: number,
+): Promise<void> {
+  if (!promise) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    promise.then(
+      () => {},
+      () => {},
+    ),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]);
+  clearTimeout(timer);
 }
 
 /** A short reason for a connection or query error. */

@@ -14,9 +14,10 @@ import {
   Backoff,
   connect,
   destroy,
-  pause,
   queryWithin,
   reasonOf,
+  settleWithin,
+  within,
   type PgClient,
 } from './pg-connect.js';
 import {CHANNEL, migrate, SCHEMA} from './pg-schema.js';
@@ -112,6 +113,9 @@ export class PgMirror {
   private mirrored = -1;
   private journaled: number;
   private client: PgClient | undefined;
+  /** A client still being set up (close() cuts it too). */
+  private connecting: PgClient | undefined;
+  private hurry: (() => void) | undefined;
   private state: MirrorState = 'connecting';
   private error: string | undefined;
   private behindSince: number | undefined;
@@ -182,12 +186,17 @@ export class PgMirror {
   async close(timeoutMs = 10_000): Promise<MirrorStatus> {
     this.stopping = true;
     this.start();
-    const deadline = AbortSignal.timeout(timeoutMs);
+    // Disconnected (PostgreSQL down or unreachable): try again at once, and not for long.
+    const away = !this.client && this.state === 'behind';
+    this.hurry?.();
+    const deadline = AbortSignal.timeout(away ? Math.min(timeoutMs, 5_000) : timeoutMs);
     await this.caughtUp(this.journaled, deadline);
     this.stop.abort();
     this.wake?.();
     if (this.client) destroy(this.client);
-    await this.loop;
+    if (this.connecting) destroy(this.connecting);
+    // Every wait in the loop has a deadline; this one bounds the close whatever happens.
+    await settleWithin(this.loop, 5_000);
     const status = this.status();
     this.state = 'closed';
     return status;
@@ -219,15 +228,32 @@ export class PgMirror {
         this.fellBehind(reasonOf(error));
         if (this.client) destroy(this.client);
         this.client = undefined;
-        await pause(backoff.next(), this.stop.signal);
+        await this.backOff(this.stopping ? 500 : backoff.next());
       }
     }
   }
 
+  /** Waits before trying again; close() cuts the wait short (one last try). */
+  private async backOff(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.stop.signal.removeEventListener('abort', done);
+        this.hurry = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.hurry = done;
+      this.stop.signal.addEventListener('abort', done, {once: true});
+    });
+  }
+
   private async connect(): Promise<void> {
     this.state = this.reportedBehind ? 'behind' : 'connecting';
+    const timeout = this.options.writeTimeoutMs ?? 15_000;
     const client = await connect(this.options.url, {
       applicationName: this.options.applicationName ?? 'crewchief mirror',
+      statementTimeoutMs: timeout,
       onLost: (reason) => {
         if (this.client !== client) return;
         this.client = undefined;
@@ -235,9 +261,10 @@ export class PgMirror {
         this.wake?.();
       },
     });
+    this.connecting = client;
     try {
-      const timeout = this.options.writeTimeoutMs ?? 15_000;
-      await migrate(client);
+      if (this.stop.signal.aborted) throw new Error('the mirror is closed');
+      await within(client, timeout, migrate(client));
       const {rows} = await queryWithin<{max: number}>(
         client,
         timeout,
@@ -260,6 +287,8 @@ export class PgMirror {
     } catch (error) {
       destroy(client);
       throw error;
+    } finally {
+      this.connecting = undefined;
     }
   }
 

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type {JournalEntry, JournalHeader} from './events.js';
 import {JournalError, parseEntry, readJournal, type JournalRead} from './file.js';
-import {connect, describeDb, destroy, reasonOf, type PgClient} from './pg-connect.js';
+import {connect, describeDb, destroy, reasonOf, within, type PgClient} from './pg-connect.js';
 import {installedVersion, LOCK_NAMESPACE, SCHEMA, SCHEMA_VERSION} from './pg-schema.js';
 
 export class MirrorReadError extends Error {}
@@ -26,7 +26,7 @@ export async function connectForReading(url: string, applicationName: string): P
     );
   }
   try {
-    const version = await installedVersion(client);
+    const version = await within(client, 15_000, installedVersion(client));
     if (version === undefined) {
       throw new EmptyMirror(
         `${describeDb(url)} holds no crewchief journal yet (a driver with --journal-db creates it)`,

@@ -6,7 +6,15 @@
  * link that dropped without a word.
  */
 import type {JournalEntry} from './events.js';
-import {Backoff, destroy, pause, queryWithin, reasonOf, type PgClient} from './pg-connect.js';
+import {
+  Backoff,
+  destroy,
+  pause,
+  queryWithin,
+  reasonOf,
+  settleWithin,
+  type PgClient,
+} from './pg-connect.js';
 import {connectForReading, readEntries} from './pg-read.js';
 import {CHANNEL} from './pg-schema.js';
 
@@ -58,7 +66,8 @@ export class PgTail {
     this.stopper.abort();
     this.wake?.();
     if (this.client) destroy(this.client);
-    await this.loop;
+    // Every wait in the loop has a deadline; this bounds the stop whatever happens.
+    await settleWithin(this.loop, 5_000);
     this.setState('stopped');
   }
 

@@ -24,6 +24,8 @@ import {
   pause,
   queryWithin,
   reasonOf,
+  settleWithin,
+  within,
   type PgClient,
 } from '../journal/pg-connect.js';
 import {LOCK_NAMESPACE, migrate, SCHEMA} from '../journal/pg-schema.js';
@@ -177,6 +179,8 @@ export interface PgLockOptions {
 /** Events: 'change' (state, reason). */
 export class PgDriverLock extends EventEmitter<{change: [PgLockState, string]}> {
   private client: PgClient | undefined;
+  /** The connection of an attempt under way. */
+  private attempt: PgClient | undefined;
   private stateValue: PgLockState;
   private readonly stopper = new AbortController();
   private heartbeat: NodeJS.Timeout | undefined;
@@ -247,8 +251,11 @@ export class PgDriverLock extends EventEmitter<{change: [PgLockState, string]}> 
   async release(): Promise<void> {
     this.stopper.abort();
     clearInterval(this.heartbeat);
-    // One query at a time on a connection: let a heartbeat under way finish first.
-    await Promise.all([this.trying, this.beating]);
+    // An attempt under way is cut: the lock is being given up anyway.
+    if (this.attempt) destroy(this.attempt);
+    // One query at a time on a connection: let a heartbeat under way finish first (each
+    // has its deadline; this bounds the wait whatever happens).
+    await settleWithin(Promise.all([this.trying, this.beating]), 5_000);
     const client = this.client;
     this.client = undefined;
     if (client && this.held) {
@@ -288,8 +295,10 @@ export class PgDriverLock extends EventEmitter<{change: [PgLockState, string]}> 
     } catch (error) {
       return reasonOf(error);
     }
+    this.attempt = client;
     try {
-      await migrate(client);
+      if (this.stopper.signal.aborted) throw new Error('released');
+      await within(client, 10_000, migrate(client));
       const {rows} = await queryWithin<{ok: boolean}>(
         client,
         10_000,
@@ -329,6 +338,8 @@ export class PgDriverLock extends EventEmitter<{change: [PgLockState, string]}> 
     } catch (error) {
       destroy(client);
       return reasonOf(error);
+    } finally {
+      this.attempt = undefined;
     }
   }
 
