@@ -56,6 +56,8 @@ Options for run, resume and demo:
       --journal-db URL   team mode: mirror the journal to PostgreSQL and take the driver lock
                          there (default: the profile's team.journal_db, or $CREWCHIEF_JOURNAL_DB)
       --take-over WHY    (resume) take over a session whose driver's crewchief is gone
+      --without-team WHY drive although the journal database cannot be reached (refused
+                         without it: nobody could tell whether someone else drives)
   -h, --help             this help
   -v, --version          the version
 
@@ -85,6 +87,7 @@ const options = {
   'sim-faults': {type: 'string'},
   'journal-db': {type: 'string'},
   'take-over': {type: 'string'},
+  'without-team': {type: 'string'},
   file: {type: 'string'},
   md: {type: 'string'},
   html: {type: 'string'},

@@ -65,6 +65,7 @@ export async function run(
     team: {
       ...(flags['journal-db'] ? {journalDb: flags['journal-db'] as string} : {}),
       ...(flags['take-over'] ? {takeOver: flags['take-over'] as string} : {}),
+      ...(flags['without-team'] ? {withoutTeam: flags['without-team'] as string} : {}),
     },
   };
   let launched: Launched;

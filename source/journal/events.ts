@@ -76,7 +76,9 @@ export type DecisionKind =
   | 'hand-over'
   | 'exclude'
   /** A new driver took over a session whose driver's process is gone (with a reason). */
-  | 'take-over';
+  | 'take-over'
+  /** The driver went on although the team's journal database was unreachable (with a reason). */
+  | 'without-team';
 
 export type PromptKind =
   'gate' | 'confirm' | 'manual' | 'choice' | 'failed' | 'unknown' | 'watch-timeout';

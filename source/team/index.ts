@@ -29,6 +29,12 @@ export interface TeamOptions {
   journalDb?: string;
   /** `--take-over REASON`: resume a session whose driver's process is gone. */
   takeOver?: string;
+  /**
+   * `--without-team REASON`: drive although the journal database named by the flag, the
+   * profile or CREWCHIEF_JOURNAL_DB cannot be reached (journaled with who and why).
+   * Without it, an unreachable journal database refuses the driver.
+   */
+  withoutTeam?: string;
   /** Where lock files go (default `$XDG_STATE_HOME/crewchief/locks`). */
   lockDir?: string;
   /** Test seams: lock heartbeat and how long close() waits for the mirror. */
@@ -65,6 +71,15 @@ export function journalDbUrl(
     return value;
   }
   return env['CREWCHIEF_JOURNAL_DB'] || undefined;
+}
+
+/** Where the journal database came from, for messages. */
+function namedBy(flag: string | undefined, profile: Profile, env: NodeJS.ProcessEnv): string {
+  if (flag) return '--journal-db';
+  const db = profile.team.journalDb;
+  if (typeof db === 'string') return `${profile.file}: team.journal_db`;
+  if (db) return `${profile.file}: team.journal_db (from $${db.env})`;
+  return env['CREWCHIEF_JOURNAL_DB'] ? '$CREWCHIEF_JOURNAL_DB' : 'the settings';
 }
 
 export const lockDirOf = (env: NodeJS.ProcessEnv): string =>
@@ -168,6 +183,7 @@ export async function openTeam(input: TeamInput): Promise<Team> {
     throw error;
   }
   let pgLock: PgDriverLock | undefined;
+  let withoutTeam: {db: string; reason: string} | undefined;
   try {
     if (url) {
       const lockOptions = {
@@ -184,9 +200,17 @@ export async function openTeam(input: TeamInput): Promise<Team> {
             `${error.message}\nthe profile asks for strict mode (team.strict), which needs the journal database: nothing was started`,
             'locked',
           );
+        // Without the database, this machine cannot know whether someone elsewhere drives:
+        // going on is the driver's call, said out loud and journaled, never a fallback.
+        if (!options.withoutTeam?.trim())
+          throw new TeamRefusal(
+            `${error.message}\nthe journal database is named by ${namedBy(options.journalDb, profile, env)}; without it crewchief cannot tell whether someone else is driving ${input.site} on ${profile.name}, so nothing was started.\nWhen PostgreSQL answers again, run the same command again. If you are sure nobody else drives, go on without it and say why (journaled):\n  ${input.mode === 'resume' ? `crewchief resume ${input.session} --without-team "REASON"` : 'the same command with --without-team "REASON"'}`,
+            'locked',
+          );
         warnings.push(
-          `${error.message}; going on with this machine's lock file only — the session takes the lock in PostgreSQL as soon as it answers, and the mirror catches up then`,
+          `${error.message}; going on without it, as ${input.driver} chose (--without-team: ${options.withoutTeam.trim()}) — with this machine's locks only; the session takes the lock in PostgreSQL as soon as it answers, and the mirror catches up then`,
         );
+        withoutTeam = {db: describeDb(url), reason: options.withoutTeam.trim()};
         pgLock = PgDriverLock.later(lockOptions);
       }
     }
@@ -221,6 +245,7 @@ export async function openTeam(input: TeamInput): Promise<Team> {
       warnings,
       ...(pgLock ? {pgLock} : {}),
       ...(takeOver ? {takeOver} : {}),
+      ...(withoutTeam ? {withoutTeam} : {}),
     });
   } catch (error) {
     await pgLock?.release();
@@ -237,6 +262,8 @@ interface TeamParts {
   pgLock?: PgDriverLock;
   warnings: string[];
   takeOver?: {from: string; reason: string};
+  /** The driver chose to go on without the unreachable journal database. */
+  withoutTeam?: {db: string; reason: string};
 }
 
 type Level = 'info' | 'warn' | 'error';
@@ -429,6 +456,19 @@ export class Team implements SessionExtension {
    */
   start(): void {
     const takeOver = this.parts.takeOver;
+    const without = this.parts.withoutTeam;
+    const withoutDecision = (): void => {
+      this.journal?.append({
+        type: 'decision',
+        step: '',
+        decision: 'without-team',
+        by: this.parts.input.driver,
+        value: without!.db,
+        reason: without!.reason,
+      });
+    };
+    // On resume, before the resumption it explains; a new session, right after it opens.
+    if (without && this.parts.input.mode === 'resume') withoutDecision();
     if (takeOver && this.journal) {
       this.journal.append({
         type: 'decision',
@@ -440,6 +480,7 @@ export class Team implements SessionExtension {
       });
     }
     queueMicrotask(() => {
+      if (without && this.parts.input.mode === 'new') withoutDecision();
       this.started = true;
       for (const w of this.warnings) this.say('warn', w);
       for (const {level, text} of this.queued.splice(0)) this.say(level, text);
