@@ -40,6 +40,7 @@ describe('a step whose end is unknown', () => {
     expect(count(first, 'migrate-db')).toBe(1);
     // Nobody is there to answer: the session is left (exit 5 in the CLI).
     await first.launched.session.detach({reason: 'needs-driver', text: 'no terminal'});
+    first.launched.journal.close(); // as the CLI does on the way out (it frees the journal's lock)
     const journal = entriesOf(first.journal);
     expect(journal.find((e) => e.type === 'step-finished')).toMatchObject({outcome: 'unknown'});
 
