@@ -1,7 +1,11 @@
 /** Output bytes as text a screen can show. */
 import {isUtf8} from 'node:buffer';
 
-/** Shows bytes that are not text as \xHH, keeping newlines and tabs. */
+/**
+ * Shows bytes that are not text as \xHH, keeping newlines and tabs: plain ASCII out, so
+ * nothing here can reorder or hide text. Views then pass every string through the one
+ * escaper, `sanitize` in source/ui/sanitize.ts (controls, escapes, bidi and invisibles).
+ */
 export function escapeBytes(bytes: Buffer): string {
   let out = '';
   for (const byte of bytes) {

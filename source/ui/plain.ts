@@ -13,8 +13,21 @@ const clock = (iso: string): string => iso.slice(11, 19);
 const stepTitle = (state: SessionState, key: string): string =>
   state.steps.find((s) => s.key === key)?.title ?? key;
 
-/** One printable line (or a few) for an entry, or nothing. `state` is after the entry. */
+/**
+ * One printable line (or a few) for an entry, or nothing. `state` is after the entry.
+ * Every line passes the one escaper (titles, reasons, notices, values too).
+ */
 export function describeEntry(e: JournalEntry, state: SessionState): string | undefined {
+  const text = describeRaw(e, state);
+  return text === undefined
+    ? undefined
+    : text
+        .split('\n')
+        .map((l) => sanitize(l))
+        .join('\n');
+}
+
+function describeRaw(e: JournalEntry, state: SessionState): string | undefined {
   const t = `[${clock(e.time)}]`;
   switch (e.type) {
     case 'session-opened':

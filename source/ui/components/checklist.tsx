@@ -6,7 +6,7 @@
 import {Box, Text} from 'ink';
 import React from 'react';
 import type {SessionState, StepView} from '../../store/fold.js';
-import {checklistRows, span, type ChecklistRow} from '../derive.js';
+import {checklistRows, safe, span, type ChecklistRow} from '../derive.js';
 import {statusMarks, useColour} from '../theme.js';
 import {windowOf} from './window.js';
 
@@ -51,7 +51,10 @@ export function stepSuffix(step: StepView, now: number): string {
 }
 
 /** Fits `left` and a right-aligned `right` into `width` characters. */
-export function fit(left: string, right: string, width: number): string {
+export function fit(rawLeft: string, rawRight: string, width: number): string {
+  // Titles and reasons come from the journal: through the one escaper first.
+  const left = safe(rawLeft);
+  const right = safe(rawRight);
   const room = width - (right ? right.length + 1 : 0);
   if (room < 8) return `${left} ${right}`.slice(0, width);
   const l = left.length > room ? `${left.slice(0, room - 1)}…` : left.padEnd(room);
