@@ -11,32 +11,13 @@ process.setSourceMapsEnabled(true);
 // React's development build costs start-up time and CPU on every frame.
 process.env['NODE_ENV'] ??= 'production';
 
+import {usageBlock} from './commands/table.js';
 import {version} from './version.js';
 
 const HELP = `crewchief ${version} — drive a production deployment from a runbook
 
 Usage:
-  crewchief run SITE --profile NAME [options]   run a site's runbook on a profile
-  crewchief resume [SESSION|FILE] [options]     go on with a session from its journal
-  crewchief replay FILE [--speed N] [--follow] [--plain]
-                                                play a journal back, read-only; --follow
-                                                keeps reading a journal still being written
-  crewchief validate [PATHS...]                 check machines and profiles (all when none given)
-  crewchief demo [SITE] [--auto] [--plain]      the runbook against its simulated site (default: rubin)
-  crewchief graph SITE [--profile NAME]         the machine as a Mermaid state diagram
-  crewchief list                                sites, profiles and sessions
-                                                (--json on list, sessions, validate and report:
-                                                one JSON document; on replay and watch: the
-                                                journal's events as NDJSON)
-  crewchief watch [SESSION] [--journal-db URL | --file PATH] [--plain]
-                                                follow a live session read-only (the crew chief)
-  crewchief sessions [--journal-db URL]         sessions: site, profile, driver, state, last event
-  crewchief mirror [SESSION...] --journal-db URL
-                                                send local journals the mirror lacks to PostgreSQL
-  crewchief replay --journal-db URL SESSION     play a session back from PostgreSQL
-  crewchief report SESSION|FILE [--md OUT] [--html OUT] [--json] [--journal-db URL]
-                                                what ran, who decided what, how long each phase
-                                                took: Markdown (stdout by default), one HTML page
+${usageBlock()}
 
 Options for run, resume and demo:
   -p, --profile NAME     profile name (profiles/NAME.yaml) or path
@@ -157,6 +138,10 @@ async function main(argv: string[]): Promise<number> {
         ...(flags.json ? {json: true} : {}),
         ...(flags['journal-db'] ? {journalDb: flags['journal-db']} : {}),
       });
+    case 'completion':
+      return (await import('./commands/completion.js')).completion(args);
+    case '__complete':
+      return (await import('./commands/completion.js')).completion(['__complete', ...args]);
     case 'list':
       return (await import('./commands/list.js')).list(undefined, {json: !!flags.json});
     case 'graph': {
@@ -165,7 +150,7 @@ async function main(argv: string[]): Promise<number> {
     }
     default:
       throw new UsageError(
-        `unknown command "${command}" (expected run, resume, replay, report, validate, demo, graph or list; team mode: watch, sessions, mirror; crewchief --help)`,
+        `unknown command "${command}" (expected run, resume, replay, report, validate, demo, graph, list or completion; team mode: watch, sessions, mirror; crewchief --help)`,
       );
   }
 }
