@@ -27,6 +27,8 @@ export interface SshSettings {
   forwardAgent: boolean;
   /** How long a command waits for a host whose link is down (`ssh.reconnect_wait`). */
   reconnectWaitMs?: number;
+  /** `ssh2` (built in, default) or `openssh` (the system's ssh through a ControlMaster). */
+  client?: 'ssh2' | 'openssh';
 }
 
 /** What a profile can subscribe the chat channel to (`team.notify.events`). */
@@ -118,7 +120,7 @@ const TOP_LEVEL = [
   'journal',
   'team',
 ] as const;
-const HOST_FIELDS = ['address', 'user', 'port', 'jump', 'env', 'prelude'];
+const HOST_FIELDS = ['address', 'user', 'port', 'jump', 'env', 'prelude', 'client'];
 const SSH_FIELDS = [
   'config',
   'known_hosts',
@@ -129,6 +131,7 @@ const SSH_FIELDS = [
   'keepalive',
   'forward_agent',
   'reconnect_wait',
+  'client',
 ];
 const OVERRIDE_FIELDS = ['every', 'patience', 'timeout', 'interval'];
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -389,6 +392,10 @@ class Validator {
     const user = this.string(['ssh', 'user']);
     const jump = this.stringListOrCsv(['ssh', 'jump']);
     const reconnectWait = this.duration(['ssh', 'reconnect_wait']);
+    const client = this.string(['ssh', 'client']);
+    if (client !== undefined && client !== 'ssh2' && client !== 'openssh') {
+      this.fail(['ssh', 'client'], `expected "ssh2" or "openssh", found "${client}"`);
+    }
     const rel = (p: string): string => path.resolve(path.dirname(this.file), expandHome(p));
     return {
       ...(config ? {config: rel(config)} : {}),
@@ -401,6 +408,7 @@ class Validator {
       keepaliveCountMax: typeof count === 'number' ? count : 3,
       forwardAgent: forward === true,
       ...(reconnectWait !== undefined ? {reconnectWaitMs: reconnectWait} : {}),
+      ...(client === 'openssh' || client === 'ssh2' ? {client} : {}),
     };
   }
 
@@ -522,6 +530,11 @@ class Validator {
       }
       const prelude = this.string([...p, 'prelude']);
       if (prelude) host.prelude = prelude;
+      const client = this.string([...p, 'client']);
+      if (client !== undefined) {
+        if (client === 'ssh2' || client === 'openssh') host.client = client;
+        else this.fail([...p, 'client'], `expected "ssh2" or "openssh", found "${client}"`);
+      }
       hosts[name] = host;
     }
     return hosts;

@@ -3,7 +3,7 @@
  * load and validate the site and profile, read secrets, pick transports, open the
  * journal. Everything here can fail with a clear message before anything runs.
  */
-import {randomBytes} from 'node:crypto';
+import {createHash, randomBytes} from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -172,15 +172,16 @@ async function transportsFor(
   }
   const local = createLocalTransport();
   if (profile.transport === 'local') return {transport: local, local};
-  return {transport: await sshTransport(profile, append), local};
+  return {transport: await sshTransport(profile, append, journalPath), local};
 }
 
 async function sshTransport(
   profile: Profile,
   append: (text: string) => void,
+  journalPath?: string,
 ): Promise<SshTransport> {
   const {createSshTransport} = await import('../transport/ssh/index.js');
-  return createSshTransport({
+  const common = {
     ...(profile.ssh.config ? {configFile: profile.ssh.config} : {}),
     ...(profile.ssh.knownHosts ? {knownHostsFiles: profile.ssh.knownHosts} : {}),
     ...(profile.ssh.identity ? {identityFile: profile.ssh.identity} : {}),
@@ -190,10 +191,31 @@ async function sshTransport(
     ...(profile.ssh.reconnectWaitMs !== undefined
       ? {reconnectWaitMs: profile.ssh.reconnectWaitMs}
       : {}),
+    onNotice: append,
+  };
+  const client = (host: {client?: 'ssh2' | 'openssh'}): 'ssh2' | 'openssh' =>
+    host.client ?? profile.ssh.client ?? 'ssh2';
+  const useOpenSsh = Object.values(profile.hosts).filter((h) => client(h) === 'openssh');
+  const builtin = createSshTransport({
+    ...common,
     ...(profile.ssh.forwardAgent ? {forwardAgent: Object.keys(profile.hosts)} : {}),
     onHostKeyAccepted: (e) => append(`accepted the new host key of ${e.host}: ${e.fingerprint}`),
-    onNotice: append,
+    ...(useOpenSsh.length === Object.keys(profile.hosts).length ? {onNotice: () => {}} : {}),
   });
+  if (!useOpenSsh.length || !journalPath) return builtin;
+  const {createOpenSshTransport} = await import('../transport/openssh/index.js');
+  const {routeByHost} = await import('../transport/openssh/route.js');
+  const openssh = createOpenSshTransport({
+    ...common,
+    // the master sockets live with the session's journal (a temp dir if that path is long)
+    controlDir: path.join(
+      path.dirname(journalPath),
+      `.ssh-${createHash('sha256').update(journalPath).digest('hex').slice(0, 8)}`,
+    ),
+  });
+  return routeByHost(builtin, [openssh], (host) =>
+    client(host) === 'openssh' ? openssh : builtin,
+  );
 }
 
 export function newSessionId(site: string, profile: string, now = new Date()): string {

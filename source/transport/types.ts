@@ -17,6 +17,8 @@ export interface HostSpec {
   env?: Readonly<Record<string, string>>;
   /** Shell text run before every command on this host (e.g. `cd /opt/deploy`). */
   prelude?: string;
+  /** The SSH client for this host: the built-in `ssh2` or the system's `openssh`. */
+  client?: 'ssh2' | 'openssh';
 }
 
 /** What to run. */

@@ -92,6 +92,14 @@ export interface SshLab {
   aliases: string[];
   target: Sshd;
   bastion: Sshd;
+  /** With `certificates`: a user key authorized only by its certificate, and CA trust. */
+  certificates?: {
+    /** Private key; `${certKeyPath}-cert.pub` is its certificate, signed by the user CA. */
+    certKeyPath: string;
+    certPath: string;
+    /** known_hosts with only `@cert-authority [127.0.0.1]:PORT <host CA key>`. */
+    caKnownHostsFile: string;
+  };
   close(): Promise<void>;
 }
 
@@ -295,6 +303,11 @@ function startSshd(
 }
 
 export interface SshLabOptions {
+  /**
+   * An SSH CA for users (sshd TrustedUserCAKeys) and one for hosts (the target's key
+   * signed, HostCertificate): see SshLab.certificates.
+   */
+  certificates?: boolean;
   /** How many fleet aliases (h01…) to write into the included config (default 20). */
   aliases?: number;
   /** Keepalive for the `ssh` client in the written config (seconds, default none). */
@@ -323,10 +336,56 @@ export async function startSshLab(options: SshLabOptions = {}): Promise<SshLab> 
   );
 
   const [targetPort, bastionPort] = [await freePort(), await freePort()];
+  let certificates: SshLab['certificates'];
+  const caLines: string[] = [];
+  if (options.certificates) {
+    const userCa = join(dir, 'user_ca');
+    const hostCa = join(dir, 'host_ca');
+    keygen(userCa);
+    const hostCaPub = keygen(hostCa);
+    const certKeyPath = join(dir, 'id_cert');
+    keygen(certKeyPath);
+    execFileSync('ssh-keygen', [
+      '-q',
+      '-s',
+      userCa,
+      '-I',
+      'crewchief-test-user',
+      '-n',
+      user,
+      '-V',
+      '-5m:+1d',
+      `${certKeyPath}.pub`,
+    ]);
+    const caKnownHostsFile = join(dir, 'known_hosts.ca');
+    writeFileSync(caKnownHostsFile, `@cert-authority [127.0.0.1]:${targetPort} ${hostCaPub}\n`);
+    certificates = {certKeyPath, certPath: `${certKeyPath}-cert.pub`, caKnownHostsFile};
+    caLines.push(
+      `TrustedUserCAKeys ${userCa}.pub`,
+      `HostCertificate ${join(dir, 'target_host_ed25519-cert.pub')}`,
+    );
+  }
   const target = startSshd('target', dir, targetPort, authorizedKeys, [
     'AllowTcpForwarding no',
     'LogLevel VERBOSE',
+    ...caLines,
   ]);
+  if (options.certificates) {
+    // the target's host key, signed by the host CA for the name ssh checks
+    execFileSync('ssh-keygen', [
+      '-q',
+      '-s',
+      join(dir, 'host_ca'),
+      '-I',
+      'crewchief-test-host',
+      '-h',
+      '-n',
+      '127.0.0.1',
+      '-V',
+      '-5m:+1d',
+      join(dir, 'target_host_ed25519.pub'),
+    ]);
+  }
   const bastion = startSshd('bastion', dir, bastionPort, authorizedKeys, [
     'AllowTcpForwarding yes',
     'LogLevel DEBUG1',
@@ -398,6 +457,7 @@ export async function startSshLab(options: SshLabOptions = {}): Promise<SshLab> 
     aliases,
     target,
     bastion,
+    ...(certificates ? {certificates} : {}),
     async close() {
       await Promise.all([target.stop(), bastion.stop()]);
       // Commands a test left running (or that outlived a dropped link) go too.

@@ -94,6 +94,7 @@ export async function verifyHost(
         const result = await runToText(transportFor(services, host), {
           host,
           command: probe.command,
+          probe: true,
           timeoutMs: 30_000,
           signal,
         });
@@ -164,6 +165,7 @@ export async function checkProbes(
           const result = await runToText(transportFor(services, host), {
             host,
             command: probe.command,
+            probe: true,
             timeoutMs: 30_000,
             signal,
           });

@@ -54,6 +54,7 @@ export async function runWatch(
       const result = await runToText(transportFor(services, host), {
         host,
         command: probe,
+        probe: true,
         timeoutMs: Math.max(every * 3, 30_000),
         signal,
       });

@@ -8,14 +8,7 @@
  */
 import {homedir} from 'node:os';
 import {join} from 'node:path';
-import type {
-  HostSpec,
-  LinkChange,
-  OutputSink,
-  RunRequest,
-  RunningCommand,
-  Transport,
-} from '../types.js';
+import type {HostSpec, OutputSink, RunRequest, RunningCommand, Transport} from '../types.js';
 import type {AskPassphrase} from './auth.js';
 import {SshCommand} from './command.js';
 import {remoteScript, wrapForGroupKill} from './command-line.js';
@@ -31,6 +24,8 @@ import {
 import {openLink, type HostKeyVerifier, type Link} from './link.js';
 import {HostPool, type ConnectionState} from './pool.js';
 import {ProbeShell} from './probe-shell.js';
+import {createLinkReporter} from './link-events.js';
+import {gapNotices, ssh2Gaps} from './reach.js';
 import {
   emptySshConfig,
   hopKey,
@@ -187,42 +182,11 @@ export function createSshTransport(options: SshTransportOptions = {}): SshTransp
   const probeShells = new Map<HostPool, ProbeShell>();
   let closed = false;
 
-  const linkListeners = new Set<(change: LinkChange) => void>();
-  const lastLink = new Map<string, string>();
-  /** The link events of a profile host: down, reconnecting (attempt n), up. */
-  const reportLink = (event: ConnectionStateEvent): void => {
-    const state: LinkChange['state'] | undefined =
-      event.state === 'up'
-        ? 'up'
-        : event.state === 'down' || event.state === 'failed'
-          ? 'down'
-          : event.state === 'reconnecting' && event.attempt !== undefined
-            ? 'reconnecting'
-            : undefined;
-    if (!state) return;
-    const change: LinkChange = {
-      host: event.host,
-      state,
-      ...(event.error !== undefined ? {error: event.error} : {}),
-      ...(event.attempt !== undefined ? {attempt: event.attempt} : {}),
-    };
-    const key = JSON.stringify(change);
-    if (lastLink.get(event.host) === key) return;
-    // `up` with only an error (a second link failed) changes nothing the driver sees.
-    if (state === 'up' && lastLink.get(event.host)?.includes('"state":"up"')) return;
-    lastLink.set(event.host, key);
-    for (const listener of [...linkListeners]) {
-      try {
-        listener(change);
-      } catch {
-        // a listener's failure is its own
-      }
-    }
-  };
+  const links = createLinkReporter();
   const report = (event: ConnectionStateEvent): void => {
     states.set(event.jump ? `jump:${event.host}` : event.host, event.state);
     options.onConnectionState?.(event);
-    if (!event.jump && !closed) reportLink(event);
+    if (!event.jump && !closed) links.report(event);
   };
 
   const knownHostsFor = (hop: ResolvedHop): {files: string[]; writeTo: string} => {
@@ -350,11 +314,29 @@ export function createSshTransport(options: SshTransportOptions = {}): SshTransp
    * (glob matching every Host pattern, os.userInfo()).
    */
   const routes = new Map<string, ResolvedRoute>();
+  const noticed = new Set<string>();
+  /** Says once per host what the config asks for that this client cannot do or ignores. */
+  const noticeGaps = (host: HostSpec, address: string): void => {
+    if (!options.onNotice || noticed.has(host.name)) return;
+    noticed.add(host.name);
+    try {
+      const files = asList(options.knownHostsFiles);
+      const gaps = ssh2Gaps(
+        sshConfig(),
+        address,
+        files.length ? files : [join(home, '.ssh', 'known_hosts')],
+      );
+      for (const text of gapNotices(host.name, gaps, 'ssh2')) options.onNotice(text);
+    } catch {
+      // the route's own error says what is wrong with the config
+    }
+  };
   const routeFor = (host: HostSpec): ResolvedRoute => {
     const address = host.address ?? host.name;
     const key = JSON.stringify([address, host.user, host.port, host.jump]);
     const known = routes.get(key);
     if (known) return known;
+    noticeGaps(host, address);
     const route = resolveRoute(
       sshConfig(),
       {
@@ -500,10 +482,7 @@ export function createSshTransport(options: SshTransportOptions = {}): SshTransp
     connections() {
       return Object.fromEntries(states);
     },
-    onLink(listener) {
-      linkListeners.add(listener);
-      return () => linkListeners.delete(listener);
-    },
+    onLink: (listener) => links.onLink(listener),
     async close() {
       if (closed) return;
       closed = true;

@@ -13,17 +13,27 @@
  */
 import {SshConnectError, type Link} from './link.js';
 
+/** What the pool needs of a connection (an ssh2 link, an OpenSSH master). */
+export interface PoolLink {
+  readonly up: boolean;
+  /** Leases in use; the pool keeps this. */
+  inUse: number;
+  capacity: number;
+  onClose(listener: (reason: string | undefined) => void): () => void;
+  end(): void;
+}
+
 /** What the header shows for a host. */
 export type ConnectionState =
   'idle' | 'connecting' | 'up' | 'down' | 'reconnecting' | 'failed' | 'closed';
 
-export interface Lease {
-  readonly link: Link;
+export interface Lease<L extends PoolLink = Link> {
+  readonly link: L;
   /** Gives the slot back. Idempotent. */
   release(): void;
 }
 
-export interface PoolOptions {
+export interface PoolOptions<L extends PoolLink = Link> {
   maxChannels: number;
   maxConnections: number;
   /** Connect tries per lease before giving up (transient failures only). */
@@ -34,7 +44,7 @@ export interface PoolOptions {
   reconnectWaitMs?: number;
   /** The host, for messages. */
   name?: string;
-  open(): Promise<Link>;
+  open(): Promise<L>;
   onState(state: ConnectionState, detail: {error?: string; attempt?: number}): void;
 }
 
@@ -46,8 +56,8 @@ export class LinkDownError extends Error {
   }
 }
 
-interface Waiter {
-  resolve(lease: Lease): void;
+interface Waiter<L extends PoolLink> {
+  resolve(lease: Lease<L>): void;
   reject(error: Error): void;
   timer?: NodeJS.Timeout;
 }
@@ -70,9 +80,9 @@ const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
     signal.addEventListener('abort', done, {once: true});
   });
 
-export class HostPool {
-  readonly links: Link[] = [];
-  private readonly waiters: Waiter[] = [];
+export class HostPool<L extends PoolLink = Link> {
+  readonly links: L[] = [];
+  private readonly waiters: Waiter<L>[] = [];
   private connecting = false;
   /** Failed connects in a row, for the backoff. */
   private failures = 0;
@@ -89,7 +99,7 @@ export class HostPool {
   private readonly closing = new AbortController();
   private current: ConnectionState = 'idle';
 
-  constructor(private readonly options: PoolOptions) {}
+  constructor(private readonly options: PoolOptions<L>) {}
 
   get state(): ConnectionState {
     return this.current;
@@ -107,7 +117,7 @@ export class HostPool {
   }
 
   /** A waiter on a host that was up and is not: bounded by reconnectWaitMs. */
-  private bound(waiter: Waiter): void {
+  private bound(waiter: Waiter<L>): void {
     if (waiter.timer || !this.everUp || this.live) return;
     const waitMs = this.options.reconnectWaitMs ?? 30_000;
     waiter.timer = setTimeout(() => {
@@ -132,8 +142,8 @@ export class HostPool {
   }
 
   /** Waits for a channel slot, connecting as needed. */
-  acquire(signal?: AbortSignal): Promise<Lease> {
-    return new Promise<Lease>((resolve, reject) => {
+  acquire(signal?: AbortSignal): Promise<Lease<L>> {
+    return new Promise<Lease<L>>((resolve, reject) => {
       if (this.closed) {
         reject(new Error('the ssh transport is closed'));
         return;
@@ -148,7 +158,7 @@ export class HostPool {
         clearTimeout(waiter.timer);
         reject(new AbortedError());
       };
-      const waiter: Waiter = {
+      const waiter: Waiter<L> = {
         resolve: (lease) => {
           clearTimeout(waiter.timer);
           signal?.removeEventListener('abort', onAbort);
@@ -171,7 +181,7 @@ export class HostPool {
     });
   }
 
-  private lease(link: Link): Lease {
+  private lease(link: L): Lease<L> {
     link.inUse++;
     let released = false;
     return {
@@ -269,7 +279,7 @@ export class HostPool {
     this.pump();
   }
 
-  private dropped(link: Link, reason: string | undefined): void {
+  private dropped(link: L, reason: string | undefined): void {
     const i = this.links.indexOf(link);
     if (i >= 0) this.links.splice(i, 1);
     if (this.closed) return;

@@ -318,7 +318,7 @@ export function resolveJumpChain(
     prefix = resolveJumpChain(config, splitJumps(outer.proxyJump), home, depth + 1);
   } else if (outer?.proxyCommand && outer.proxyCommand.toLowerCase() !== 'none') {
     throw new Error(
-      `ssh config: ProxyCommand (for ${outer.alias}) is not supported; use ProxyJump`,
+      `ssh config: ProxyCommand (for ${outer.alias}) is not supported by the built-in ssh client: set ssh.client: openssh in the profile, or use ProxyJump`,
     );
   }
   return [...prefix, ...hops.map(stripProxy)];
@@ -359,7 +359,7 @@ export function resolveRoute(
     jumps = resolveJumpChain(config, splitJumps(target.proxyJump), home);
   } else if (target.proxyCommand && target.proxyCommand.toLowerCase() !== 'none') {
     throw new Error(
-      `ssh config: ProxyCommand (for ${host.address}) is not supported by the ssh transport; use ProxyJump`,
+      `ssh config: ProxyCommand (for ${host.address}) is not supported by the built-in ssh client: set ssh.client: openssh in the profile, or use ProxyJump`,
     );
   }
   return {jumps, target: stripProxy(target)};
