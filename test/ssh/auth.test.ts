@@ -83,7 +83,8 @@ describe('authentication (real sshd)', {timeout: 20_000}, () => {
     expect(result).toMatchObject({exitCode: 0, out: 'first-try\n'});
   });
 
-  it('asks for an encrypted key’s passphrase and never shows it', async () => {
+  it('asks for an encrypted key’s passphrase and never shows it', {timeout: 90_000}, async () => {
+    // four bcrypt key derivations (one right, three wrong): slow on a loaded machine
     const ask = vi.fn(async () => lab.passphrase);
     const transport = bare({identityFile: lab.encryptedKeyPath, askPassphrase: ask});
     const result = await run(transport, direct, 'echo unlocked');
