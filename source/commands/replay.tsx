@@ -4,14 +4,21 @@
  * or a time). `--follow` keeps reading a journal that is still being written. The
  * final state equals the live session's final state: the store is a pure fold.
  */
-import {render} from 'ink';
-import React from 'react';
-import type {JournalEntry} from '../journal/events.js';
 import {describeDamage, readJournal} from '../journal/file.js';
+import {EXIT} from '../services/exit.js';
+import {onInterrupt} from '../services/interrupt.js';
+import {
+  feed,
+  fileTailSource,
+  jsonView,
+  plainView,
+  replayClockSource,
+  sequence,
+  storeSink,
+  type Clock,
+} from '../services/pipeline.js';
 import {createSessionStore, type SessionStoreApi} from '../store/store.js';
-import {FileTail} from '../team/file-tail.js';
-import {App} from '../ui/app.js';
-import {describeEntry} from '../ui/plain.js';
+import {mountConsole} from '../ui/render.js';
 import {ReplayPlayer} from '../ui/replay-player.js';
 
 export interface ReplayOptions {
@@ -24,45 +31,12 @@ export interface ReplayOptions {
   follow?: boolean;
   /** Team mode: read the session (the argument is its id) from this PostgreSQL mirror. */
   journalDb?: string;
-}
-
-/** Feeds entries into the store, waiting the recorded gaps divided by speed (capped at 2 s). */
-export async function play(
-  entries: readonly JournalEntry[],
-  store: SessionStoreApi,
-  speed: number,
-  onEntry?: (e: JournalEntry) => void,
-): Promise<void> {
-  let previous: number | undefined;
-  for (const entry of entries) {
-    const at = Date.parse(entry.time);
-    if (speed > 0 && previous !== undefined) {
-      const gap = Math.min(2000, (at - previous) / speed);
-      if (gap > 5) await new Promise((r) => setTimeout(r, gap));
-    }
-    previous = at;
-    store.getState().apply(entry);
-    onEntry?.(entry);
-  }
-}
-
-/** Follows the journal file; `onEntries` gets only the entries after `lastSeq`. */
-function follow(
-  file: string,
-  lastSeq: number,
-  onEntries: (entries: JournalEntry[]) => void,
-  onProblem: (text: string) => void,
-): () => void {
-  const tail = new FileTail({
-    file,
-    onEntries: (entries) => {
-      const fresh = entries.filter((e) => e.seq > lastSeq);
-      if (fresh.length) onEntries(fresh);
-    },
-    onProblem,
-  });
-  tail.start();
-  return () => tail.stop();
+  /** Where plain lines go (tests). */
+  write?: (line: string) => void;
+  /** Sees the store the view reads (tests compare it with the live run's). */
+  onStore?: (store: SessionStoreApi) => void;
+  /** The clock plain playback waits on (tests). */
+  clock?: Clock;
 }
 
 export async function replay(args: string[], options: ReplayOptions): Promise<number> {
@@ -99,65 +73,58 @@ export async function replay(args: string[], options: ReplayOptions): Promise<nu
   const entries =
     firstDamage === undefined ? read.entries : read.entries.filter((_, i) => i + 2 < firstDamage);
   const store = createSessionStore();
-  if (options.plain) {
-    await play(entries, store, options.speed ?? 0, (e) => {
-      const line = options.json ? JSON.stringify(e) : describeEntry(e, store.getState());
-      if (line !== undefined) process.stdout.write(`${line}\n`);
+  options.onStore?.(store);
+  const lastSeq = entries.at(-1)?.seq ?? 0;
+  const follow = !!options.follow && !read.damage.length;
+  const tail = (): ReturnType<typeof fileTailSource> =>
+    fileTailSource(file, {
+      afterSeq: lastSeq,
+      onProblem: (text) => process.stderr.write(`warning: ${text}\n`),
     });
-    if (options.follow && !read.damage.length) {
-      await new Promise<void>((resolve) => {
-        const stop = follow(
-          file,
-          entries.at(-1)?.seq ?? 0,
-          (more) => {
-            for (const e of more) {
-              store.getState().apply(e);
-              const line = options.json ? JSON.stringify(e) : describeEntry(e, store.getState());
-              if (line !== undefined) process.stdout.write(`${line}\n`);
-              if (e.type === 'session-closed') {
-                stop();
-                resolve();
-              }
-            }
-          },
-          (text) => process.stderr.write(`warning: ${text}\n`),
-        );
-      });
-    }
-    return read.damage.length ? 4 : 0;
+  let stop!: () => void;
+  const interrupted = new Promise<void>((resolve) => (stop = resolve));
+  const offInterrupt = onInterrupt(() => stop());
+  const code = read.damage.length ? EXIT.journal : EXIT.ok;
+  if (options.plain) {
+    // The one pipeline: the recorded journal against the clock (then, following, the
+    // file as it grows) into the store and plain lines.
+    const write = options.write ?? ((line: string) => void process.stdout.write(`${line}\n`));
+    const clock = replayClockSource(entries, {
+      speed: options.speed ?? 0,
+      ...(options.clock ? {clock: options.clock} : {}),
+    });
+    const feeding = feed(
+      follow ? sequence(clock, tail()) : clock,
+      storeSink(store, options.json ? jsonView(write) : plainView(write)),
+    );
+    await Promise.race([follow ? feeding.ended : clock.played, interrupted]);
+    await feeding.stop();
+    offInterrupt();
+    return code;
   }
   if (!process.stdin.isTTY) {
+    offInterrupt();
     process.stderr.write('crewchief: the console needs a terminal on stdin; use --plain\n');
-    return 2;
+    return EXIT.usage;
   }
   // --speed 0 starts at the end; stepping back plays at the fastest speed.
   const player = new ReplayPlayer(store, entries, {
     speed: options.speed === 0 ? 256 : (options.speed ?? 10),
-    follow: !!options.follow && !read.damage.length,
+    follow,
+    take: storeSink(store).take,
   });
-  const stop = player.position().follow
-    ? follow(
-        file,
-        entries.at(-1)?.seq ?? 0,
-        (more) => player.append(more),
-        () => {},
-      )
+  // Following: the file as it grows goes to the player, which plays it at the live edge.
+  const feeding = player.position().follow
+    ? feed(tail(), {take: (more) => player.append(more)})
     : undefined;
   // --speed 0: at once, straight to the end (the controls still go back from there).
   if (options.speed === 0) player.end();
-  process.stdout.write('\u001b[?1049h');
-  const restore = (): void => void process.stdout.write('\u001b[?1049l');
-  process.once('exit', restore);
-  const instance = render(<App store={store} mode="replay" replay={player} clearOnResize />, {
-    maxFps: 10,
-    exitOnCtrlC: false,
-    patchConsole: false,
-  });
+  const mounted = mountConsole({store, mode: 'replay', replay: player});
   if (options.speed !== 0) player.play();
-  await instance.waitUntilExit();
-  stop?.();
+  await Promise.race([mounted.done, interrupted]);
+  mounted.unmount();
+  await feeding?.stop();
   player.dispose();
-  restore();
-  process.removeListener('exit', restore);
-  return read.damage.length ? 4 : 0;
+  offInterrupt();
+  return code;
 }

@@ -4,18 +4,25 @@
  * PostgreSQL mirror (LISTEN/NOTIFY, then the new rows) or from a journal file. Takes
  * no lock and changes nothing.
  */
-import {render} from 'ink';
-import React from 'react';
-import {findJournal} from '../services/catalogue.js';
-import {LaunchError} from '../services/exit.js';
 import type {JournalEntry} from '../journal/events.js';
 import {describeDb, destroy, pause} from '../journal/pg-connect.js';
 import {connectForReading, listMirroredSessions, MirrorReadError} from '../journal/pg-read.js';
-import {PgTail, type TailStatus} from '../journal/pg-tail.js';
-import {createSessionStore} from '../store/store.js';
-import {FileTail} from '../team/file-tail.js';
-import {App} from '../ui/app.js';
-import {describeEntry} from '../ui/plain.js';
+import type {TailStatus} from '../journal/pg-tail.js';
+import {findJournal} from '../services/catalogue.js';
+import {EXIT, LaunchError} from '../services/exit.js';
+import {onInterrupt} from '../services/interrupt.js';
+import {
+  consoleView,
+  feed,
+  fileTailSource,
+  pgTailSource,
+  jsonView,
+  plainView,
+  storeSink,
+  type EventSource,
+} from '../services/pipeline.js';
+import {createSessionStore, type SessionStoreApi} from '../store/store.js';
+import {mountConsole} from '../ui/render.js';
 
 export interface WatchOptions {
   plain: boolean;
@@ -29,6 +36,8 @@ export interface WatchOptions {
   /** Called with each batch as it arrives, with the time it arrived (measurements). */
   onEntries?: (entries: JournalEntry[], at: number) => void;
   heartbeatMs?: number;
+  /** Sees the store the view reads (tests compare it with the live run's). */
+  onStore?: (store: SessionStoreApi) => void;
 }
 
 const say = (text: string): void => void process.stderr.write(`watch: ${text}\n`);
@@ -69,16 +78,18 @@ export async function watch(args: string[], options: WatchOptions): Promise<numb
   const env = options.env ?? process.env;
   if (args.length > 1) {
     process.stderr.write('crewchief: watch expects at most one SESSION\n');
-    return 2;
+    return EXIT.usage;
+  }
+  if (!options.plain && !process.stdin.isTTY) {
+    process.stderr.write('crewchief: the console needs a terminal on stdin; use --plain\n');
+    return EXIT.usage;
   }
   const url = options.file ? undefined : options.journalDb || env['CREWCHIEF_JOURNAL_DB'];
   let stop!: () => void;
   const interrupted = new Promise<void>((resolve) => (stop = resolve));
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  const offInterrupt = onInterrupt(() => stop());
   const done = (code: number): number => {
-    process.removeListener('SIGINT', stop);
-    process.removeListener('SIGTERM', stop);
+    offInterrupt();
     return code;
   };
   let session: string | undefined;
@@ -91,32 +102,18 @@ export async function watch(args: string[], options: WatchOptions): Promise<numb
     }
   } catch (error) {
     process.stderr.write(`crewchief: ${(error as Error).message}\n`);
-    return done(error instanceof LaunchError ? error.code : 2);
+    return done(error instanceof LaunchError ? error.code : EXIT.usage);
   }
-  if (!session) return done(0);
+  if (!session) return done(EXIT.ok);
 
   const store = createSessionStore();
+  options.onStore?.(store);
   const write = options.write ?? ((line: string) => void process.stdout.write(`${line}\n`));
-  let finish: (() => void) | undefined;
-  const finished = new Promise<void>((resolve) => (finish = resolve));
-  const deliver = (entries: JournalEntry[]): void => {
-    options.onEntries?.(entries, Date.now());
-    if (options.plain) {
-      for (const e of entries) {
-        store.getState().apply(e);
-        const line = options.json ? JSON.stringify(e) : describeEntry(e, store.getState());
-        if (line !== undefined) write(line);
-      }
-    } else store.getState().applyMany(entries);
-    if (entries.some((e) => e.type === 'session-closed')) finish?.();
-  };
-
   let lastState: TailStatus['state'] | undefined;
-  const source = url
-    ? new PgTail({
+  const source: EventSource = url
+    ? pgTailSource({
         url,
         session,
-        onEntries: deliver,
         onDamage: (text) => say(`damaged event in the mirror: ${text}`),
         onStatus: (status) => {
           if (!options.plain || status.state === lastState) return;
@@ -128,30 +125,27 @@ export async function watch(args: string[], options: WatchOptions): Promise<numb
         },
         ...(options.heartbeatMs ? {heartbeatMs: options.heartbeatMs} : {}),
       })
-    : new FileTail({file: file!, onEntries: deliver, onProblem: (text) => say(text)});
+    : fileTailSource(file!, {onProblem: (text) => say(text)});
   if (options.plain)
     say(`following ${url ? `session ${session} in ${describeDb(url)}` : file} (read-only)`);
 
-  source.start();
-  let code = 0;
-  if (options.plain) await Promise.race([finished, interrupted]);
+  // The one pipeline: the tail into the store and the view.
+  const sink = storeSink(
+    store,
+    options.json ? jsonView(write) : options.plain ? plainView(write) : consoleView,
+  );
+  const feeding = feed(source, {
+    take(entries) {
+      options.onEntries?.(entries as JournalEntry[], Date.now());
+      sink.take(entries);
+    },
+  });
+  if (options.plain) await Promise.race([feeding.ended, interrupted]);
   else {
-    if (!process.stdin.isTTY) {
-      process.stderr.write('crewchief: the console needs a terminal on stdin; use --plain\n');
-      code = 2;
-    } else {
-      process.stdout.write('\u001b[?1049h');
-      const instance = render(<App store={store} mode="read-only" clearOnResize />, {
-        maxFps: 10,
-        exitOnCtrlC: false,
-        patchConsole: false,
-      });
-      await Promise.race([instance.waitUntilExit(), interrupted]);
-      instance.unmount();
-      process.stdout.write('\u001b[?1049l');
-    }
+    const mounted = mountConsole({store, mode: 'read-only', ...(file ? {journalPath: file} : {})});
+    await Promise.race([mounted.done, interrupted]);
+    mounted.unmount();
   }
-  if (source instanceof PgTail) await source.stop();
-  else source.stop();
-  return done(code);
+  await feeding.stop();
+  return done(EXIT.ok);
 }

@@ -35,6 +35,13 @@ export const plainView = (write: (line: string) => void): View => ({
   },
 });
 
+/** JSON lines: each event as the journal holds it (NDJSON, for scripts: `--json`). */
+export const jsonView = (write: (line: string) => void): View => ({
+  entry(entry) {
+    write(JSON.stringify(entry));
+  },
+});
+
 /** The console reads the store itself: nothing per entry. */
 export const consoleView: View = {};
 

@@ -5,7 +5,7 @@
  * store ends exactly as a straight run would leave it.
  */
 import type {JournalEntry} from '../journal/events.js';
-import {fold, initialState, type SessionState} from '../store/fold.js';
+import {initialState, type SessionState} from '../store/fold.js';
 import type {SessionStoreApi} from '../store/store.js';
 import type {ReplayControls} from './app.js';
 import type {ReplayPosition} from './components/replay-bar.js';
@@ -22,6 +22,11 @@ export interface PlayerOptions {
   paused?: boolean;
   /** New entries will be appended (a journal still being written). */
   follow?: boolean;
+  /**
+   * Folds entries into the store: the pipeline's sink (services/pipeline.ts), so replay
+   * applies entries exactly as live, watch and plain replay do. Default: the store's own.
+   */
+  take?: (entries: readonly JournalEntry[]) => void;
   /** Test seams. */
   now?: () => number;
   setTimer?: (fn: () => void, ms: number) => unknown;
@@ -47,6 +52,7 @@ export class ReplayPlayer implements ReplayControls {
   private readonly setTimer: (fn: () => void, ms: number) => unknown;
   private readonly clearTimer: (timer: unknown) => void;
   private finished?: () => void;
+  private readonly take: (entries: readonly JournalEntry[]) => void;
   /** Resolves when the last entry has been played (never while following). */
   readonly ended: Promise<void>;
 
@@ -59,6 +65,7 @@ export class ReplayPlayer implements ReplayControls {
     this.speed = options.speed ?? 1;
     this.paused = options.paused ?? false;
     this.follow = options.follow ?? false;
+    this.take = options.take ?? ((entries) => this.store.getState().applyMany(entries));
     this.now = options.now ?? (() => performance.now());
     this.setTimer = options.setTimer ?? ((fn, ms) => setTimeout(fn, ms));
     this.clearTimer = options.clearTimer ?? ((t) => clearTimeout(t as NodeJS.Timeout));
@@ -223,13 +230,13 @@ export class ReplayPlayer implements ReplayControls {
 
   /** Applies entries up to `end` (exclusive), keeping checkpoints on the way. */
   private forward(end: number): void {
-    let state: SessionState = this.store.getState();
-    for (let i = this.index; i < end; i++) {
-      state = fold(state, this.entries[i]!);
-      if ((i + 1) % CHECKPOINT_EVERY === 0) this.checkpoints.set(i + 1, state);
+    for (let i = this.index; i < end;) {
+      const next = Math.min(end, (Math.floor(i / CHECKPOINT_EVERY) + 1) * CHECKPOINT_EVERY);
+      this.take(this.entries.slice(i, next));
+      i = next;
+      if (i % CHECKPOINT_EVERY === 0) this.checkpoints.set(i, this.store.getState());
     }
     this.index = end;
-    this.setState(state);
   }
 
   /** Puts the store where it is after `target` entries. */
