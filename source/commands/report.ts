@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import {findJournal} from '../services/catalogue.js';
 import {LaunchError} from '../services/exit.js';
-import {describeDamage, readJournal, type JournalRead} from '../journal/file.js';
+import {describeDamage, readJournal, verifySeal, type JournalRead} from '../journal/file.js';
 import {renderHtml} from '../report/html.js';
 import {renderMarkdown} from '../report/markdown.js';
 import {buildReport, type Report} from '../report/model.js';
@@ -36,9 +36,29 @@ export async function reportFromJournal(
   const firstDamage = read.damage[0]?.line;
   const entries =
     firstDamage === undefined ? read.entries : read.entries.filter((_, i) => i + 2 < firstDamage);
+  const close = entries.find((e) => e.type === 'session-closed');
+  const seal = options.journalDb ? undefined : verifySeal(read);
+  const verify =
+    seal === 'sealed' && close?.type === 'session-closed' && close.seal
+      ? {
+          sealed: true,
+          text: `closed and sealed (${close.seal.events} lines, sha256 ${close.seal.sha256.slice(0, 12)}…, verified)`,
+        }
+      : seal === 'broken'
+        ? {
+            sealed: false,
+            text: 'BROKEN SEAL: lines were changed, lost or added after the close',
+          }
+        : {
+            sealed: false,
+            text: close
+              ? `closed${options.journalDb ? ' (read from the mirror: seal not checked)' : ', without a seal (an older crewchief)'}`
+              : 'ended without a close',
+          };
   return buildReport({
     header: read.header,
     entries,
+    verify,
     ...(read.damage.length ? {damage: describeDamage(name, read.damage).split('\n')} : {}),
   });
 }

@@ -192,7 +192,9 @@ describe('crewchief report', () => {
     const {md, html} = await reports(demoJournal, 'demo');
     expect(md).toMatch(/^# Rubin/);
     expect(md).toContain('| Outcome | **finished** |');
-    expect(md).toContain('| Journal | closed;');
+    expect(md).toMatch(
+      /\| Journal \| closed and sealed \(\d+ lines, sha256 [0-9a-f]{12}…, verified\);/,
+    );
     assertSaysWhatTheJournalSays(entries, md);
 
     const page = fs.readFileSync(html, 'utf8');
