@@ -47,10 +47,7 @@ const MAY_IMPORT = {
   ],
 };
 /** Known exceptions, each with its reason; remove them as they are fixed. */
-const EXCEPTIONS = {
-  // autopilot answers from the store's prompt view; it moves with the decisions parser.
-  'source/engine/autopilot.ts': ['store'],
-};
+const EXCEPTIONS = {};
 const forbidden = (folder, extra = []) =>
   FOLDERS.filter((f) => f !== folder && !MAY_IMPORT[folder].includes(f) && !extra.includes(f));
 const layerRule = (folder, extra) => {
