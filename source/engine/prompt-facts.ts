@@ -6,7 +6,7 @@
  */
 import type {JournalEvent, PromptKind} from '../journal/events.js';
 import type {Redactor} from '../journal/redact.js';
-import type {CheckStep, CommandStep, WatchStep} from '../runbook/vocabulary.js';
+import type {CheckProbe, CheckStep, CommandStep, WatchStep} from '../runbook/vocabulary.js';
 import {hostName} from '../transport/types.js';
 import {interpolate, type ResolvedPlan, type ResolvedStep} from './plan.js';
 import {describeUntil, fill, fillProbe, maskedSecrets, probeCommand} from './steps.js';
@@ -65,8 +65,27 @@ function commandsOf(
     .flatMap((host) => texts.map((t) => ({host, command: live.redactor.text(t)})));
 }
 
+/**
+ * What a probe checks, said plainly, with the values it has now (secrets masked). A value
+ * still missing, or one the probe refuses, leaves the probe as written: a prompt never fails.
+ */
+function describeProbe(probe: CheckProbe, vars: Record<string, string>, live?: LiveFacts) {
+  try {
+    return probeCommand(fillProbe(probe, vars, maskedSecrets(live?.secrets ?? {}))).describe;
+  } catch {
+    return Object.values(probe)
+      .filter((v) => typeof v === 'string')
+      .join(' ');
+  }
+}
+
 /** What skipping a watch or a check gives up: the step that comes next relies on it. */
-function guardsOf(plan: ResolvedPlan, resolved: ResolvedStep, vars: Record<string, string>) {
+function guardsOf(
+  plan: ResolvedPlan,
+  resolved: ResolvedStep,
+  vars: Record<string, string>,
+  live?: LiveFacts,
+) {
   const step = resolved.step as {guards?: unknown};
   if (typeof step.guards === 'string') return interpolate(step.guards, vars);
   const next = resolved.next ? plan.byKey.get(resolved.next) : undefined;
@@ -76,7 +95,7 @@ function guardsOf(plan: ResolvedPlan, resolved: ResolvedStep, vars: Record<strin
     return `"${nextTitle}" comes next and assumes the count is ${describeUntil(resolved.step.until, vars)}`;
   if (resolved.step.kind === 'check')
     return `"${nextTitle}" comes next and assumes ${resolved.step.probes
-      .map((p) => probeCommand(p).describe)
+      .map((p) => describeProbe(p, vars, live))
       .join('; ')}`;
   return undefined;
 }
@@ -94,10 +113,10 @@ export function describePrompts(plan: ResolvedPlan, live?: LiveFacts): DescribeP
       resolved.step.kind === 'gate'
         ? resolved.step.checks?.map((c) => interpolate(c, all))
         : resolved.step.kind === 'check'
-          ? resolved.step.probes.map((p) => interpolate(probeCommand(p).describe, all))
+          ? resolved.step.probes.map((p) => describeProbe(p, all, live))
           : undefined;
     const runs = live ? commandsOf(resolved, all, live) : undefined;
-    const guards = guardsOf(plan, resolved, all);
+    const guards = guardsOf(plan, resolved, all, live);
     const count = prompt === 'watch-timeout' ? live?.lastCount?.(key) : undefined;
     const unit = resolved.step.kind === 'watch' ? resolved.step.unit : undefined;
     return {
