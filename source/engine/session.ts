@@ -18,6 +18,7 @@ import type {Transport} from '../transport/types.js';
 import {compileMachine, type DriverEvent, type EngineMachine, type StartAt} from './machine.js';
 import {builtInVariables, type ResolvedPlan} from './plan.js';
 import {describePrompts} from './prompt-facts.js';
+import {localShell, SHELL_RULE} from '../transport/shell.js';
 import {stepActors, type Background, type StepServices} from './steps.js';
 
 export interface SessionOptions {
@@ -145,6 +146,8 @@ export class Session {
         driver: this.options.driver,
         version: this.options.version,
         transport: this.options.dryRun ? 'dry-run' : this.options.transport.kind,
+        // The one shell commands run under (../transport/shell.ts), and what it is here.
+        shell: `${SHELL_RULE} (here: ${localShell()})`,
         dryRun: !!this.options.dryRun,
         plan: plan.outline,
         variables,

@@ -117,6 +117,8 @@ export type JournalEvent =
       driver: Actor;
       version: string;
       transport: string;
+      /** v2: the shell commands run under, e.g. "bash -c where bash is installed, else sh -c (here: bash)". */
+      shell?: string;
       dryRun: boolean;
       plan: Plan;
       variables: Record<string, string>;

@@ -7,7 +7,7 @@
  * CREWCHIEF_HOST set: that is how the simulated sites stand in for real hosts.
  */
 import {execa} from 'execa';
-import {commandScript} from './shell.js';
+import {commandScript, localShell} from './shell.js';
 import {
   hostName,
   type OutputSink,
@@ -47,8 +47,9 @@ export function createLocalTransport(options: {env?: Record<string, string>} = {
       const started = performance.now();
       const env: Record<string, string> = {...options.env};
       if (request.host !== 'local') env['CREWCHIEF_HOST'] = hostName(request.host);
+      // The one shell (see ./shell.ts): bash when this machine has it, as on the targets.
       const child = execa(
-        'sh',
+        localShell(),
         ['-c', commandScript(request, request.host === 'local' ? undefined : request.host)],
         {
           detached: true,

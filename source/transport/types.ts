@@ -25,7 +25,7 @@ export interface HostSpec {
 export interface RunRequest {
   /** `local`, or a host from the profile. */
   host: HostSpec | 'local';
-  /** A shell command line (run by `sh -c` on the target). */
+  /** A shell command line (run by `bash -c` where the target has bash, else `sh -c`: ./shell.ts). */
   command: string;
   cwd?: string;
   /** Kill the command's process group after this many milliseconds. */

@@ -7,6 +7,7 @@ import {
   captureValue,
   conditionHolds,
   parseCount,
+  probeCommand,
   retrying,
   runCheck,
   runCommand,
@@ -348,6 +349,16 @@ describe('check steps', () => {
     const result = await done;
     expect(result.outcome).toBe('failed');
     expect(result.reason).toMatch(/b: process "nginx" is running/);
+  });
+});
+
+describe('probe commands', () => {
+  it('a tcp probe takes only a host and a port: anything else fails the probe, never runs', () => {
+    expect(probeCommand({tcp: 'db:5432'}).command).toBe(
+      `timeout 5 bash -c 'exec 3<>/dev/tcp/db/5432'`,
+    );
+    const bad = probeCommand({tcp: 'x;touch /tmp/p:1'}).command;
+    expect(bad).toMatch(/^printf '%s\\n' 'not a host:port: x;touch \/tmp\/p:1' >&2; exit 2$/);
   });
 });
 

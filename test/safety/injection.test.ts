@@ -122,7 +122,7 @@ async function throughSteps(transport: Transport, host: HostSpec, tally: Tally):
     ] as const) {
       tally.tried++;
       const {result, output} = await runStep(id, {p: payload});
-      expect(result.outcome, `${id}: ${JSON.stringify(payload)}`).toBe('ok');
+      expect(result.outcome, `${id}: ${JSON.stringify(payload)}: ${result.reason}`).toBe('ok');
       expect(output, `${id}: ${JSON.stringify(payload)}`).toBe(`<${prefix}${payload}>\n`);
       tally.intact++;
     }

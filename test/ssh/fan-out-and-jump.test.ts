@@ -115,7 +115,7 @@ describe('fan-out and jump hosts (real sshd)', {timeout: 30_000}, () => {
     expect(plan.script).toBe(
       `export STAGE='prod'\ncd '/srv/app' || exit 125\nsystemctl restart app`,
     );
-    expect(plan.execText).toContain(`exec "$@" sh -c '`);
+    expect(plan.execText).toContain(`exec "$@" "$CREWCHIEF_SH" -c '`);
     expect(plan.execText).toContain(`export STAGE='\\''prod'\\''`);
     expect(() => transport.plan({host: 'local', command: 'true'})).toThrow(/local transport/);
   });

@@ -15,10 +15,6 @@ import {
   type StepServices,
 } from './shared.js';
 
-const refuse = (why: string): never => {
-  throw new Error(why);
-};
-
 /** The shell command that tests one probe on a host. */
 export function probeCommand(probe: CheckProbe): {
   command: string;
@@ -42,7 +38,7 @@ export function probeCommand(probe: CheckProbe): {
       command:
         /^[\w.:[\]-]+$/.test(host ?? '') && /^\d+$/.test(port ?? '')
           ? `timeout 5 bash -c ${shellQuote(`exec 3<>/dev/tcp/${host}/${port}`)}`
-          : refuse(`not a host:port: ${JSON.stringify(probe.tcp.slice(0, 80))}`),
+          : `printf '%s\\n' ${shellQuote(`not a host:port: ${probe.tcp.slice(0, 80)}`)} >&2; exit 2`,
       describe: `port ${port} on ${host} accepts connections`,
     };
   }

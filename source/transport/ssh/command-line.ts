@@ -9,7 +9,7 @@
  * it for root logins and ssh2 drops it after `end()`. `setsid` is used only when the
  * shell is not a group leader: for a leader it forks, and the exit status would be lost.
  */
-import {commandScript, shellQuote} from '../shell.js';
+import {commandScript, PICK_SHELL, shellQuote} from '../shell.js';
 import type {HostSpec, RunRequest} from '../types.js';
 
 export {shellPath, shellQuote} from '../shell.js';
@@ -33,7 +33,8 @@ const LEAD_GROUP =
 /** The exec request text: prints the process-group id, then runs the script. */
 export function wrapForGroupKill(script: string): string {
   const announce = `printf '${PID_MARKER_PREFIX.replace('\x1e', '\\036')}%s\\036\\n' "$$"`;
-  return `${LEAD_GROUP}exec "$@" sh -c ${shellQuote(`${announce}\n${script}`)}`;
+  // The one shell: bash where the host has it, else sh (PICK_SHELL, ../shell.ts).
+  return `${LEAD_GROUP}${PICK_SHELL}exec "$@" "$CREWCHIEF_SH" -c ${shellQuote(`${announce}\n${script}`)}`;
 }
 
 /** Kills a process group (or, if the pid leads none, the process) with a signal. */

@@ -4,7 +4,7 @@
  *
  * Each probe gets a random token and is sent as one line of shell:
  *
- *   setsid sh -c SCRIPT </dev/null & p=$!; printf 'RS TOKEN:pid:%s RS\n' "$p";
+ *   setsid "$CREWCHIEF_SH" -c SCRIPT (bash where the host has it, else sh) </dev/null & p=$!; printf 'RS TOKEN:pid:%s RS\n' "$p";
  *   wait "$p"; s=$?; kill -KILL -"$p"; printf 'RS TOKEN:end:%s RS\n' "$s"; (same on stderr)
  *
  * `setsid` gives the probe a process group of its own (the shell is not a group leader's
@@ -20,7 +20,7 @@
  */
 import {randomBytes} from 'node:crypto';
 import type {ClientChannel} from 'ssh2';
-import {shellQuote} from '../shell.js';
+import {PICK_SHELL, shellQuote} from '../shell.js';
 import type {OutputSink, RunResult, RunningCommand} from '../types.js';
 import {killCommand} from './command-line.js';
 import {AbortedError, type HostPool, type Lease} from './pool.js';
@@ -351,7 +351,9 @@ export class ProbeShell {
       throw new ShellLostError(`could not start the probe shell on ${link.label}: ${message}`);
     }
     channel.write(
-      `command -v setsid >/dev/null 2>&1 && printf '\\036${hello}:ready\\036\\n' || ` +
+      // The one shell for probes too: bash where the host has it (PICK_SHELL, ../shell.ts).
+      PICK_SHELL +
+        `command -v setsid >/dev/null 2>&1 && printf '\\036${hello}:ready\\036\\n' || ` +
         `printf '\\036${hello}:no-setsid\\036\\n'\n`,
     );
     const timeoutMs = this.options.readyTimeoutMs ?? 10_000;
@@ -469,7 +471,7 @@ export class ProbeShell {
       };
       const q = `'\\036${token}:`;
       shell.channel.write(
-        `setsid sh -c ${shellQuote(probe.request.script)} </dev/null & p=$!; ` +
+        `setsid "$CREWCHIEF_SH" -c ${shellQuote(probe.request.script)} </dev/null & p=$!; ` +
           `printf ${q}pid:%s\\036\\n' "$p"; wait "$p"; s=$?; kill -KILL -"$p" 2>/dev/null; ` +
           `printf ${q}end:%s\\036\\n' "$s"; printf ${q}end\\036\\n' >&2\n`,
       );
