@@ -7,6 +7,11 @@
  *                  turn of the watch loop: channel, command, parse, count-sampled journaled.
  *                  The first poll opens the connection and is not counted (the
  *                  ControlMaster below is opened before its polls too).
+ *                  Watches send their polls to the host's probe shell (one long-lived sh
+ *                  per host), so a poll costs a fork on the server, no session start.
+ *   crewchief openssh  the same command through the OpenSSH transport (createOpenSshTransport:
+ *                  one ControlMaster per host, a multiplexed `ssh` per poll), the first
+ *                  poll (opening the master) not counted
  *   ssh fresh      `ssh -F cfg h01 CMD`, a new connection each time
  *   ControlMaster  the same through a master opened before the polls
  *
@@ -16,6 +21,8 @@ import path from 'node:path';
 import {drive} from '../../../source/services/drive.js';
 import {launch, type Launched} from '../../../source/services/open.js';
 import {readJournal} from '../../../source/journal/file.js';
+import {createOpenSshTransport} from '../../../source/transport/openssh/index.js';
+import {runToText} from '../../../source/transport/types.js';
 import type {Bed} from '../lib/bed.js';
 import {bash, timeInBash} from '../lib/proc.js';
 import {alternate} from '../lib/alternate.js';
@@ -25,6 +32,7 @@ import type {Settings} from '../settings.js';
 const CC = 'crewchief watch (pooled)';
 const FRESH = 'ssh fresh';
 const MASTER = 'ssh ControlMaster';
+const OPENSSH = 'crewchief openssh transport';
 
 export async function pollCase(bed: Bed, settings: Settings): Promise<CaseResult> {
   const polls = settings.polls;
@@ -40,22 +48,31 @@ export async function pollCase(bed: Bed, settings: Settings): Promise<CaseResult
       of: CC,
       against: FRESH,
       bound: 'max',
-      limit: 1 / 50,
-      label: '≤ 1/50 of fresh ssh',
+      limit: 1 / 100,
+      label: '≤ 1/100 of fresh ssh',
     },
     {
       kind: 'ratio',
       of: CC,
       against: MASTER,
       bound: 'max',
-      limit: 1 / 2,
-      label: '≤ 1/2 of ControlMaster',
+      limit: 1 / 10,
+      label: '≤ 1/10 of ControlMaster',
+    },
+    {
+      kind: 'ratio',
+      of: OPENSSH,
+      against: MASTER,
+      bound: 'max',
+      limit: 1.2,
+      label: 'OpenSSH transport ≤ 1.2× a bare ControlMaster ssh',
     },
   );
   const cc = seriesOf(c, CC);
   cc.crewchief = true;
   seriesOf(c, FRESH);
   seriesOf(c, MASTER);
+  seriesOf(c, OPENSSH).crewchief = true;
 
   const machine = bed.machine(
     'bench-poll',
@@ -115,6 +132,31 @@ export async function pollCase(bed: Bed, settings: Settings): Promise<CaseResult
       if (first !== undefined) connects.push(first - started);
       return stamps.slice(1, polls + 1).map((t, i) => t - stamps[i]!);
     },
+    [OPENSSH]: async () => {
+      const transport = createOpenSshTransport({
+        configFile: bed.sshConfig,
+        userConfig: false,
+        controlDir: path.join(bed.controlDir, 'openssh'),
+      });
+      try {
+        const times: number[] = [];
+        for (let i = 0; i <= polls; i++) {
+          const started = performance.now();
+          const result = await runToText(transport, {
+            host: {name: 'h01'},
+            command: bed.pollCommand,
+            probe: true,
+          });
+          if (result.exitCode !== 0 || result.stdout.trim() !== bed.pollExpected) {
+            throw new Error(`openssh poll: ${result.error ?? result.stderr}`);
+          }
+          if (i > 0) times.push(performance.now() - started);
+        }
+        return times;
+      } finally {
+        await transport.close();
+      }
+    },
     [FRESH]: () => timeInBash(check.replace('CMD', `${ssh} h01 '${bed.pollCommand}'`), polls),
     [MASTER]: async () => {
       const opts = `-o ControlPath=${control}`;
@@ -136,7 +178,7 @@ export async function pollCase(bed: Bed, settings: Settings): Promise<CaseResult
   await alternate(c, runners, settings.rounds, undefined, {
     name: "sshd's CPU per poll",
     read: () => bed.sshdCpuSeconds(),
-    per: (tool) => (tool === CC ? polls + 1 : polls),
+    per: (tool) => (tool === CC || tool === OPENSSH ? polls + 1 : polls),
   });
   if (connects.length) {
     const avg = connects.reduce((a, b) => a + b, 0) / connects.length;
