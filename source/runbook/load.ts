@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {fileURLToPath, pathToFileURL} from 'node:url';
-import {loadProfile, type Profile} from './profile.js';
+import {loadProfile, tooLarge, type Profile} from './profile.js';
 import {shipped} from './shipped.js';
 import type {MachineModule, Site} from './vocabulary.js';
 
@@ -64,6 +64,9 @@ export const profileDirs = (cwd = process.cwd()): string[] => {
 
 export class LoadError extends Error {}
 
+/** Largest machine file crewchief loads (a runbook is code a person reads: kilobytes). */
+export const MAX_MACHINE_BYTES = 4 << 20;
+
 /** Imports a module, TypeScript included (user machines outside the package). */
 async function importModule(file: string): Promise<unknown> {
   if (shipped && /\.[cm]?tsx?$/.test(file))
@@ -96,6 +99,11 @@ export function sitesOf(module: unknown, file: string): Site[] {
 export async function loadMachineFile(file: string): Promise<Site[]> {
   let module: unknown;
   const carried = shipped?.machines[file.slice(SHIPPED_PREFIX.length)];
+  if (!(carried && file.startsWith(SHIPPED_PREFIX))) {
+    const size = fileSize(file);
+    if (size !== undefined && size > MAX_MACHINE_BYTES)
+      throw new LoadError(tooLarge(file, 'machine file', size, MAX_MACHINE_BYTES));
+  }
   try {
     module =
       carried && file.startsWith(SHIPPED_PREFIX)
@@ -105,6 +113,14 @@ export async function loadMachineFile(file: string): Promise<Site[]> {
     throw new LoadError(`${file}: cannot load: ${(error as Error).message.split('\n')[0]}`);
   }
   return sitesOf(module, file);
+}
+
+function fileSize(file: string): number | undefined {
+  try {
+    return fs.statSync(file).size;
+  } catch {
+    return undefined; // the import says what is wrong
+  }
 }
 
 /** Every shipped site, by id. */

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {isMap, isSeq, LineCounter, parseDocument, type Document} from 'yaml';
+import {isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document} from 'yaml';
 import type {HostSpec} from '../transport/types.js';
 import {parseDuration} from './duration.js';
 
@@ -139,12 +139,28 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const expandHome = (p: string): string =>
   p === '~' || p.startsWith('~/') ? path.join(os.homedir(), p.slice(1)) : p;
 
+/** Largest profile crewchief reads (hosts, groups, variables: well under this). */
+export const MAX_PROFILE_BYTES = 4 << 20;
+
+const sizeText = (n: number): string =>
+  n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : `${(n / 1024).toFixed(1)} KiB`;
+
+/** The message for a file over its limit: which file, how big, the limit. */
+export const tooLarge = (file: string, kind: string, size: number, limit: number): string =>
+  `${file}: ${sizeText(size)} (${size} bytes) is larger than a ${kind} may be (${sizeText(limit)}, ${limit} bytes); is this the right file?`;
+
 /** Parses and validates a profile file. Throws ProfileError with every problem found. */
 export function loadProfile(file: string): Profile {
   let text: string;
   try {
+    const size = fs.statSync(file).size;
+    if (size > MAX_PROFILE_BYTES)
+      throw new ProfileError([
+        {file, line: 0, field: '', message: tooLarge(file, 'profile', size, MAX_PROFILE_BYTES)},
+      ]);
     text = fs.readFileSync(file, 'utf8');
   } catch (error) {
+    if (error instanceof ProfileError) throw error;
     throw new ProfileError([
       {file, line: 0, field: '', message: `cannot read profile: ${(error as Error).message}`},
     ]);
@@ -154,11 +170,34 @@ export function loadProfile(file: string): Profile {
 
 export function parseProfile(text: string, file: string): Profile {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, {lineCounter, prettyErrors: false, uniqueKeys: true});
+  // yaml's own uniqueKeys check compares each key with every key before it (quadratic: a
+  // 7 MB profile took minutes); duplicates are found below with a set per mapping.
+  const doc = parseDocument(text, {lineCounter, prettyErrors: false, uniqueKeys: false});
   const errors: ValidationError[] = [];
   for (const error of doc.errors) {
     const line = error.linePos?.[0]?.line ?? lineCounter.linePos(error.pos[0]).line;
     errors.push({file, line, field: '', message: `YAML syntax: ${error.message.split('\n')[0]}`});
+  }
+  if (!errors.length) {
+    visit(doc, {
+      Map(_, map) {
+        const seen = new Set<unknown>();
+        for (const pair of map.items) {
+          const key = isScalar(pair.key) ? pair.key.value : pair.key;
+          if (!seen.has(key)) {
+            seen.add(key);
+            continue;
+          }
+          const at = (pair.key as {range?: [number, number, number]} | null)?.range?.[0] ?? 0;
+          errors.push({
+            file,
+            line: lineCounter.linePos(at).line,
+            field: '',
+            message: `YAML syntax: Map keys must be unique (${JSON.stringify(key)} again)`,
+          });
+        }
+      },
+    });
   }
   if (errors.length) throw new ProfileError(errors);
   const v = new Validator(file, doc, lineCounter);
