@@ -56,6 +56,8 @@ export async function run(
     ...(onFailure ? {onFailure} : demoAuto ? {onFailure: 'abort' as const} : {}),
     ...(onUnknown ? {onUnknown} : {}),
     ...(onTimeout ? {onTimeout} : demoAuto ? {onTimeout: 'abort' as const} : {}),
+    // The demo's answers come from its autopilot, not from flags the driver gave.
+    ...(demoAuto && !flags['yes'] ? {via: 'autopilot' as const} : {}),
   };
   const launchOptions = {
     version,
@@ -112,7 +114,7 @@ export async function run(
         render(
           store,
           {
-            decide: (event) => launched.session.decide(event, undefined, 'typed'),
+            decide: (event, via) => launched.session.decide(event, undefined, via),
             ...(launched.team ? {handOver: (r) => launched.team!.handOver(r)} : {}),
             journalPath: launched.journal.path,
           },

@@ -3,7 +3,7 @@
  * advance (`--yes`, `--confirm`, `--choose`, `--on-failure`, `--on-unknown`). Every
  * answer is journaled as the driver's decision, marked as given by flag.
  */
-import type {PromptKind} from '../journal/events.js';
+import type {AnsweredVia, PromptKind} from '../journal/events.js';
 import type {DriverEvent} from './machine.js';
 
 /** What the autopilot reads of a prompt (the store's prompt view has these fields). */
@@ -44,7 +44,13 @@ export interface AutopilotOptions {
   onUnknown?: 'rerun' | 'done' | 'skip';
   /** At a watch that timed out. */
   onTimeout?: 'abort' | 'skip' | 'keep-waiting';
+  /** Who gives these answers: flags the driver typed (default), or the demo's autopilot. */
+  via?: Exclude<AnsweredVia, 'typed'>;
 }
+
+/** The label on an automatic answer, in the driver's words. */
+export const autoLabel = (via: AnsweredVia | undefined): string =>
+  via === 'autopilot' ? 'answered by the autopilot' : 'answered by command-line flag';
 
 /** The pause before attempt `attempt + 1` under `--on-failure retry`. */
 export const retryDelayMs = (attempt: number): number =>
@@ -90,7 +96,7 @@ export function autoAnswer(
   options: AutopilotOptions,
   context: AutopilotContext = {},
 ): DriverEvent | null {
-  const reason = 'answered by command-line flag';
+  const reason = autoLabel(options.via);
   switch (prompt.prompt) {
     case 'gate':
       return options.yes ? {type: 'GO', value: prompt.expects ?? 'go'} : null;

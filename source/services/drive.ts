@@ -4,17 +4,21 @@
  * the driver, leaves cleanly on a signal, and turns the end into an exit status.
  */
 import {
+  answerAutomatically,
+  answerTyped,
+  promptHelp,
+  type AnswerTarget,
+} from '../decisions/answer.js';
+import {
   answerDelayMs,
   autoAnswer,
   exhausted,
   RETRY_ATTEMPTS,
   type AutopilotOptions,
 } from '../engine/autopilot.js';
-import {parseHandOver} from '../engine/hand-over.js';
 import type {JournalEntry} from '../journal/events.js';
 import {createSessionStore, type SessionStoreApi} from '../store/store.js';
-import {parseAnswer} from '../ui/answers.js';
-import {askLine, promptHelp} from '../ui/plain.js';
+import {terminalAsker} from '../ui/plain.js';
 import {EXIT, exitForEnd} from './exit.js';
 import {onInterrupt, type Interrupt} from './interrupt.js';
 import type {Launched} from './open.js';
@@ -51,8 +55,23 @@ export async function drive(launched: Launched, options: DriveOptions): Promise<
   options.onStore?.(store);
   for (const warning of launched.warnings) write(`warning: ${warning}`);
   let needsDriver: string | undefined;
-  let pendingAsk: (() => void) | undefined;
   let pendingAnswer: NodeJS.Timeout | undefined;
+
+  // Answers reach the session through the one answering path (source/decisions).
+  const target: AnswerTarget = {
+    currentPrompt: () => store.getState().prompt?.seq,
+    decide: (event, via) =>
+      session.decide(event, options.driver + (via === 'typed' ? '' : ` (${via})`), via),
+    ...(launched.team ? {handOver: (request) => launched.team!.handOver(request)} : {}),
+  };
+  const asker =
+    options.plain && options.interactive && !options.console && !options.readOnly
+      ? terminalAsker({
+          // Raw mode turns Ctrl-C into a key: it means leave, as a signal does.
+          onInterrupt: () => void process.emit('SIGINT', 'SIGINT'),
+          onEnd: () => void session.detach({reason: 'other', text: 'the terminal closed (Ctrl-D)'}),
+        })
+      : undefined;
 
   const handlePrompt = (entry: Extract<JournalEntry, {type: 'prompt-shown'}>): void => {
     const prompt = store.getState().prompt;
@@ -73,32 +92,28 @@ export async function drive(launched: Launched, options: DriveOptions): Promise<
     const askDriver = (): void => {
       if (options.readOnly) return refuse('this console is read-only');
       if (options.console) return; // the console asks
-      if (!options.interactive) return refuse('there is no terminal to ask on');
+      if (!asker) return refuse('there is no terminal to ask on');
       const ask = (hint: string): void => {
-        const {answer, cancel} = askLine(`  ${hint}\n  > `);
-        pendingAsk = cancel;
-        void answer.then((text) => {
-          pendingAsk = undefined;
+        void asker.ask(`  ${hint}\n  > `).then((text) => {
           if (text === undefined || left || store.getState().prompt?.seq !== entry.seq) return;
-          const handOver = launched.team && parseHandOver(text);
-          if (handOver) {
-            void launched.team!.handOver(handOver).then((r) => r.ok || ask(r.message));
-            return;
-          }
-          const parsed = parseAnswer(prompt, text);
-          if ('error' in parsed) return ask(parsed.error);
-          if (!session.decide(parsed.event, undefined, 'typed')) ask('not possible now');
+          const answered = answerTyped(target, prompt, text);
+          if (answered.taken === 'pending')
+            void answered.result.then((error) => error && ask(error));
+          else if (!answered.taken) ask(answered.error);
         });
       };
-      ask(promptHelp[prompt.prompt] ?? '');
+      ask(promptHelp[prompt.prompt]);
     };
-    if (!auto) return askDriver();
     const answer = (): void => {
-      if (store.getState().prompt?.seq !== entry.seq) return;
-      if (session.decide(auto, `${options.driver} (flag)`, 'flag')) return;
-      write(`  the answer given by flag (${JSON.stringify(auto)}) does not fit this prompt`);
+      const result = answerAutomatically(target, prompt, stepId, options.autopilot, context);
+      if (result === 'taken' || result === 'stale') return;
+      if (result === 'misfit')
+        write(
+          `  the answer given by ${options.autopilot.via === 'autopilot' ? 'the autopilot' : 'flag'} does not fit this prompt`,
+        );
       askDriver();
     };
+    if (!auto) return askDriver();
     const backoff = answerDelayMs(prompt, auto, context);
     if (backoff) {
       const max = options.autopilot.retryAttempts ?? RETRY_ATTEMPTS;
@@ -128,7 +143,7 @@ export async function drive(launched: Launched, options: DriveOptions): Promise<
   let left: Interrupt | undefined;
   const offInterrupt = onInterrupt((signal) => {
     left = signal;
-    pendingAsk?.();
+    asker?.breakLine();
     void session.detach({reason: 'signal', signal, text: `interrupted (${signal})`});
   });
   if (view)
@@ -138,7 +153,7 @@ export async function drive(launched: Launched, options: DriveOptions): Promise<
   launched.team?.start();
   session.start();
   const end = await session.done;
-  pendingAsk?.();
+  asker?.close();
   clearTimeout(pendingAnswer);
   offInterrupt();
   await launched.team?.settle();

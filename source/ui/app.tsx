@@ -9,8 +9,8 @@ import React, {useCallback, useMemo, useRef, useState, useSyncExternalStore} fro
 import type {DriverEvent} from '../engine/machine.js';
 import type {SessionState} from '../store/fold.js';
 import type {SessionStoreApi} from '../store/store.js';
-import {parseAnswer} from './answers.js';
-import {parseHandOver, type HandOverRequest} from '../engine/hand-over.js';
+import {answerTyped, type AnswerTarget, type HandOverRequest} from '../decisions/answer.js';
+import type {AnsweredVia} from '../journal/events.js';
 import {checklistNeed, Checklist} from './components/checklist.js';
 import {CommandLog, logRows} from './components/command-log.js';
 import {CountsPane, countsHeight} from './components/counts-pane.js';
@@ -57,8 +57,8 @@ export interface ReplayControls {
 export interface AppProps {
   store: SessionStoreApi;
   mode: Mode;
-  /** Sends a decision; false when the engine would not take it. */
-  onDecision?: (event: DriverEvent) => boolean;
+  /** Sends a decision (typed by the driver here); false when the engine would not take it. */
+  onDecision?: (event: DriverEvent, via: AnsweredVia) => boolean;
   /** Team mode: "hand over [to WHO][: note]" typed at a prompt hands the session over. */
   onHandOver?: (request: HandOverRequest) => Promise<{ok: boolean; message: string}>;
   /** The driver left (Ctrl-C, q). */
@@ -72,6 +72,8 @@ export interface AppProps {
   size?: Size;
   cadenceMs?: number;
   guardMs?: number;
+  /** Keys closer than this are a paste, whose Enter sends nothing (0 in tests that type instantly). */
+  pasteGapMs?: number;
   theme?: Theme;
   /** Wipe the screen on resize (the real terminal; never in tests). */
   clearOnResize?: boolean;
@@ -127,9 +129,7 @@ function Console(props: AppProps) {
       ? 'none'
       : model.input === 'text' && (mode === 'live' || local)
         ? 'text'
-        : model.input === 'choice' && mode === 'live'
-          ? 'choice'
-          : 'none';
+        : 'none';
   const answerId = local
     ? `local:${local.kind}`
     : state.prompt
@@ -188,7 +188,13 @@ function Console(props: AppProps) {
   const back = ctx.away || !!local;
   const keyCtx: KeyContext = {...ctx, away: back};
 
-  const decide = (event: DriverEvent): boolean => mode === 'live' && !!props.onDecision?.(event);
+  const decide = (event: DriverEvent): boolean =>
+    mode === 'live' && !!props.onDecision?.(event, 'typed');
+  const target: AnswerTarget = {
+    currentPrompt: () => store.getState().prompt?.seq,
+    decide: (event, via) => mode === 'live' && !!props.onDecision?.(event, via),
+    ...(props.onHandOver ? {handOver: props.onHandOver} : {}),
+  };
   const page = Math.max(1, L.output.rows - 3);
   const handlers: Partial<Record<BindingId, (input: string) => void>> = {
     help: () => {
@@ -206,8 +212,10 @@ function Console(props: AppProps) {
       setTabChoice({step: viewed.key, index: (tab - 1 + tabs.length) % Math.max(1, tabs.length)}),
     'pick-up': () => pick(-1),
     'pick-down': () => pick(1),
-    'scroll-up': () => scrollBy(page),
-    'scroll-down': () => scrollBy(-page),
+    'scroll-up': () => scrollBy(view === 'main' ? page : Math.max(1, L.body - 2)),
+    'scroll-down': () => scrollBy(view === 'main' ? -page : -Math.max(1, L.body - 2)),
+    'line-up': () => scrollBy(1),
+    'line-down': () => scrollBy(-1),
     back: () => {
       if (view !== 'main') setView('main');
       else if (local) setLocal(undefined);
@@ -249,7 +257,7 @@ function Console(props: AppProps) {
 
   function scrollBy(delta: number): void {
     if (view === 'help') {
-      const max = Math.max(0, helpLines(ctx).length - (L.body - 1));
+      const max = Math.max(0, helpLines(ctx, L.width).length - (L.body - 1));
       setHelpScroll((s) => Math.max(0, Math.min(max, s + -delta)));
     } else if (view === 'log') {
       const max = Math.max(0, logRows(state).length - (L.body - 1));
@@ -273,9 +281,9 @@ function Console(props: AppProps) {
 
   useAnswerInput(answer, {
     isActive: isRawModeSupported && focus !== 'none',
-    only: focus === 'choice' ? 'guard' : 'text',
     taken: (input, key) => !!resolve(keyCtx, input, key),
     onSubmit: (text) => submit(text),
+    ...(props.pasteGapMs !== undefined ? {pasteGapMs: props.pasteGapMs} : {}),
   });
 
   function submit(text: string): string | undefined {
@@ -286,14 +294,6 @@ function Console(props: AppProps) {
           if (!decide({type: 'CANCEL'})) return 'not possible now';
           setLocal(undefined);
           return undefined;
-        case 'reason': {
-          const reason = text.trim();
-          if (!reason) return `say why you ${local.action}`;
-          if (!decide(local.action === 'skip' ? {type: 'SKIP', reason} : {type: 'ABORT', reason}))
-            return 'not possible now';
-          setLocal(undefined);
-          return undefined;
-        }
         case 'goto': {
           const error = replay?.goTo(text);
           if (error) return error;
@@ -304,27 +304,12 @@ function Console(props: AppProps) {
     }
     const prompt = state.prompt;
     if (!prompt || mode !== 'live') return undefined;
-    // The screen may be a frame behind the engine: never answer a prompt not yet read.
-    if (store.getState().prompt?.seq !== prompt.seq) return 'the prompt changed: read it again';
-    const handOver = props.onHandOver && parseHandOver(text);
-    if (handOver) {
-      void props.onHandOver!(handOver).then((r) => r.ok || answer.fail(r.message));
+    const answered = answerTyped(target, prompt, text);
+    if (answered.taken === 'pending') {
+      void answered.result.then((error) => error && answer.fail(error));
       return undefined;
     }
-    const parsed = parseAnswer(prompt, text);
-    if ('error' in parsed) return parsed.error;
-    return decide(parsed.event) ? undefined : 'not possible now';
-  }
-
-  function onChoice(value: string): void {
-    const prompt = state.prompt;
-    if (!prompt || store.getState().prompt?.seq !== prompt.seq) return;
-    if (value === 'skip' || value === 'abort') {
-      setLocal({kind: 'reason', action: value, step: prompt.step, seq: prompt.seq});
-      return;
-    }
-    if (!decide({type: 'CHOOSE', option: value.replace(/^option:/, '')}))
-      answer.fail('not possible now');
+    return answered.taken ? undefined : answered.error;
   }
 
   if (L.tooSmall) {
@@ -408,8 +393,6 @@ function Console(props: AppProps) {
           armed={answer.armed}
           ignored={answer.ignored}
           {...(answer.error ? {error: answer.error} : {})}
-          choiceFocused={focus === 'choice'}
-          onChoice={onChoice}
         />
       )}
       {banner && (
@@ -443,8 +426,6 @@ function holds(local: LocalPrompt, state: SessionState, mode: Mode): boolean {
         !state.prompt &&
         state.steps.some((s) => s.key === local.step && s.status === 'running')
       );
-    case 'reason':
-      return state.prompt?.seq === local.seq;
     case 'goto':
       return mode === 'replay';
   }

@@ -11,17 +11,14 @@ import {
   type KeyContext,
 } from './keys.js';
 
-const keysText = (b: KeyBinding): string =>
-  b.id === 'choose'
-    ? '`↑` `↓` (`j` `k`) `Enter` `1-9`'
-    : b.keys.map((k) => `\`${keyName(k)}\``).join(' ');
+const keysText = (b: KeyBinding): string => b.keys.map((k) => `\`${keyName(k)}\``).join(' ');
 
 /** The modes in which a binding ever applies (tried against every kind of moment). */
 function modesOf(b: KeyBinding): string {
   const modes: KeyContext['mode'][] = [];
   for (const mode of ['live', 'read-only', 'replay'] as const) {
     const some = (['main', 'log', 'help'] as const).some((view) =>
-      (['none', 'text', 'choice'] as const).some((focus) =>
+      (['none', 'text'] as const).some((focus) =>
         [true, false].some((flag) =>
           activeBindings({
             mode,

@@ -11,8 +11,8 @@ export type Mode = 'live' | 'replay' | 'read-only';
 export interface KeyContext {
   mode: Mode;
   view: 'main' | 'log' | 'help';
-  /** The input that has focus: a typed answer, a choice list, or none. */
-  focus: 'text' | 'choice' | 'none';
+  /** The input that has focus: a typed answer, or none. */
+  focus: 'text' | 'none';
   answerEmpty: boolean;
   /** Host tabs of the step in the output pane. */
   hostTabs: number;
@@ -26,7 +26,6 @@ export interface KeyContext {
 
 export type BindingId =
   | 'answer'
-  | 'choose'
   | 'clear'
   | 'help'
   | 'log'
@@ -36,6 +35,8 @@ export type BindingId =
   | 'pick-down'
   | 'scroll-up'
   | 'scroll-down'
+  | 'line-up'
+  | 'line-down'
   | 'back'
   | 'cancel-command'
   | 'leave'
@@ -68,7 +69,7 @@ export interface KeyBinding {
   group: 'prompt' | 'view' | 'replay' | 'session';
   /** Changes the session: never offered in read-only or replay. */
   mutating?: boolean;
-  /** Handled by a widget's own input (the answer line, the choice list): listed, not dispatched. */
+  /** Handled by a widget's own input (the answer line): listed, not dispatched. */
   widget?: boolean;
   when: (ctx: KeyContext) => boolean;
 }
@@ -82,21 +83,11 @@ export const bindings: readonly KeyBinding[] = [
     id: 'answer',
     keys: ['enter'],
     label: 'answer',
-    help: 'type the word the prompt asks for, then Enter; "skip <reason>" and "abort [reason]" work at every prompt',
+    help: 'type the word the prompt asks for ("done" at a to-do, a number at a choice), then Enter on its own; "skip <reason>" and "abort [reason]" work at every prompt',
     group: 'prompt',
     mutating: true,
     widget: true,
     when: (ctx) => live(ctx) && ctx.focus === 'text',
-  },
-  {
-    id: 'choose',
-    keys: ['up', 'down', 'enter', 'digit'],
-    label: 'choose',
-    help: 'move with ↑/↓ (or j/k), Enter picks; a digit picks that option',
-    group: 'prompt',
-    mutating: true,
-    widget: true,
-    when: (ctx) => live(ctx) && ctx.focus === 'choice',
   },
   {
     id: 'clear',
@@ -154,7 +145,7 @@ export const bindings: readonly KeyBinding[] = [
     label: 'pick step',
     help: 'pick the step above: its output, durations and exit codes show',
     group: 'view',
-    when: (ctx) => main(ctx) && ctx.focus !== 'choice',
+    when: (ctx) => main(ctx),
   },
   {
     id: 'pick-down',
@@ -162,23 +153,39 @@ export const bindings: readonly KeyBinding[] = [
     label: 'pick step',
     help: 'pick the step below',
     group: 'view',
-    when: (ctx) => main(ctx) && ctx.focus !== 'choice',
+    when: (ctx) => main(ctx),
   },
   {
     id: 'scroll-up',
     keys: ['pageup'],
     label: 'scroll',
-    help: 'scroll the output (or the command log) back',
+    help: 'a page back in the output, the command log or this help',
     group: 'view',
-    when: (ctx) => ctx.view !== 'help',
+    when: () => true,
   },
   {
     id: 'scroll-down',
     keys: ['pagedown'],
     label: 'scroll',
-    help: 'scroll forward',
+    help: 'a page forward',
     group: 'view',
-    when: (ctx) => ctx.view !== 'help',
+    when: () => true,
+  },
+  {
+    id: 'line-up',
+    keys: ['up'],
+    label: 'scroll',
+    help: 'a line back in the command log or this help',
+    group: 'view',
+    when: (ctx) => ctx.view !== 'main',
+  },
+  {
+    id: 'line-down',
+    keys: ['down'],
+    label: 'scroll',
+    help: 'a line forward in the command log or this help',
+    group: 'view',
+    when: (ctx) => ctx.view !== 'main',
   },
   {
     id: 'back',
@@ -381,7 +388,6 @@ export const labelOf = (b: KeyBinding, ctx: KeyContext): string =>
 /** The keys of a binding that work now, as written on screen. */
 export function keysOf(b: KeyBinding, ctx: KeyContext): string {
   const keys = b.keys.filter((k) => b.widget || usable(k, ctx));
-  if (b.id === 'choose') return '↑↓ Enter';
   return (keys.length ? keys : b.keys).map(keyName).join('/');
 }
 

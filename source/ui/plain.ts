@@ -95,44 +95,62 @@ function describeRaw(e: JournalEntry, state: SessionState): string | undefined {
   }
 }
 
-/** How to answer each prompt kind on a terminal, and what the driver types. */
-export const promptHelp: Record<string, string> = {
-  gate: 'type the word shown to go on; "skip <reason>" or "abort"',
-  confirm: 'type the word shown to run it; "skip <reason>" or "abort"',
-  manual: 'press enter when done (or type a note); "skip <reason>" or "abort"',
-  choice: 'type the number or id of an option; "skip <reason>" or "abort"',
-  failed:
-    '"retry", "exclude <host> <reason>" (a fan-out step: leave that host out, run the rest), "skip <reason>", "done <reason>" (mark done) or "abort"',
-  unknown: '"rerun", "done <reason>" (it did run), "skip <reason>" or "abort"',
-  'watch-timeout': '"wait" (keep waiting), "investigate", "skip <reason>" or "abort"',
-};
+/** Reads answers from the terminal, one line per prompt, for the whole session. */
+export interface LineAsker {
+  /** The typed line, or undefined when the asker was closed (the session ended, Ctrl-D). */
+  ask(question: string): Promise<string | undefined>;
+  close(): void;
+  /** Ends the line being typed on screen (before a notice is printed under it). */
+  breakLine(): void;
+}
 
-/** Reads one line from the terminal. */
-export function askLine(question: string): {
-  answer: Promise<string | undefined>;
-  cancel: () => void;
-} {
+/**
+ * One readline on the terminal for the session: Ctrl-C (raw mode eats the signal) calls
+ * `onInterrupt`, Ctrl-D calls `onEnd`, and keys typed before a prompt never answer it.
+ */
+export function terminalAsker(handlers: {onInterrupt: () => void; onEnd: () => void}): LineAsker {
   const rl = readline.createInterface({
     input: process.stdin,
     output: process.stdout,
     terminal: true,
   });
-  // Keys typed before the prompt appeared never answer it.
-  rl.write(null, {ctrl: true, name: 'u'});
-  // The terminal is raw while asking: Ctrl-C arrives as a key. It means leave, as it does
-  // everywhere else, so hand it to the command line's signal handling (at once: with
-  // stdin closed nothing else may keep the process up until a real signal arrives).
+  let pending: ((text: string | undefined) => void) | undefined;
+  let closed = false;
+  const settle = (text: string | undefined): void => {
+    const resolve = pending;
+    pending = undefined;
+    resolve?.(text);
+  };
+  const breakLine = (): void => {
+    if (pending) process.stdout.write('\n');
+  };
   rl.on('SIGINT', () => {
-    rl.close();
-    process.emit('SIGINT', 'SIGINT');
+    breakLine();
+    handlers.onInterrupt();
   });
-  const answer = new Promise<string | undefined>((resolve) => {
-    rl.question(question, (text) => {
+  rl.on('close', () => {
+    const wasClosing = closed;
+    closed = true;
+    settle(undefined);
+    if (!wasClosing) handlers.onEnd();
+  });
+  return {
+    ask(question) {
+      if (closed) return Promise.resolve(undefined);
+      settle(undefined);
+      // Keys typed before the prompt appeared never answer it: wipe the line.
+      rl.write(null, {ctrl: true, name: 'e'});
+      rl.write(null, {ctrl: true, name: 'u'});
+      return new Promise((resolve) => {
+        pending = resolve;
+        rl.question(question, (text) => settle(text));
+      });
+    },
+    breakLine,
+    close() {
+      if (closed) return;
+      closed = true;
       rl.close();
-      resolve(text);
-    });
-    // Closed without a line (Ctrl-C, Ctrl-D, cancelled): no answer at all, never an empty one.
-    rl.on('close', () => resolve(undefined));
-  });
-  return {answer, cancel: () => rl.close()};
+    },
+  };
 }

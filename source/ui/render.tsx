@@ -8,6 +8,7 @@
 import {render, type Instance} from 'ink';
 import React from 'react';
 import type {DriverEvent} from '../engine/machine.js';
+import type {AnsweredVia} from '../journal/events.js';
 import type {HandOverRequest} from '../engine/hand-over.js';
 import type {SessionStoreApi} from '../store/store.js';
 import {App, type AppProps} from './app.js';
@@ -69,7 +70,8 @@ export interface ConsoleOptions {
 
 /** What the live console may do with the session it shows. */
 export interface LiveTarget {
-  decide(event: DriverEvent): boolean;
+  /** Sends a decision, with how it was given (typed here). */
+  decide(event: DriverEvent, via?: AnsweredVia): boolean;
   /** Team mode: hand the session over. */
   handOver?: (request: HandOverRequest) => Promise<{ok: boolean; message: string}>;
   /** Where the journal is (the console shows it). */
@@ -104,7 +106,7 @@ export function renderConsole(
   const props = (ended?: string): AppProps => ({
     store,
     mode: options.readOnly ? 'read-only' : 'live',
-    onDecision: (event) => !options.readOnly && target.decide(event),
+    onDecision: (event, via) => !options.readOnly && target.decide(event, via),
     ...(target.handOver && !options.readOnly ? {onHandOver: target.handOver} : {}),
     onQuit: () => {
       left = true;

@@ -21,7 +21,7 @@ export interface TestSite {
 }
 
 export function writeTestSite(
-  options: {warmUpSeconds?: number; countFrom?: number} = {},
+  options: {warmUpSeconds?: number; countFrom?: number; choice?: boolean} = {},
 ): TestSite {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cc-tmux-'));
   const state = path.join(dir, 'state');
@@ -34,7 +34,7 @@ export function writeTestSite(
   const machine = path.join(dir, 'console-test.ts');
   fs.writeFileSync(
     machine,
-    `import {command, gate, manual, phase, site, watch} from ${JSON.stringify(vocabulary)};
+    `import {choice, command, gate, manual, phase, site, watch} from ${JSON.stringify(vocabulary)};
 
 export default site({
   id: 'console-test',
@@ -66,7 +66,11 @@ export default site({
         }),
       ],
     }),
-    phase({id: 'finish', title: '3. Finish', steps: [manual({id: 'enable', title: 'Enable the app'})]}),
+    phase({id: 'finish', title: '3. Finish', steps: [${
+      options.choice
+        ? `choice({id: 'notify', title: 'Tell the users?', question: 'Post on the status page?', options: [{id: 'yes', label: 'Post it', steps: []}, {id: 'no', label: 'Not this time', steps: []}]}), `
+        : ''
+    }manual({id: 'enable', title: 'Enable the app'})]}),
   ],
 });
 `,

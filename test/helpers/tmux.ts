@@ -163,6 +163,36 @@ export class TmuxPane {
     }
   }
 
+  /**
+   * Answers the console's prompt as a person would: types the text, waits until the
+   * answer line shows it (keys typed while the prompt was too new to read are dropped:
+   * then it clears and types again), then presses Enter on its own (an Enter too close
+   * to the typing reads as a paste and sends nothing: then it presses Enter again).
+   */
+  async answer(text: string, timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const left = (): number => Math.max(500, deadline - Date.now());
+    for (;;) {
+      this.type(text);
+      try {
+        await this.waitFor((s) => s.includes(`> ${text}`), Math.min(2000, left()));
+        break;
+      } catch (error) {
+        if (Date.now() > deadline) throw error;
+        this.keys('Escape');
+        await this.waitFor((s) => answerLine(s) === '', left());
+      }
+    }
+    for (;;) {
+      this.keys('Enter');
+      const screen = await this.waitFor(
+        (s) => !s.includes(`> ${text}`) || s.includes('press Enter on its own'),
+        left(),
+      );
+      if (!screen.includes(`> ${text}`)) return;
+    }
+  }
+
   resize(columns: number, rows: number): void {
     this.tmux(['resize-window', '-t', this.target, '-x', String(columns), '-y', String(rows)]);
   }
@@ -207,6 +237,12 @@ export class TmuxPane {
     spawnSync('tmux', ['-L', this.socket, 'kill-server']);
     fs.rmSync(this.statusFile, {force: true});
   }
+}
+
+/** What the console's answer line holds ('' when empty; undefined when there is none). */
+export function answerLine(screen: string): string | undefined {
+  const match = /^[║│] > (.*?)\s*[║│]$/m.exec(screen);
+  return match ? match[1]!.replace(/\s+$/, '') : undefined;
 }
 
 /** Lines of a screen. */

@@ -1,6 +1,6 @@
 import {cleanup, render} from 'ink-testing-library';
 import React from 'react';
-import {afterEach, describe, expect, it} from 'vitest';
+import {afterEach, describe, expect, it, vi} from 'vitest';
 import type {DriverEvent} from '../../source/engine/machine.js';
 import type {JournalEvent} from '../../source/journal/events.js';
 import {App, type AppProps} from '../../source/ui/app.js';
@@ -31,6 +31,7 @@ function show(n: number, props: Partial<AppProps> = {}) {
       size={SMALL}
       cadenceMs={0}
       guardMs={0}
+      pasteGapMs={0}
       theme={{colour: false}}
       onDecision={(e) => {
         decisions.push(e);
@@ -226,6 +227,7 @@ describe('prompts', () => {
         size={SMALL}
         cadenceMs={0}
         guardMs={0}
+        pasteGapMs={0}
         onDecision={(e) => decisions.push(e) > 0}
       />,
     );
@@ -245,75 +247,81 @@ describe('prompts', () => {
   });
 
   it('keys typed before a prompt appeared never answer it', async () => {
-    const {store, journal} = storeAt(after('step-finished', 'prepare/notice'));
-    const decisions: DriverEvent[] = [];
-    const r = render(
-      <App
-        store={store}
-        mode="live"
-        size={SMALL}
-        cadenceMs={0}
-        guardMs={300}
-        onDecision={(e) => decisions.push(e) > 0}
-      />,
-    );
-    await frame(r, (t) => t.includes('● live'));
-    // No prompt yet: keys do nothing.
-    await press(r, 'go');
-    await press(r, keys.enter);
-    store.getState().apply(
-      journal.add({
-        type: 'prompt-shown',
-        step: 'prepare/go-ahead',
-        prompt: 'gate',
-        text: 'ready?',
-        expects: 'go',
-      }),
-    );
-    await frame(r, (t) => t.includes('GATE'));
-    // Typed as the prompt appears (within the guard time): dropped and counted.
-    await press(r, 'g');
-    await press(r, 'o');
-    await press(r, keys.enter);
-    let text = await frame(r, (t) => t.includes('3 keys typed before this prompt appeared'));
-    expect(text).toContain('3 keys typed before this prompt appeared were ignored');
-    expect(decisions).toEqual([]);
-    // Once the prompt can be read, the answer counts.
-    text = await frame(r, (t) => !t.includes('> …'));
-    await press(r, 'go');
-    await frame(r, (t) => t.includes('> go'));
-    await press(r, keys.enter);
-    await frame(r, (t) => !t.includes('> go'));
-    expect(decisions).toEqual([{type: 'GO', value: 'go'}]);
+    // Only the clock is fake: the guard is measured against it at each key.
+    vi.useFakeTimers({toFake: ['Date']});
+    try {
+      const {store, journal} = storeAt(after('step-finished', 'prepare/notice'));
+      const decisions: DriverEvent[] = [];
+      const r = render(
+        <App
+          store={store}
+          mode="live"
+          size={SMALL}
+          cadenceMs={0}
+          guardMs={300}
+          pasteGapMs={0}
+          onDecision={(e) => decisions.push(e) > 0}
+        />,
+      );
+      await frame(r, (t) => t.includes('● live'));
+      // No prompt yet: keys do nothing.
+      await press(r, 'go');
+      await press(r, keys.enter);
+      store.getState().apply(
+        journal.add({
+          type: 'prompt-shown',
+          step: 'prepare/go-ahead',
+          prompt: 'gate',
+          text: 'ready?',
+          expects: 'go',
+        }),
+      );
+      await frame(r, (t) => t.includes('GATE'));
+      // Typed as the prompt appears (within the guard time): dropped and counted.
+      await press(r, 'g');
+      await press(r, 'o');
+      await press(r, keys.enter);
+      const text = await frame(r, (t) => t.includes('3 keys typed before this prompt appeared'));
+      expect(text).toContain('3 keys typed before this prompt appeared were ignored');
+      expect(decisions).toEqual([]);
+      // Once the prompt can be read, the answer counts.
+      vi.setSystemTime(Date.now() + 300);
+      await press(r, 'go');
+      await frame(r, (t) => t.includes('> go'));
+      await press(r, keys.enter);
+      await frame(r, (t) => !t.includes('> go'));
+      expect(decisions).toEqual([{type: 'GO', value: 'go'}]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
-  it('a choice is a list; skip asks why', async () => {
+  it('a choice lists its options; the number or the id picks one, skip takes a reason', async () => {
     const {r, decisions} = show(after('prompt-shown', 'finish/outcome'));
-    let text = await frame(r, (t) => t.includes('CHOOSE'));
-    expect(text).toContain('❯ 1) yes');
-    expect(text).toContain('  2) no');
+    const text = await frame(r, (t) => t.includes('CHOOSE'));
+    expect(text).toMatch(/1\) yes/);
+    expect(text).toMatch(/2\) no/);
+    expect(text).toContain('type the number or id of an option, then Enter');
     await press(r, keys.down);
-    await frame(r, (t) => t.includes('❯ 2) no'));
-    await press(r, keys.down);
-    text = await frame(r, (t) => t.includes('❯ skip this step'));
     await press(r, keys.enter);
-    text = await frame(r, (t) => t.includes('↷ SKIP'));
+    await press(r, 'skip');
     await press(r, keys.enter);
-    await frame(r, (t) => t.includes('say why you skip'));
-    await press(r, 'decided on the call');
-    await frame(r, (t) => t.includes('> decided on the call'));
+    await frame(r, (t) => t.includes('say why: skip <reason>'));
+    expect(decisions).toEqual([]);
+    await press(r, 'skip decided on the call');
+    await frame(r, (t) => t.includes('> skip decided on the call'));
     await press(r, keys.enter);
     await frame(r, (t) => !t.includes('decided on the call'));
     expect(decisions).toEqual([{type: 'SKIP', reason: 'decided on the call'}]);
   });
 
-  it('picks an option with Enter', async () => {
+  it('picks an option by its number', async () => {
     const {r, decisions} = show(after('prompt-shown', 'finish/outcome'));
-    await frame(r, (t) => t.includes('❯ 1) yes'));
-    await press(r, keys.down);
-    await frame(r, (t) => t.includes('❯ 2) no'));
+    await frame(r, (t) => t.includes('CHOOSE'));
+    await press(r, '2');
+    await frame(r, (t) => t.includes('> 2'));
     await press(r, keys.enter);
-    await frame(r);
+    await frame(r, (t) => !t.includes('> 2'));
     expect(decisions).toEqual([{type: 'CHOOSE', option: 'no'}]);
   });
 
@@ -354,6 +362,7 @@ describe('prompts', () => {
         size={SMALL}
         cadenceMs={0}
         guardMs={0}
+        pasteGapMs={0}
         onDecision={(e) => decisions.push(e) > 0}
       />,
     );
@@ -385,6 +394,7 @@ describe('prompts', () => {
         size={SMALL}
         cadenceMs={0}
         guardMs={0}
+        pasteGapMs={0}
         onDecision={(e) => decisions.push(e) > 0}
       />,
     );
@@ -468,7 +478,7 @@ describe('modes and keys', () => {
       away: false,
       closed: false,
     };
-    for (const line of helpLines(ctx)) expect(text).toContain(line.text.trimEnd());
+    for (const line of helpLines(ctx, 160)) expect(text).toContain(line.text.trimEnd());
     expect(helpLines(ctx).filter((l) => !l.title)).toHaveLength(
       bindings.filter((b) => b.group !== 'replay').length,
     );

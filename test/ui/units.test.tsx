@@ -134,7 +134,7 @@ describe('windowOf', () => {
 describe('the key table', () => {
   it('offers nothing that changes the session in read-only or replay', () => {
     for (const mode of ['read-only', 'replay'] as const)
-      for (const focus of ['none', 'text', 'choice'] as const)
+      for (const focus of ['none', 'text'] as const)
         expect(activeBindings(ctx({mode, focus})).filter((b) => b.mutating)).toEqual([]);
   });
 
@@ -145,7 +145,6 @@ describe('the key table', () => {
     expect(resolve(ctx({focus: 'text'}), 'l', key({ctrl: true}))?.id).toBe('log');
     expect(resolve(ctx({focus: 'none'}), 'l', key())?.id).toBe('log');
     expect(resolve(ctx({focus: 'text'}), '', key({tab: true}))?.id).toBe('next-host');
-    expect(resolve(ctx({focus: 'choice'}), '', key({downArrow: true}))).toBeUndefined();
     expect(resolve(ctx({mode: 'replay'}), ' ', key())?.id).toBe('pause');
     expect(resolve(ctx(), ' ', key())).toBeUndefined();
   });

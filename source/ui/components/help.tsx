@@ -4,12 +4,18 @@
  */
 import {Box, Text} from 'ink';
 import React from 'react';
+import {wrapLine} from '../derive.js';
 import {bindings, groupTitles, keyName, type KeyBinding, type KeyContext} from '../keys.js';
 import {useColour} from '../theme.js';
 import {windowOf} from './window.js';
 
-/** The help as plain lines (also used for the README's key list). */
-export function helpLines(ctx: KeyContext): {text: string; active: boolean; title?: boolean}[] {
+const KEY_COLUMN = 17;
+
+/** The help as plain lines, one per key (or wrapped to `width`, never cut). */
+export function helpLines(
+  ctx: KeyContext,
+  width = Number.POSITIVE_INFINITY,
+): {text: string; active: boolean; title?: boolean}[] {
   const out: {text: string; active: boolean; title?: boolean}[] = [];
   const shown = bindings.filter(
     (b) => (!b.mutating || ctx.mode === 'live') && (b.group !== 'replay' || ctx.mode === 'replay'),
@@ -19,8 +25,15 @@ export function helpLines(ctx: KeyContext): {text: string; active: boolean; titl
     if (!inGroup.length) continue;
     out.push({text: groupTitles[group], active: true, title: true});
     for (const b of inGroup) {
-      const keys = b.id === 'choose' ? '↑/↓ j/k Enter 1-9' : b.keys.map(keyName).join(' ');
-      out.push({text: `  ${keys.padEnd(14)} ${b.help}`, active: b.when(ctx)});
+      const keys = `  ${b.keys.map(keyName).join(' ').padEnd(14)} `;
+      const room = Math.max(20, width - KEY_COLUMN);
+      const wrapped = Number.isFinite(width) ? wrapLine(b.help, room) : [b.help];
+      wrapped.forEach((text, i) =>
+        out.push({
+          text: `${i === 0 ? keys.padEnd(KEY_COLUMN) : ' '.repeat(KEY_COLUMN)}${text}`,
+          active: b.when(ctx),
+        }),
+      );
     }
   }
   return out;
@@ -38,8 +51,8 @@ export function Help({
   scroll: number;
 }) {
   const colour = useColour();
-  const lines = helpLines(ctx);
-  const title = '─ keys (dim: not now) · Esc or ? closes ';
+  const lines = helpLines(ctx, width);
+  const title = '─ keys (dim: not now) · ↑/↓ PgUp/PgDn scroll · Esc or ? closes ';
   const slice = windowOf(lines.length, Math.max(0, rows - 1), {anchor: 'top', offset: scroll});
   return (
     <Box flexDirection="column" width={width} height={rows} overflow="hidden">

@@ -4,18 +4,15 @@
  * the command; a choice is a list (ink-select-input).
  */
 import {Box, Text} from 'ink';
-import SelectInput from 'ink-select-input';
 import React from 'react';
+import {DONE_WORD} from '../../decisions/parse.js';
 import type {PromptView, SessionState} from '../../store/fold.js';
 import {promptHosts, safe, splitPromptText, wrapLine, wrapWords} from '../derive.js';
 import type {Mode} from '../keys.js';
-import {useColour, useTheme, type Colour} from '../theme.js';
+import {useColour, type Colour} from '../theme.js';
 
 /** A prompt the console itself puts up (no journal event until it is answered). */
-export type LocalPrompt =
-  | {kind: 'cancel'; step: string}
-  | {kind: 'reason'; action: 'skip' | 'abort'; step: string; seq: number}
-  | {kind: 'goto'};
+export type LocalPrompt = {kind: 'cancel'; step: string} | {kind: 'goto'};
 
 export interface PromptLine {
   text: string;
@@ -29,8 +26,7 @@ export interface PromptModel {
   /** Lines that must stay whole (the hosts and the command of a danger step). */
   keep: number;
   hint: string;
-  input: 'text' | 'choice' | 'none';
-  choices?: {label: string; value: string}[];
+  input: 'text' | 'none';
 }
 
 const titleOf = (state: SessionState, key: string): string =>
@@ -128,23 +124,26 @@ function storeModel(
       return model({
         tone: 'attention',
         lines: [{text: `◆ TO DO · ${title}`, bold: true, colour: 'yellow'}, ...body()],
-        hint: `Enter when done (type a note first if you like) · ${ANYWHERE}`,
+        hint: `type "${DONE_WORD}" then Enter when it is done ("done <note>" keeps a note) · ${ANYWHERE}`,
         input: 'text',
       });
     case 'choice':
       return model({
         tone: 'attention',
-        lines: [{text: `◆ CHOOSE · ${title}`, bold: true, colour: 'yellow'}, ...body()],
-        hint: '↑/↓ then Enter, or the number of an option',
-        input: 'choice',
-        choices: [
-          ...(prompt.options ?? []).map((o, i) => ({
-            label: `${i + 1}) ${safe(prompt.labels?.[i] ?? o)}`,
-            value: `option:${o}`,
-          })),
-          {label: 'skip this step (say why)…', value: 'skip'},
-          {label: 'abort the session (say why)…', value: 'abort'},
+        lines: [
+          {text: `◆ CHOOSE · ${title}`, bold: true, colour: 'yellow'},
+          ...body(),
+          ...(prompt.options ?? []).map((o, i) => {
+            const label = prompt.labels?.[i];
+            return {
+              text: `  ${i + 1}) ${safe(o)}${label && label !== o ? ` — ${safe(label)}` : ''}`,
+              bold: true,
+            };
+          }),
         ],
+        keep: (prompt.options ?? []).length,
+        hint: `type the number or id of an option, then Enter · ${ANYWHERE}`,
+        input: 'text',
       });
     case 'failed': {
       const step = state.steps.find((s) => s.key === prompt.step);
@@ -196,23 +195,6 @@ function localModel(state: SessionState, local: LocalPrompt, inner: number): Pro
         input: 'text',
       };
     }
-    case 'reason':
-      return {
-        tone: local.action === 'abort' ? 'danger' : 'attention',
-        lines: [
-          {
-            text:
-              local.action === 'skip'
-                ? `↷ SKIP · ${titleOf(state, local.step)}`
-                : '✖ ABORT the session: nothing more runs',
-            bold: true,
-            colour: local.action === 'skip' ? 'yellow' : 'red',
-          },
-        ],
-        keep: 0,
-        hint: `say why, then Enter to ${local.action} · Esc goes back`,
-        input: 'text',
-      };
     case 'goto':
       return {
         tone: 'quiet',
@@ -227,8 +209,7 @@ function localModel(state: SessionState, local: LocalPrompt, inner: number): Pro
 /** Lines the pane takes for a model (border, lines, hint, input, message). */
 export function promptHeight(model: PromptModel | undefined, message: boolean): number {
   if (!model) return 0;
-  const input =
-    model.input === 'choice' ? (model.choices?.length ?? 0) : model.input === 'text' ? 1 : 0;
+  const input = model.input === 'text' ? 1 : 0;
   return 2 + model.lines.length + 1 + input + (message ? 1 : 0);
 }
 
@@ -251,31 +232,10 @@ export interface PromptPaneProps {
   armed: boolean;
   ignored: number;
   error?: string;
-  /** The choice list has the keys. */
-  choiceFocused: boolean;
-  onChoice?: (value: string) => void;
-}
-
-function Indicator({isSelected = false}: {isSelected?: boolean}) {
-  return <Text>{isSelected ? '❯ ' : '  '}</Text>;
-}
-
-/** Before the list takes keys (just shown, or not the driver's), the pointer is hollow. */
-function IdleIndicator({isSelected = false}: {isSelected?: boolean}) {
-  return <Text dimColor>{isSelected ? '› ' : '  '}</Text>;
-}
-
-function Item({isSelected = false, label}: {isSelected?: boolean; label: string}) {
-  const theme = useTheme();
-  return (
-    <Text bold={isSelected} {...(theme.colour && isSelected ? {color: 'yellow'} : {})}>
-      {label}
-    </Text>
-  );
 }
 
 export function PromptPane(props: PromptPaneProps) {
-  const {model, rows, width, text, armed, ignored, error, choiceFocused, onChoice} = props;
+  const {model, rows, width, text, ignored, error} = props;
   const colour = useColour();
   const border = borderOf[model.tone];
   const message =
@@ -283,8 +243,7 @@ export function PromptPane(props: PromptPaneProps) {
     (ignored
       ? `${ignored} key${ignored === 1 ? '' : 's'} typed before this prompt appeared ${ignored === 1 ? 'was' : 'were'} ignored`
       : undefined);
-  const inputRows =
-    model.input === 'choice' ? (model.choices?.length ?? 0) : model.input === 'text' ? 1 : 0;
+  const inputRows = model.input === 'text' ? 1 : 0;
   // Inside the border: lines, hint, input, message. Prose goes first when rows are short;
   // the title, the hosts and the command of a danger step stay.
   const room = Math.max(1, rows - 2 - 1 - inputRows - (message ? 1 : 0));
@@ -325,17 +284,8 @@ export function PromptPane(props: PromptPaneProps) {
         <Text wrap="truncate-start">
           {'> '}
           {text}
-          {armed ? <Text inverse> </Text> : <Text color={colour('gray')}>…</Text>}
+          <Text inverse> </Text>
         </Text>
-      )}
-      {model.input === 'choice' && (
-        <SelectInput
-          items={model.choices ?? []}
-          isFocused={choiceFocused && armed}
-          indicatorComponent={choiceFocused && armed ? Indicator : IdleIndicator}
-          itemComponent={Item}
-          onSelect={(item) => onChoice?.(item.value)}
-        />
       )}
       {message && (
         <Text color={colour(error ? 'red' : 'yellow')} wrap="truncate-end">

@@ -1,14 +1,24 @@
 /**
  * The typed answer to a prompt: its state (text, error, keys ignored) and its input.
  *
- * Keys typed before a prompt appeared never answer it (scap's rule): the answer starts
- * empty for every new prompt, and keys arriving within `guardMs` of the prompt reaching
- * the screen are dropped and counted, since they were typed for something else.
+ * No stray key decides anything:
+ * - keys typed before a prompt appeared never answer it (scap's rule): the answer starts
+ *   empty for every new prompt, and keys arriving within `guardMs` of the prompt reaching
+ *   the screen are dropped and counted, since they were typed for something else;
+ * - an Enter sends the answer only when it is a key of its own: an Enter inside a chunk
+ *   of several keys, or less than `pasteGapMs` after the key before it (faster than a
+ *   person types), is a paste or a storm, and sends nothing;
+ * - what is sent must still be a deliberate word (source/decisions/parse.ts).
  */
 import {useInput, type Key} from 'ink';
 import {useCallback, useEffect, useRef, useState} from 'react';
 
 export const PROMPT_GUARD_MS = 400;
+/** Keys closer together than this came from a paste or a storm, not from a person. */
+export const PASTE_GAP_MS = 25;
+/** What the driver reads when an Enter came with a paste. */
+export const PASTED_ENTER =
+  'Enter came with other keys (a paste?): nothing was sent; press Enter on its own';
 
 export interface AnswerState {
   text: string;
@@ -27,6 +37,8 @@ export interface Answer extends AnswerState {
   erase(): void;
   clear(): void;
   fail(error: string): void;
+  /** Says something about the answer without clearing it. */
+  warn(message: string): void;
 }
 
 /** State of the answer to the prompt `promptId` (a new id starts afresh). */
@@ -64,6 +76,7 @@ export function useAnswerState(promptId: string | undefined, guardMs = PROMPT_GU
     clear: () => setText(''),
     // A refused answer is cleared, so the next try starts clean (the error says what was wrong).
     fail: (error) => setText('', error),
+    warn: (message) => setText(text.current, message),
   };
 }
 
@@ -75,31 +88,43 @@ export interface AnswerInputOptions {
   onSubmit: (text: string) => string | undefined;
   /** Keys the key table takes (Tab, PgUp …) never reach the answer. */
   taken?: (input: string, key: Key) => boolean;
+  /** Keys closer than this are a paste (0: never; tests that type instantly). */
+  pasteGapMs?: number;
+  /** The clock (tests inject fake timers). */
+  now?: () => number;
 }
 
 /** Feeds keys into an answer: printable text, Backspace, Esc (clear) and Enter (submit). */
 export function useAnswerInput(answer: Answer, options: AnswerInputOptions): void {
-  const {isActive, onSubmit, taken, only = 'text'} = options;
+  const {isActive, onSubmit, taken, only = 'text', pasteGapMs = PASTE_GAP_MS} = options;
+  const now = options.now ?? Date.now;
+  const lastKeyAt = useRef(Number.NEGATIVE_INFINITY);
   useInput(
     (input, key) => {
+      const at = now();
+      const rushed = at - lastKeyAt.current < pasteGapMs;
+      lastKeyAt.current = at;
       if (taken?.(input, key)) return;
       if (!answer.isArmed()) {
         answer.ignore();
         return;
       }
       if (only === 'guard') return;
-      if (key.return) return submit(answer.text);
+      if (key.return) return rushed ? answer.warn(PASTED_ENTER) : submit(answer.text);
       if (key.backspace || key.delete) return answer.erase();
       if (key.escape) return answer.clear();
       if (key.ctrl || key.meta || key.tab) return;
-      // A chunk may hold several keys ("go\r" from a fast typist or tmux send-keys).
+      // A chunk of several keys (a paste, tmux send-keys, a storm) is typed into the
+      // answer; an Enter inside it sends nothing.
       let text = answer.text;
+      let pastedEnter = false;
       for (const ch of input) {
-        if (ch === '\r' || ch === '\n') return submit(text);
-        if (ch === '\u007f' || ch === '\b') text = text.slice(0, -1);
+        if (ch === '\r' || ch === '\n') pastedEnter = true;
+        else if (ch === '\u007f' || ch === '\b') text = text.slice(0, -1);
         else if (ch >= ' ') text += ch;
       }
       if (text !== answer.text) answer.set(text);
+      if (pastedEnter) answer.warn(PASTED_ENTER);
     },
     {isActive},
   );
