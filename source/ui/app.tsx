@@ -23,6 +23,7 @@ import {LiveBar, ReplayBar, type ReplayPosition} from './components/replay-bar.j
 import {
   clock,
   defaultTab,
+  filledState,
   hostTabs,
   outputLines,
   pickableSteps,
@@ -92,7 +93,9 @@ export function App(props: AppProps) {
 
 function Console(props: AppProps) {
   const {store, mode, replay} = props;
-  const state = useSession(store, props.cadenceMs ?? DEFAULT_CADENCE_MS);
+  const raw = useSession(store, props.cadenceMs ?? DEFAULT_CADENCE_MS);
+  // Every `${name}` a driver reads is filled from the session's values (profile, captured).
+  const state = useMemo(() => filledState(raw), [raw]);
   const size = useTerminalSize({
     ...(props.size ? {fixed: props.size} : {}),
     ...(props.clearOnResize ? {clearOnResize: true} : {}),
@@ -159,7 +162,7 @@ function Console(props: AppProps) {
     (tabs[tab]?.error ? 1 : 0) +
     Math.max(1, lines.length);
   const message = !!(answer.error || answer.ignored);
-  const banner = bannerText(state, props.ended);
+  const banner = bannerText(state, props.ended, position);
   const L = layout({
     rows: size.rows,
     columns: size.columns,
@@ -236,7 +239,11 @@ function Console(props: AppProps) {
     'next-phase': () => replay?.phase(1),
     'previous-phase': () => replay?.phase(-1),
     'phase-number': (input) => replay?.phaseNumber(Number(input)),
-    'go-to-time': () => setLocal({kind: 'goto'}),
+    'go-to-time': () => {
+      // Seeking pauses: the screen holds still while the driver types the time.
+      if (position && !position.paused) replay?.togglePause();
+      setLocal({kind: 'goto'});
+    },
     start: () => replay?.start(),
     end: () => replay?.end(),
   };
@@ -441,8 +448,27 @@ function useLatest<A extends unknown[]>(fn: (...args: A) => void): (...args: A) 
 function bannerText(
   state: SessionState,
   ended: string | undefined,
+  position?: ReplayPosition,
 ): {text: string; colour: 'green' | 'red' | 'yellow'} | undefined {
   const s = state.session;
+  // A replay at the end of a journal that never closed says so plainly.
+  if (
+    position &&
+    !position.follow &&
+    position.total &&
+    position.index >= position.total &&
+    !state.closed
+  ) {
+    return state.left
+      ? {
+          text: `■ the journal ends here: the session was left open at ${clock(state.left.time)} (${state.left.text}), never closed; crewchief resume ${s?.id ?? ''} goes on with it`,
+          colour: 'yellow',
+        }
+      : {
+          text: `■ the journal ends here without a close: the run stopped (crashed or killed) at ${clock(state.lastTime)}; crewchief resume ${s?.id ?? ''} goes on with it`,
+          colour: 'red',
+        };
+  }
   if (state.closed) {
     const took = s ? ` after ${span(Date.parse(state.closed.time) - Date.parse(s.started))}` : '';
     return {

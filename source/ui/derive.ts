@@ -24,10 +24,10 @@ export const FINISHED: ReadonlySet<StepStatus> = new Set([
   'canceled',
 ]);
 
+// A skipped step is over but not done: the phase says how many were skipped.
 const COUNTED_DONE: ReadonlySet<StepStatus> = new Set([
   'ok',
   'done',
-  'skipped',
   'not-applicable',
   'not-chosen',
 ]);
@@ -207,6 +207,8 @@ export type ChecklistRow =
       applies: boolean;
       reason?: string;
       done: number;
+      /** Steps skipped by the driver (over, not done). */
+      skipped: number;
       total: number;
       active: boolean;
       expanded: boolean;
@@ -263,11 +265,15 @@ export function checklistRows(
       applies: phase.applies,
       ...(phase.reason ? {reason: phase.reason} : {}),
       done,
+      skipped: top.filter((s) => s.status === 'skipped').length,
       total: top.length,
       active: phase.id === active,
       expanded,
       ...(phase.due ? {due: phase.due} : {}),
-      overdue: !!phase.due && phase.due < today && done < top.length,
+      overdue:
+        !!phase.due &&
+        phase.due < today &&
+        done + top.filter((s) => s.status === 'skipped').length < top.length,
     });
     if (!expanded || !phase.applies) continue;
     for (const step of steps) {
@@ -289,8 +295,23 @@ export const pickableSteps = (state: SessionState): StepView[] =>
 
 /** The hosts a prompt's step will run on: the plan's hosts, or `local`. */
 export function promptHosts(state: SessionState, prompt: PromptView): string[] {
+  // Version 2 journals say it in the prompt; version 1 only in the plan.
+  if (prompt.hosts?.length) return [...prompt.hosts];
+  if (prompt.runs?.length) return [...new Set(prompt.runs.map((r) => r.host))];
   const step = state.steps.find((s) => s.key === prompt.step);
   return step?.hosts?.length ? [...step.hosts] : ['local'];
+}
+
+/**
+ * The exact commands a prompt's step will run: from the prompt's `runs` (v2), one line
+ * when every host runs the same, else one per host; version 1 journals only had them in
+ * the text (`$ …` lines).
+ */
+export function promptCommands(prompt: PromptView): string[] {
+  if (!prompt.runs?.length) return splitPromptText(prompt.text).commands;
+  const distinct = [...new Set(prompt.runs.map((r) => r.command))];
+  if (distinct.length === 1) return distinct.map(safe);
+  return prompt.runs.map((r) => `[${safe(r.host)}] ${safe(r.command)}`);
 }
 
 /** Lines of a prompt's text that name a command (`$ …`), and the rest. */
@@ -344,4 +365,48 @@ export function wrapLine(text: string, width: number): string[] {
   }
   if (line.trim()) out.push(line);
   return out;
+}
+
+const NAME = /\$\{([A-Za-z_][\w.-]*)\}/g;
+
+/**
+ * Fills every `${name}` that has a value (profile or captured); a name still without one
+ * is shown as missing (`⟨name?⟩`), never as the runbook typed it.
+ */
+export function fill(text: string, vars: Readonly<Record<string, string>>): string {
+  if (!text.includes('${')) return text;
+  return text.replace(NAME, (_whole, name: string) => vars[name] ?? `⟨${name}?⟩`);
+}
+
+/** The state with every text a driver reads filled from `state.vars` (titles, prompt, log). */
+export function filledState(state: SessionState): SessionState {
+  const vars = state.vars;
+  const f = (text: string): string => fill(text, vars);
+  const fo = <T extends string | undefined>(text: T): T =>
+    (text === undefined ? text : f(text)) as T;
+  const prompt = state.prompt;
+  return {
+    ...state,
+    ...(state.session ? {session: {...state.session, siteTitle: f(state.session.siteTitle)}} : {}),
+    phases: state.phases.map((p) => ({...p, title: f(p.title)})),
+    steps: state.steps.map((s) => ({
+      ...s,
+      title: f(s.title),
+      ...(s.reason !== undefined ? {reason: f(s.reason)} : {}),
+    })),
+    ...(prompt
+      ? {
+          prompt: {
+            ...prompt,
+            text: f(prompt.text),
+            ...(prompt.title !== undefined ? {title: f(prompt.title)} : {}),
+            ...(prompt.expects !== undefined ? {expects: fo(prompt.expects)} : {}),
+            ...(prompt.labels ? {labels: prompt.labels.map(f)} : {}),
+            ...(prompt.checks ? {checks: prompt.checks.map(f)} : {}),
+            ...(prompt.guards !== undefined ? {guards: f(prompt.guards)} : {}),
+          },
+        }
+      : {}),
+    log: state.log.map((l) => (l.text.includes('${') ? {...l, text: f(l.text)} : l)),
+  };
 }

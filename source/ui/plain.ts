@@ -6,12 +6,13 @@ import readline from 'node:readline';
 import type {JournalEntry} from '../journal/events.js';
 import {formatDuration} from '../runbook/duration.js';
 import type {SessionState} from '../store/fold.js';
+import {fill} from './derive.js';
 import {sanitize} from './sanitize.js';
 
 const clock = (iso: string): string => iso.slice(11, 19);
 
 const stepTitle = (state: SessionState, key: string): string =>
-  state.steps.find((s) => s.key === key)?.title ?? key;
+  fill(state.steps.find((s) => s.key === key)?.title ?? key, state.vars);
 
 /**
  * One printable line (or a few) for an entry, or nothing. `state` is after the entry.
@@ -35,7 +36,7 @@ function describeRaw(e: JournalEntry, state: SessionState): string | undefined {
     case 'session-resumed':
       return `${t} resumed by ${e.driver} after event ${e.from}`;
     case 'phase-entered':
-      return `${t} ══ ${state.phases.find((p) => p.id === e.phase)?.title ?? e.phase}`;
+      return `${t} ══ ${fill(state.phases.find((p) => p.id === e.phase)?.title ?? e.phase, state.vars)}`;
     case 'step-started':
       return `${t} ▶ ${stepTitle(state, e.step)}${e.attempt > 1 ? ` (attempt ${e.attempt})` : ''}\n${e.runs
         .map((r) => `    $ ${r.host === 'local' ? '' : `[${r.host}] `}${sanitize(r.command)}`)
@@ -67,7 +68,7 @@ function describeRaw(e: JournalEntry, state: SessionState): string | undefined {
         ...e.text.split('\n').map((l) => `    ${l}`),
         ...options,
       ]
-        .map((l) => sanitize(l))
+        .map((l) => sanitize(fill(l, state.vars)))
         .join('\n');
     }
     case 'decision':

@@ -128,17 +128,38 @@ export class ReplayPlayer implements ReplayControls {
       target = before.at(-1) ?? 0;
     }
     if (target === undefined) return;
+    this.pause();
     this.seek(target);
-    this.resume();
     this.changed();
   }
 
+  /**
+   * Jumps to where the phase numbered `n` on screen began ("5. Update …" is 5); phases
+   * without a number count in order. Seeking pauses.
+   */
   phaseNumber(n: number): void {
-    const start = this.phaseStarts()[n - 1];
+    const starts = this.phaseStarts();
+    const numbered = starts.find((i) => {
+      const e = this.entries[i];
+      const title = e?.type === 'phase-entered' ? this.phaseTitle(e.phase) : '';
+      return new RegExp(`^\\s*${n}[.):]\\s`).test(title);
+    });
+    const anyNumbered = starts.some((i) => {
+      const e = this.entries[i];
+      return e?.type === 'phase-entered' && /^\s*\d+[.):]\s/.test(this.phaseTitle(e.phase));
+    });
+    const start = numbered ?? (anyNumbered ? undefined : starts[n - 1]);
     if (start === undefined) return;
+    this.pause();
     this.seek(start + 1);
-    this.resume();
     this.changed();
+  }
+
+  private phaseTitle(id: string): string {
+    const opened = this.entries.find((e) => e.type === 'session-opened');
+    return opened?.type === 'session-opened'
+      ? (opened.plan.phases.find((p) => p.id === id)?.title ?? '')
+      : '';
   }
 
   goTo(text: string): string | undefined {
@@ -149,8 +170,8 @@ export class ReplayPlayer implements ReplayControls {
       return `"${text}" is not a time: hh:mm[:ss] (UTC) or +offset such as +90s or +1h5m`;
     let i = this.entries.findIndex((e) => Date.parse(e.time) > target);
     if (i < 0) i = this.entries.length;
+    this.pause();
     this.seek(i);
-    this.resume();
     this.changed();
     return undefined;
   }
@@ -161,10 +182,10 @@ export class ReplayPlayer implements ReplayControls {
     this.changed();
   }
 
-  /** Back to the first event. */
+  /** Back to the first event (seeking pauses). */
   start(): void {
+    this.pause();
     this.seek(0);
-    this.resume();
     this.changed();
   }
 

@@ -37,7 +37,7 @@ export const statusMarks: Record<StepStatus, {mark: string; colour?: Colour; wor
   failed: {mark: '✖', colour: 'red', word: 'failed'},
   'timed-out': {mark: '⌛', colour: 'red', word: 'timed out'},
   canceled: {mark: '✖', colour: 'red', word: 'canceled'},
-  skipped: {mark: '↷', colour: 'gray', word: 'skipped'},
+  skipped: {mark: '↷', colour: 'yellow', word: 'skipped'},
   unknown: {mark: '?', colour: 'magenta', word: 'outcome unknown'},
   'not-applicable': {mark: '–', colour: 'gray', word: 'does not apply'},
   'not-chosen': {mark: '–', colour: 'gray', word: 'not chosen'},

@@ -32,7 +32,7 @@ export function stepSuffix(step: StepView, now: number): string {
     case 'not-chosen':
       return step.reason ?? statusMarks[step.status].word;
     case 'skipped':
-      return `skipped${step.reason ? `: ${step.reason}` : ''}`;
+      return `↷ SKIPPED, not done${step.reason ? `: ${step.reason}` : ''}`;
     case 'done':
       // Ticked, or marked done by the driver: the note or reason says which.
       return `${step.reason ? `done: ${step.reason} ` : ''}${step.durationMs !== undefined ? span(step.durationMs) : ''}`.trim();
@@ -113,7 +113,7 @@ function Row({
   const colour = useColour();
   if (row.kind === 'phase') {
     const right = row.applies
-      ? `${row.due ? `due ${row.due}${row.overdue ? ' OVERDUE' : ''} ` : ''}${row.done}/${row.total}`
+      ? `${row.due ? `due ${row.due}${row.overdue ? ' OVERDUE' : ''} ` : ''}${row.skipped ? `↷${row.skipped} skipped ` : ''}${row.done}/${row.total}`
       : (row.reason ?? 'does not apply');
     return (
       <Text

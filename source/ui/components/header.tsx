@@ -21,7 +21,8 @@ export function Header({state, mode, now, width, following}: HeaderProps) {
   const colour = useColour();
   const s = state.session;
   const end = state.closed ? Date.parse(state.closed.time) : now;
-  const elapsed = s ? spanMinutes(end - Date.parse(s.started)) : '';
+  // One clock on screen: a replay's is on its bar.
+  const elapsed = s && mode !== 'replay' ? spanMinutes(end - Date.parse(s.started)) : '';
   const modeWord =
     mode === 'live'
       ? 'LIVE'

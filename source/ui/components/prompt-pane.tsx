@@ -7,7 +7,14 @@ import {Box, Text} from 'ink';
 import React from 'react';
 import {DONE_WORD} from '../../decisions/parse.js';
 import type {PromptView, SessionState} from '../../store/fold.js';
-import {promptHosts, safe, splitPromptText, wrapLine, wrapWords} from '../derive.js';
+import {
+  promptCommands,
+  promptHosts,
+  safe,
+  splitPromptText,
+  wrapLine,
+  wrapWords,
+} from '../derive.js';
 import type {Mode} from '../keys.js';
 import {useColour, type Colour} from '../theme.js';
 
@@ -64,17 +71,33 @@ function storeModel(
 ): PromptModel | undefined {
   if (!prompt) return undefined;
   const title = titleOf(state, prompt.step);
-  const {lines: prose, commands} = splitPromptText(prompt.text);
+  const {lines: prose} = splitPromptText(prompt.text);
+  const commands = promptCommands(prompt);
   const body = (colour?: Colour): PromptLine[] =>
     prose
       .filter((l) => l.trim() && l.trim() !== title)
       .map((text) => ({text, ...(colour ? {colour} : {})}));
   const readOnly = mode !== 'live';
+  // What skipping would give up, from the step's `guards` (prompt-shown, v2).
+  const guards: PromptLine[] = prompt.guards
+    ? [{text: `↷ skipping gives up: ${safe(prompt.guards)}`, colour: 'yellow'}]
+    : [];
   const model = (m: Omit<PromptModel, 'keep'> & {keep?: number}): PromptModel => ({
     keep: 0,
     ...m,
+    lines: [
+      ...m.lines.slice(0, m.lines.length - (m.keep ?? 0)),
+      ...guards,
+      ...m.lines.slice(m.lines.length - (m.keep ?? 0)),
+    ],
     ...(readOnly
-      ? {input: 'none', hint: 'read-only here: the driver answers this prompt in their console'}
+      ? {
+          input: 'none',
+          hint:
+            mode === 'replay'
+              ? 'the driver was asked this here; the next events show the answer'
+              : 'read-only here: the driver answers this prompt in their console',
+        }
       : {}),
   });
   switch (prompt.prompt) {
