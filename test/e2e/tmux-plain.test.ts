@@ -96,8 +96,8 @@ describe.skipIf(!tmuxAvailable())('plain mode in a terminal', () => {
     const {site, pane} = start({columns: 80, rows: 24});
     await pane.waitFor('type the word shown to go on', 30_000);
     pane.keys('C-c');
-    const screen = await pane.waitFor('session left open: crewchief resume', 30_000);
-    expect(screen).toContain('session left: interrupted (Ctrl-C)');
+    const screen = await pane.waitFor(/session left open.*: crewchief resume/, 30_000);
+    expect(screen).toContain('session left: interrupted (SIGINT)');
     expect(await pane.exited(30_000)).toBe(130);
     expect(entries(site).some((e) => e.type === 'decision')).toBe(false);
   }, 90_000);
@@ -106,7 +106,8 @@ describe.skipIf(!tmuxAvailable())('plain mode in a terminal', () => {
     const {pane} = start({columns: 80, rows: 24});
     await pane.waitFor('type the word shown to go on', 30_000);
     process.kill(pane.pid(), 'SIGTERM');
-    await pane.waitFor('session left open: crewchief resume', 30_000);
+    const screen = await pane.waitFor(/session left open.*: crewchief resume/, 30_000);
+    expect(screen).toContain('session left: interrupted (SIGTERM)');
     expect(await pane.exited(30_000)).toBe(130);
   }, 90_000);
 });

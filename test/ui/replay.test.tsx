@@ -112,6 +112,8 @@ describe('the replay player', () => {
       (e) => e.type === 'phase-entered' && e.phase === 'deploy',
     );
     expect(player.position().index).toBe(deploy + 1);
+    // Seeking pauses: the screen holds where the driver jumped.
+    expect(player.position().paused).toBe(true);
     expect(store.getState().phases.find((p) => p.id === 'deploy')?.entered).toBeDefined();
     expect(player.position()).toMatchObject({phase: 2, phases: 3});
     player.phase(1);
@@ -133,7 +135,7 @@ describe('the replay player', () => {
     player.end();
     expect(player.position().index).toBe(journal.entries.length);
     player.start();
-    expect(player.position().index).toBe(1);
+    expect(player.position()).toMatchObject({index: 0, paused: true});
   });
 
   it('pauses, and changes speed in steps', () => {
