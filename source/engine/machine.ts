@@ -156,6 +156,15 @@ export const engineSetup = setup({
       const [name, value] = Object.entries(output?.captured ?? {})[0] ?? ['', ''];
       return {type: 'variable-captured', step: params.step, name, value} as const;
     }),
+    captureMissing: emit(
+      (_, params: {step: string; name: string}) =>
+        ({
+          type: 'notice',
+          step: params.step,
+          level: 'warn',
+          text: `\${${params.name}} is missing: this step was skipped, so it captured nothing; a later step that uses \${${params.name}} stops and says it has no value`,
+        }) as const,
+    ),
     keepCaptured: assign({
       vars: ({context, event}) => ({
         ...context.vars,
@@ -275,7 +284,14 @@ function stepState(
   const step = s.key;
   const next = target(s.next);
   const finish = (outcome: Outcome) => ({type: 'finishedByDriver', params: {step, outcome}});
-  const skip = {target: next, actions: [finish('skipped')]};
+  const capturing = s.step.kind === 'command' ? s.step.capture?.as : undefined;
+  const skip = {
+    target: next,
+    actions: [
+      finish('skipped'),
+      ...(capturing ? [{type: 'captureMissing', params: {step, name: capturing}}] : []),
+    ],
+  };
   const abort = {target: '#aborted', actions: [finish('canceled')]};
   const markDone = {target: next, actions: [finish('done')]};
   const decide = {SKIP: skip, ABORT: abort, MARK_DONE: markDone};
