@@ -169,7 +169,17 @@ export type JournalEvent =
       outcome: Outcome;
       error?: string;
     }
-  | {type: 'count-sampled'; step: string; value: number | null; target: string; raw?: string}
+  | {
+      type: 'count-sampled';
+      step: string;
+      value: number | null;
+      target: string;
+      raw?: string;
+      /** What is counted, from the step's `unit` (e.g. "connected daemons"). */
+      unit?: string;
+      /** When this watch gives up (ISO), so the console can show the time left. */
+      deadline?: string;
+    }
   | {type: 'count-stalled'; step: string; value: number | null; sinceMs: number}
   | {
       type: 'prompt-shown';

@@ -63,6 +63,12 @@ export interface CountView {
   lastSample: string;
   stalled: boolean;
   raw?: string;
+  /** What is counted (the step's unit). */
+  unit?: string;
+  /** When the watch gives up (ISO). */
+  deadline?: string;
+  /** The first readable value of this watch: where it started from. */
+  baseline?: number;
 }
 
 export interface PromptView {
@@ -325,6 +331,11 @@ export function fold(state: SessionState, e: JournalEntry): SessionState {
             lastSample: e.time,
             stalled: changed ? false : prev.stalled,
             ...(e.raw ? {raw: e.raw} : {}),
+            ...(e.unit ? {unit: e.unit} : {}),
+            ...(e.deadline ? {deadline: e.deadline} : {}),
+            ...((prev?.baseline ?? e.value) !== null
+              ? {baseline: prev?.baseline ?? (e.value as number)}
+              : {}),
           },
         },
       };

@@ -167,7 +167,7 @@ function Console(props: AppProps) {
     rows: size.rows,
     columns: size.columns,
     prompt: promptHeight(model, message),
-    counts: view === 'main' ? countsHeight(counts) : 0,
+    counts: view === 'main' ? countsHeight(state, counts, now, size.columns) : 0,
     checklist: checklistNeed(state, now, selected),
     checklistMax,
     output: outputNeed,

@@ -148,20 +148,28 @@ export function visibleCounts(state: SessionState, viewed?: StepView): CountView
 
 const BARS = '▁▂▃▄▅▆▇█';
 
-/** The last `width` samples as bars scaled between their min and max; gaps for unreadable. */
-export function sparkline(samples: readonly (number | null)[], width: number): string {
+/**
+ * The last `width` samples as bars on a fixed floor: 0 is always the lowest bar and the
+ * top is the highest of the samples and `top` (the target), so a count of 10 never reads
+ * as empty. Gaps for unreadable samples.
+ */
+export function sparkline(samples: readonly (number | null)[], width: number, top = 0): string {
   const recent = samples.slice(-Math.max(0, width));
-  const values = recent.filter((v): v is number => v !== null);
-  if (!values.length) return recent.map(() => ' ').join('');
-  const min = Math.min(...values);
-  const max = Math.max(...values);
-  return recent
-    .map((v) =>
-      v === null
-        ? ' '
-        : BARS[max === min ? 3 : Math.round(((v - min) / (max - min)) * (BARS.length - 1))],
-    )
-    .join('');
+  return recent.map((v) => (v === null ? ' ' : bar(v, scaleTop(samples, top)))).join('');
+}
+
+/** The top of a sparkline's scale: the highest sample seen or the target, at least 1. */
+export const scaleTop = (samples: readonly (number | null)[], top = 0): number =>
+  Math.max(1, top, ...samples.filter((v): v is number => v !== null));
+
+/** One bar for `value` on a scale from 0 to `top`. */
+export const bar = (value: number, top: number): string =>
+  BARS[Math.max(0, Math.min(BARS.length - 1, Math.round((value / top) * (BARS.length - 1))))]!;
+
+/** The number a target names (`= 0` → 0, `≤ 3` → 3), if any. */
+export function targetNumber(target: string): number | undefined {
+  const m = /-?\d+(?:\.\d+)?/.exec(target);
+  return m ? Number(m[0]) : undefined;
 }
 
 export interface HostLink {

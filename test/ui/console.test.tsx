@@ -195,14 +195,15 @@ describe('the counts pane', () => {
   it('shows value, target, sparkline, time since the last change and the patience warning', async () => {
     const {r} = show(after('count-stalled'), {mode: 'replay'});
     const text = await frame(r, (t) => t.includes('◷'));
-    expect(text).toMatch(/◷ 9 → = 0 +█▁▁ +changed 2s ago · Wait until the queue drains/);
-    expect(text).toMatch(/⚠ not moving: still 9 since 10:00:23, past this watch's patience/);
+    expect(text).toMatch(/◷ 9 → = 0 · from 12 +█▆▆ ┊▁ target +\(0–12\)/);
+    expect(text).toMatch(/changed 2s ago · Wait until the queue drains/);
+    expect(text).toMatch(/⚠ not moving: still 9 since 10:00, past this watch's patience/);
   });
 
   it('says when the count reached its target', async () => {
     const {r} = show(after('step-finished', 'deploy/drain'), {mode: 'replay'});
     expect(await frame(r, (t) => t.includes('reached'))).toMatch(
-      /◷ 0 → = 0 +█▆▆▃▁ +reached 10:00:28/,
+      /◷ 0 → = 0 · from 12 +█▆▆▃▁ ┊▁ target[^\n]*\n *reached at 10:00 · Wait until the queue drains/,
     );
   });
 });

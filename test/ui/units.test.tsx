@@ -168,9 +168,10 @@ describe('the key table', () => {
 });
 
 describe('small pieces', () => {
-  it('sparklines scale between the lowest and highest sample and leave gaps for unreadable ones', () => {
+  it('sparklines stand on a fixed floor of 0 (never rescaled) and leave gaps for unreadable ones', () => {
     expect(sparkline([10, 5, null, 0], 10)).toBe('█▅ ▁');
-    expect(sparkline([3, 3, 3], 2)).toBe('▄▄');
+    expect(sparkline([3, 3, 3], 2)).toBe('██');
+    expect(sparkline([15, 10], 5, 20)).toBe('▆▅');
     expect(sparkline([], 5)).toBe('');
   });
 

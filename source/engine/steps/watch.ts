@@ -75,6 +75,8 @@ export async function runWatch(
       value: sum,
       target: of !== undefined ? `= ${of}` : target,
       ...(raw ? {raw} : {}),
+      ...(step.unit ? {unit: step.unit} : {}),
+      deadline: new Date(deadline).toISOString(),
     });
     if (sum !== null && conditionHolds(step.until, sum, of, input.vars)) {
       return {outcome: 'ok', durationMs: performance.now() - started, reason: `${sum} ${target}`};
