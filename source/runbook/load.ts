@@ -3,6 +3,7 @@
  * (profiles/*.yaml, ./profiles, or a path).
  */
 import fs from 'node:fs';
+import Module, {register} from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import {fileURLToPath, pathToFileURL} from 'node:url';
@@ -67,6 +68,50 @@ export class LoadError extends Error {}
 /** Largest machine file crewchief loads (a runbook is code a person reads: kilobytes). */
 export const MAX_MACHINE_BYTES = 4 << 20;
 
+// A user machine anywhere that imports the bare specifier `crewchief` gets this package's
+// own entry (the one already loaded): an ES module resolve hook, and the same for
+// CommonJS. Registered only when a machine is loaded (a hook starts a loader thread).
+const resolveHook = `
+let self;
+export function initialize(data) { self = data.url; }
+export async function resolve(specifier, context, next) {
+  if (specifier === 'crewchief') return {url: self, shortCircuit: true};
+  return next(specifier, context);
+}`;
+let hooked = false;
+function resolveCrewchief(): void {
+  // Under vitest, modules go through vite, which resolves `crewchief` by itself.
+  if (hooked || shipped || (fromSource && process.env['VITEST'])) return;
+  hooked = true;
+  const index = path.join(here, '..', fromSource ? 'index.ts' : 'index.js');
+  register('data:text/javascript,' + encodeURIComponent(resolveHook), {
+    data: {url: pathToFileURL(index).href},
+  });
+  const cjs = Module as unknown as {
+    _resolveFilename: (request: string, ...rest: unknown[]) => string;
+  };
+  const original = cjs._resolveFilename;
+  cjs._resolveFilename = function (this: unknown, request, ...rest) {
+    return request === 'crewchief' ? index : original.call(this, request, ...rest);
+  };
+}
+
+/** True when the file loads as an ES module (.mts/.mjs, or a package of type module). */
+function isModule(file: string): boolean {
+  if (/\.m[jt]s$/.test(file)) return true;
+  if (/\.c[jt]s$/.test(file)) return false;
+  for (let dir = path.dirname(file); dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    const pkg = path.join(dir, 'package.json');
+    if (!fs.existsSync(pkg)) continue;
+    try {
+      return (JSON.parse(fs.readFileSync(pkg, 'utf8')) as {type?: string}).type === 'module';
+    } catch {
+      return false;
+    }
+  }
+  return false;
+}
+
 /** Imports a module, TypeScript included (user machines outside the package). */
 async function importModule(file: string): Promise<unknown> {
   if (shipped && /\.[cm]?tsx?$/.test(file))
@@ -74,7 +119,14 @@ async function importModule(file: string): Promise<unknown> {
       'the single-file crewchief loads machines written as .js: compile this one (or use the npm package)',
     );
   shipped?.beforeUserMachine();
+  resolveCrewchief();
   if (!fromSource && /\.[cm]?tsx?$/.test(file)) {
+    // A CommonJS-format .ts goes through tsx's require, whose stack traces name the file
+    // and its real lines (its ES module path for such a file does not), for `validate`.
+    if (!isModule(file)) {
+      const tsx = await import('tsx/cjs/api');
+      return tsx.require(file, import.meta.url) as unknown;
+    }
     const {tsImport} = await import('tsx/esm/api');
     return tsImport(pathToFileURL(file).href, import.meta.url);
   }
