@@ -2,11 +2,13 @@
  * Chat notifications a profile subscribes to: a phase started, a step failed, the session
  * waited for the driver too long, the session finished, the driver changed. Posted to a
  * Slack-compatible incoming webhook (`{text, channel}`), one at a time and in order. A
- * post that fails or hangs never holds the session: it is journaled and shown.
+ * post that fails or hangs never holds the session: it is journaled and shown. A "later"
+ * (429/503, Retry-After) is retried a few times; HTTPS_PROXY/NO_PROXY apply (transport/webhook).
  */
 import type {JournalEntry} from '../journal/events.js';
 import {formatDuration} from '../runbook/duration.js';
 import type {TeamNotifyEvent as NotifyEvent} from '../runbook/profile.js';
+import {postWebhook} from '../transport/webhook.js';
 
 export interface NotifierOptions {
   /** The webhook URL (a secret's value: never journaled). */
@@ -22,6 +24,12 @@ export interface NotifierOptions {
   /** Masks secrets in error messages. */
   redact: (text: string) => string;
   fetch?: typeof fetch;
+  /** Proxy settings (default process.env: HTTPS_PROXY, HTTP_PROXY, NO_PROXY). */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Waits between retries (tests inject one that does not wait). */
+  sleep?: (ms: number) => Promise<void>;
+  /** Extra trusted certificates (tests with a self-signed webhook). */
+  ca?: string;
 }
 
 export class Notifier {
@@ -131,32 +139,35 @@ export class Notifier {
     this.chain = this.chain.then(async () => {
       const controller = new AbortController();
       this.inFlight.add(controller);
-      const timer = setTimeout(() => controller.abort(), this.options.timeoutMs);
       try {
-        const response = await (this.options.fetch ?? fetch)(this.options.url, {
-          method: 'POST',
-          headers: {'content-type': 'application/json'},
-          body: JSON.stringify({
-            text,
-            ...(this.options.channel ? {channel: this.options.channel} : {}),
-          }),
-          signal: controller.signal,
-        });
-        await response.body?.cancel().catch(() => {});
-        if (!response.ok) throw new Error(`the webhook answered ${response.status}`);
-        this.options.report('info', `notified ${where} (${kind}): ${what}`);
+        const answer = await postWebhook(
+          this.options.url,
+          {text, ...(this.options.channel ? {channel: this.options.channel} : {})},
+          {
+            signal: controller.signal,
+            timeoutMs: this.options.timeoutMs,
+            ...(this.options.fetch ? {fetch: this.options.fetch} : {}),
+            ...(this.options.env ? {env: this.options.env} : {}),
+            ...(this.options.sleep ? {sleep: this.options.sleep} : {}),
+            ...(this.options.ca ? {ca: this.options.ca} : {}),
+          },
+        );
+        if (!answer.ok)
+          throw new Error(
+            `the webhook answered ${answer.status}${answer.attempts > 1 ? ` (${answer.attempts} attempts)` : ''}`,
+          );
+        this.options.report(
+          'info',
+          `notified ${where} (${kind}): ${what}${answer.attempts > 1 ? ` (after ${answer.attempts} attempts)` : ''}`,
+        );
       } catch (error) {
-        const reason = controller.signal.aborted
-          ? `no answer within ${formatDuration(this.options.timeoutMs)}`
-          : (error as Error).message;
         this.options.report(
           'warn',
           this.options.redact(
-            `could not notify ${where} (${kind}: ${what}): ${reason}; the session goes on`,
+            `could not notify ${where} (${kind}: ${what}): ${(error as Error).message}; the session goes on`,
           ),
         );
       } finally {
-        clearTimeout(timer);
         this.inFlight.delete(controller);
       }
     });

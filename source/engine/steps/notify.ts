@@ -2,6 +2,7 @@
 import type {NotifyStep} from '../../runbook/vocabulary.js';
 import type {StepInput, StepResult} from '../machine.js';
 import {fillText, maskedSecrets, stepOf, type StepServices} from './shared.js';
+import {postWebhook} from '../../transport/webhook.js';
 
 /** Posts to the webhook. A failed post never stops the deployment: it is journaled and shown. */
 export async function runNotify(
@@ -41,13 +42,12 @@ export async function runNotify(
     };
   }
   try {
-    const timeout = AbortSignal.timeout(10_000);
-    const response = await (services.fetch ?? fetch)(url, {
-      method: 'POST',
-      headers: {'content-type': 'application/json'},
-      body: JSON.stringify({text, ...(step.channel ? {channel: step.channel} : {})}),
-      signal: AbortSignal.any([signal, timeout]),
-    });
+    // Retried with backoff on 429/503 (Retry-After), through HTTPS_PROXY unless NO_PROXY.
+    const response = await postWebhook(
+      url,
+      {text, ...(step.channel ? {channel: step.channel} : {})},
+      {signal, timeoutMs: 10_000, ...(services.fetch ? {fetch: services.fetch} : {})},
+    );
     if (!response.ok) throw new Error(`the webhook answered ${response.status}`);
     return {outcome: 'ok', durationMs: performance.now() - started};
   } catch (error) {
