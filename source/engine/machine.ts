@@ -303,7 +303,8 @@ function stepState(
   const vars = builtInVariables(plan.profile);
   const prompt = (prompt: PromptKind, text: string, extra: object = {}) => ({
     type: 'prompt',
-    params: {step, prompt, text: interpolate(text, vars), describe, ...extra},
+    // Filled once, when the prompt shows: profile variables and values captured so far.
+    params: {step, prompt, text, describe, fill: true, ...extra},
   });
   const failedState = (text: string) => ({
     entry: [prompt('failed', text)],

@@ -59,3 +59,35 @@ describe('issue 13 #2', () => {
     expect(after).toMatchObject({reason: expect.stringMatching(/\$\{ver\} has no value/)});
   });
 });
+
+describe('issue 13 #3', () => {
+  it('fills captured values into a gate check and a failed step title', async () => {
+    const gated = `
+export default site({
+  id: 'gated',
+  title: 'Gated',
+  phases: [phase({id: 'p', title: 'P', steps: [
+    command({id: 'ver', title: 'Version', run: 'version', capture: {as: 'ver', pattern: '^v(\\\\d+)'}}),
+    gate({id: 'go', title: 'Promote \${ver}', checks: ['v\${ver} is live on \${env}']}),
+    command({id: 'promote', title: 'Promote v\${ver} on \${env}', run: 'promote'}),
+  ]})],
+});
+`;
+    const h = await harness(gated, `site: gated\ntransport: local\nvariables:\n  env: prod\n`, [
+      {match: /^version/, stdout: 'v42\n'},
+      {match: /^promote/, exitCode: 1},
+    ]);
+    await drive(h.launched, {
+      plain: true,
+      interactive: false,
+      autopilot: {yes: true},
+      driver: 'tester',
+      write: () => {},
+    });
+    const prompts = entriesOf(h.journal).filter((e) => e.type === 'prompt-shown');
+    const gate = prompts.find((e) => e.step === 'p/go');
+    expect(gate?.text).toBe('v42 is live on prod');
+    const failed = prompts.find((e) => e.step === 'p/promote' && e.prompt === 'failed');
+    expect(failed?.text).toContain('"Promote v42 on prod" failed');
+  });
+});
