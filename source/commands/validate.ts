@@ -108,7 +108,14 @@ export async function validate(
   }
   errors.push(...collected.map(problemOf));
   // Raw `${raw:…}` uses are allowed, and each is said: a value pasted as shell text.
-  const notices = [...sites.values()].flatMap(({site, file}) => rawUses(site, file));
+  // Sites that share a machine file share its raw uses: say each once.
+  const notices = [
+    ...new Map(
+      [...sites.values()]
+        .flatMap(({site, file}) => rawUses(site, file))
+        .map((n) => [formatError(n), n] as const),
+    ).values(),
+  ];
   if (options.json) {
     write(
       JSON.stringify(

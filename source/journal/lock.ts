@@ -15,6 +15,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import {JournalWriteError} from './file.js';
 
 export interface JournalLockHolder {
   pid: number;
@@ -142,8 +143,10 @@ export class JournalLock {
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         if (code !== 'EEXIST')
+          // A lock that cannot be written is a journal that cannot be written: say it the
+          // same way (the fault and the free space), exit 4.
           throw new JournalLockError(
-            `cannot take the lock of the journal ${absolute} (${file}): ${(error as Error).message}`,
+            `${JournalWriteError.from(absolute, error).message} (taking its lock ${file})`,
             'journal',
           );
       } finally {

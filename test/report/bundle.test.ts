@@ -69,7 +69,7 @@ describe('dist/crewchief.mjs, alone', () => {
       expect(list.stdout).toContain(name.replace(/\.yaml$/, ''));
     const validate = await node(['validate']);
     expect(validate.exitCode, validate.all).toBe(0);
-    expect(validate.stdout).toMatch(/^ok: \d+ sites/);
+    expect(validate.stdout).toMatch(/^ok: \d+ sites/m);
   });
 
   it('runs a user machine written as plain .js that imports from crewchief', async () => {
