@@ -389,6 +389,7 @@ function Console(props: AppProps) {
         now={now}
         width={L.width}
         {...(position?.follow ? {following: true} : {})}
+        {...(props.journalPath ? {journalPath: props.journalPath} : {})}
       />
       {body}
       {model && (

@@ -4,6 +4,7 @@ import React from 'react';
 import type {SessionState} from '../../store/fold.js';
 import {hostLinks, safe, spanMinutes} from '../derive.js';
 import type {Mode} from '../keys.js';
+import {padToWidth, textWidth, truncateToWidth} from '../text-width.js';
 import {useColour} from '../theme.js';
 
 export interface HeaderProps {
@@ -13,11 +14,55 @@ export interface HeaderProps {
   width: number;
   /** Replay: following a journal still being written. */
   following?: boolean;
+  /** Where the journal is (shown when it fits; its start is cut, never its name). */
+  journalPath?: string;
 }
+
+/**
+ * The first line, fitted: the mode and the driver always stay whole; the site title,
+ * profile and release give way first (cut with `…`), so the driver is never cut unsaid.
+ */
+export function firstLine(
+  head: string,
+  middle: readonly string[],
+  driver: string,
+  width: number,
+): string {
+  const tail = driver ? ` │ ${driver}` : '';
+  const room = width - 2 - textWidth(head) - textWidth(tail);
+  const mid = middle.length ? ` │ ${middle.join(' │ ')}` : '';
+  const fitted = textWidth(mid) <= room ? mid : room > 1 ? truncateToWidth(mid, room) : '';
+  return truncateToWidth(` ${head}${fitted}${tail} `, width);
+}
+
+/** The hosts that fit in `room` columns, and how many are left out ("+N"). */
+export function fitHosts(hosts: readonly string[], room: number): {shown: number; hidden: number} {
+  let used = 0;
+  let shown = 0;
+  for (const [i, h] of hosts.entries()) {
+    const w = textWidth(h) + 3;
+    const rest = hosts.length - i - 1;
+    const more = rest ? textWidth(`+${rest} `) : 0;
+    if (used + w + more > room) break;
+    used += w;
+    shown++;
+  }
+  return {shown, hidden: hosts.length - shown};
+}
+
+/** A path fitted to `room` columns: its start gives way (`…/name`), never its file name. */
+export const fitPath = (path: string, room: number): string => {
+  if (textWidth(path) <= room) return path;
+  const chars = [...path];
+  let out = '';
+  for (let i = chars.length - 1; i >= 0 && textWidth(`…${chars[i]}${out}`) <= room; i--)
+    out = chars[i] + out;
+  return `…${out}`;
+};
 
 const linkMarks = {up: '●', lost: '✖', error: '!', idle: '○'} as const;
 
-export function Header({state, mode, now, width, following}: HeaderProps) {
+export function Header({state, mode, now, width, following, journalPath}: HeaderProps) {
   const colour = useColour();
   const s = state.session;
   const end = state.closed ? Date.parse(state.closed.time) : now;
@@ -31,29 +76,43 @@ export function Header({state, mode, now, width, following}: HeaderProps) {
         : following
           ? 'FOLLOWING'
           : 'REPLAY';
-  // Most telling first: at 80 columns the end is cut.
-  const first = [
+  const first = firstLine(
     `${modeWord}${s?.dryRun ? ' · DRY RUN' : ''}${elapsed ? ` ${elapsed}` : ''}`,
-    s?.siteTitle ?? 'waiting for the journal…',
-    s?.profile,
-    s?.release ? `release ${s.release}` : undefined,
-    s?.driver,
-  ]
-    .filter(Boolean)
-    .join(' │ ');
+    [
+      s?.siteTitle ?? 'waiting for the journal…',
+      s?.profile,
+      s?.release ? `release ${s.release}` : undefined,
+    ].filter((x): x is string => !!x),
+    s?.driver ?? '',
+    width,
+  );
   const links = hostLinks(state);
   const transport = s?.transport === 'local' ? ' (all run here: local transport)' : '';
+  // The session id is never cut: the hosts give way, and say how many they hide.
+  const session = ` · session ${s?.id ?? '–'}`;
+  const fit = fitHosts(
+    links.map((l) => safe(l.host)),
+    width - textWidth(`hosts${transport} `) - textWidth(session),
+  );
+  const more = fit.hidden ? `+${fit.hidden} ` : '';
+  const used =
+    textWidth(`hosts${transport} `) +
+    links.slice(0, fit.shown).reduce((n, l) => n + textWidth(safe(l.host)) + 3, 0) +
+    textWidth(more) +
+    textWidth(session);
+  const room = width - used - textWidth(' · journal ');
+  const journal = journalPath && room >= 8 ? ` · journal ${fitPath(safe(journalPath), room)}` : '';
   return (
     <Box flexDirection="column" width={width} height={2}>
       <Text inverse bold wrap="truncate-end" color={colour(mode === 'live' ? undefined : 'cyan')}>
-        {` ${first} `.padEnd(width)}
+        {padToWidth(first, width)}
       </Text>
       <Text wrap="truncate-end">
         <Text color={colour('gray')}>hosts{transport} </Text>
         {links.length === 0 ? (
           <Text color={colour('gray')}>none</Text>
         ) : (
-          links.map((l) => (
+          links.slice(0, fit.shown).map((l) => (
             <Text
               key={l.host}
               color={colour(
@@ -70,7 +129,9 @@ export function Header({state, mode, now, width, following}: HeaderProps) {
             </Text>
           ))
         )}
-        <Text color={colour('gray')}>{` · session ${s?.id ?? '–'}`}</Text>
+        {more ? <Text color={colour('yellow')}>{more}</Text> : null}
+        <Text color={colour('gray')}>{session}</Text>
+        {journal ? <Text color={colour('gray')}>{journal}</Text> : null}
       </Text>
     </Box>
   );
