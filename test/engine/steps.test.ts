@@ -190,6 +190,38 @@ describe('command steps', () => {
   });
 });
 
+describe('per-host health checks', () => {
+  it('journals a notice for each host whose check passes (issue 13 #5)', async () => {
+    const t = setup(
+      [
+        {
+          kind: 'command',
+          id: 'roll',
+          title: 'Roll',
+          run: 'restart',
+          on: '@web',
+          fanOut: {batch: 1, verify: [{command: 'healthy', expect: 'up'}]},
+        },
+      ],
+      [
+        {match: /restart/, stdout: ''},
+        {match: /healthy/, stdout: 'up\n'},
+      ],
+    );
+    const done = runCommand(t.services, t.input('roll'), t.signal);
+    await vi.runAllTimersAsync();
+    expect((await done).outcome).toBe('ok');
+    const passed = t.events.filter(
+      (e) => e.type === 'notice' && e.step === 'p/roll' && / passed$/.test(e.text),
+    );
+    expect(passed.map((e) => (e as {text: string}).text.split(':')[0])).toEqual([
+      'after the command, on a',
+      'after the command, on b',
+      'after the command, on c',
+    ]);
+  });
+});
+
 describe('background and send', () => {
   it('is ready at its pattern, then a gate types into it and waits for the next pause', async () => {
     const steps: Step[] = [

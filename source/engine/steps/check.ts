@@ -71,6 +71,8 @@ export async function verifyHost(
   probes: readonly CheckProbe[],
   vars: Record<string, string>,
   signal: AbortSignal,
+  /** The step's key: a passing check is journaled as a notice on it. */
+  step?: string,
   tries = 5,
   intervalMs = 2000,
 ): Promise<string | undefined> {
@@ -100,7 +102,17 @@ export async function verifyHost(
       return {ok: !failures.length, value: failures};
     },
   );
-  if (run.ok) return undefined;
+  if (run.ok) {
+    if (step) {
+      services.append({
+        type: 'notice',
+        step,
+        level: 'info',
+        text: `after the command, on ${hostName(host)}: ${shown.map((p) => services.redactor.text(p.describe)).join('; ')} passed`,
+      });
+    }
+    return undefined;
+  }
   return `after the command, on ${hostName(host)}: ${(run.value ?? []).join('; ')} failed ${tries} times`;
 }
 

@@ -117,7 +117,7 @@ export async function runCommand(
       error = `output did not match /${step.expect}/`;
     }
     if (ok && step.fanOut?.verify?.length && !services.dryRun) {
-      error = await verifyHost(services, host, step.fanOut.verify, input.vars, signal);
+      error = await verifyHost(services, host, step.fanOut.verify, input.vars, signal, input.key);
       ok = !error;
     }
     if (ok && step.produces && !services.dryRun) {
