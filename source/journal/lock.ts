@@ -70,6 +70,35 @@ function gone(holder: JournalLockHolder): boolean {
   return !!holder.started && !!started && started !== holder.started;
 }
 
+/**
+ * Removes a lock file whose holder is gone: moves it aside, and puts it back if it was not
+ * the one looked at (another crewchief replaced it meanwhile: that one wins). True when
+ * the stale lock was the one removed.
+ */
+export function removeStaleLock<H extends {pid: number; since: string}>(
+  file: string,
+  stale: H,
+  read: (file: string) => H | undefined,
+): boolean {
+  const aside = `${file}.${process.pid}.stale`;
+  try {
+    fs.renameSync(file, aside);
+  } catch {
+    return false;
+  }
+  const moved = read(aside);
+  const same = !moved || (moved.pid === stale.pid && moved.since === stale.since);
+  if (!same) {
+    try {
+      fs.linkSync(aside, file);
+    } catch {
+      // Someone else holds it now; they win.
+    }
+  }
+  fs.rmSync(aside, {force: true});
+  return same;
+}
+
 function readHolder(file: string): JournalLockHolder | undefined {
   try {
     const holder = JSON.parse(fs.readFileSync(file, 'utf8')) as JournalLockHolder;
@@ -167,23 +196,7 @@ export class JournalLock {
           current,
         );
       }
-      // Move the stale lock aside; put it back if it was not the one looked at (another
-      // crewchief replaced it meanwhile: that one wins).
-      const aside = `${file}.${process.pid}.stale`;
-      try {
-        fs.renameSync(file, aside);
-      } catch {
-        continue;
-      }
-      const moved = readHolder(aside);
-      if (moved && (moved.pid !== current.pid || moved.since !== current.since)) {
-        try {
-          fs.linkSync(aside, file);
-        } catch {
-          // Someone else holds it now.
-        }
-      } else tookOver = current;
-      fs.rmSync(aside, {force: true});
+      if (removeStaleLock(file, current, readHolder)) tookOver = current;
     }
     throw new JournalLockError(
       last

@@ -28,6 +28,7 @@ import {
   within,
   type PgClient,
 } from '../journal/pg-connect.js';
+import {removeStaleLock} from '../journal/lock.js';
 import {LOCK_NAMESPACE, migrate, SCHEMA} from '../journal/pg-schema.js';
 
 /** Who holds (or asks for) a driver lock. */
@@ -118,23 +119,8 @@ export class FileLock {
       if (!sameHost || alive(current.pid)) {
         throw new LockRefused(current, describeHolder(current, `lock file ${file}`));
       }
-      // The holder's process is gone: move its lock aside, and put it back if it was not
-      // the one we looked at (another crewchief got there first).
-      const aside = `${file}.${process.pid}.stale`;
-      try {
-        fs.renameSync(file, aside);
-      } catch {
-        continue;
-      }
-      const moved = readHolder(aside);
-      if (moved && (moved.pid !== current.pid || moved.since !== current.since)) {
-        try {
-          fs.linkSync(aside, file);
-        } catch {
-          // Someone else holds it now; they win.
-        }
-      }
-      fs.rmSync(aside, {force: true});
+      // The holder's process is gone: its lock goes (unless another crewchief got there first).
+      removeStaleLock(file, current, readHolder);
     }
     const current = readHolder(file);
     throw new LockRefused(

@@ -100,6 +100,20 @@ export interface Transport {
   close(): Promise<void>;
 }
 
+/** A command that could not start (closed transport, refused host): it ends at once, saying why. */
+export function notStarted(error: string, startedAt: number): RunningCommand {
+  return {
+    done: Promise.resolve({
+      exitCode: null,
+      timedOut: false,
+      canceled: false,
+      error,
+      durationMs: performance.now() - startedAt,
+    }),
+    write() {},
+  };
+}
+
 /** Runs a command to completion and collects its output as text (probes, checks). */
 export async function runToText(
   transport: Transport,

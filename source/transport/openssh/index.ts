@@ -22,13 +22,14 @@ import {SshConnectError} from '../ssh/link.js';
 import {AbortedError, HostPool, type ConnectionState, type PoolLink} from '../ssh/pool.js';
 import {gapNotices, openSshGaps} from '../ssh/reach.js';
 import {emptySshConfig, loadSshConfig, type SshConfigLookup} from '../ssh/ssh-config.js';
-import type {
-  HostSpec,
-  OutputSink,
-  RunRequest,
-  RunResult,
-  RunningCommand,
-  Transport,
+import {
+  notStarted,
+  type HostSpec,
+  type OutputSink,
+  type RunRequest,
+  type RunResult,
+  type RunningCommand,
+  type Transport,
 } from '../types.js';
 
 export interface OpenSshTransportOptions {
@@ -345,16 +346,7 @@ export function createOpenSshTransport(options: OpenSshTransportOptions = {}): O
     argsFor: (host) => clientArgs(host, '<socket>', false),
     start(request: RunRequest, sink: OutputSink): RunningCommand {
       const started = performance.now();
-      const failed = (error: string): RunningCommand => ({
-        done: Promise.resolve({
-          exitCode: null,
-          timedOut: false,
-          canceled: false,
-          error,
-          durationMs: performance.now() - started,
-        }),
-        write() {},
-      });
+      const failed = (error: string): RunningCommand => notStarted(error, started);
       if (request.host === 'local') {
         return failed('the openssh transport does not run local commands');
       }

@@ -8,7 +8,14 @@
  */
 import {homedir} from 'node:os';
 import {join} from 'node:path';
-import type {HostSpec, OutputSink, RunRequest, RunningCommand, Transport} from '../types.js';
+import {
+  notStarted,
+  type HostSpec,
+  type OutputSink,
+  type RunRequest,
+  type RunningCommand,
+  type Transport,
+} from '../types.js';
 import type {AskPassphrase} from './auth.js';
 import {SshCommand} from './command.js';
 import {remoteScript, wrapForGroupKill} from './command-line.js';
@@ -398,16 +405,7 @@ export function createSshTransport(options: SshTransportOptions = {}): SshTransp
     start(request: RunRequest, sink: OutputSink): RunningCommand {
       const host = checkHost(request);
       const started = performance.now();
-      const failed = (error: string): RunningCommand => ({
-        done: Promise.resolve({
-          exitCode: null,
-          timedOut: false,
-          canceled: false,
-          error,
-          durationMs: performance.now() - started,
-        }),
-        write() {},
-      });
+      const failed = (error: string): RunningCommand => notStarted(error, started);
       if (closed) return failed('the ssh transport is closed');
       let pool: HostPool;
       let script: string;
