@@ -1,5 +1,5 @@
 /** `crewchief graph SITE`: the machine as a Mermaid state diagram, for runbook authors. */
-import {resolvePlan, type ResolvedPlan} from '../engine/plan.js';
+import {builtInVariables, interpolate, resolvePlan, type ResolvedPlan} from '../engine/plan.js';
 import {findSite, listProfiles, LoadError} from '../runbook/load.js';
 import {UsageError} from '../services/exit.js';
 import {loadChecked} from '../services/open.js';
@@ -8,7 +8,10 @@ const node = (key: string): string => key.replace(/[^A-Za-z0-9_]/g, '_');
 
 export function mermaid(plan: ResolvedPlan): string {
   const lines = ['stateDiagram-v2'];
-  const label = (text: string): string => text.replace(/[:"]/g, ' ');
+  // Titles as the console shows them: the profile's variables filled (captured ones stay
+  // \${name}: they have no value before the run).
+  const vars = builtInVariables(plan.profile);
+  const label = (text: string): string => interpolate(text, vars).replace(/[:"]/g, ' ');
   for (const phase of plan.site.phases) {
     const steps = plan.steps.filter((s) => s.phase.id === phase.id && s.applies);
     if (!steps.length) continue;
