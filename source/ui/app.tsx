@@ -389,7 +389,6 @@ function Console(props: AppProps) {
         now={now}
         width={L.width}
         {...(position?.follow ? {following: true} : {})}
-        {...(props.journalPath ? {journalPath: props.journalPath} : {})}
       />
       {body}
       {model && (

@@ -77,7 +77,9 @@ describe.skipIf(!tmuxAvailable())('the console in tmux', () => {
       // The watch counts down to 0; then the manual step waits.
       screen = await live.waitFor('TO DO · Enable the app');
       expect(screen).toMatch(/✓ Wait until the queue drains/);
-      expect(screen).toMatch(/◷ 0 → = 0 +[▁-█]{6} +reached/);
+      expect(screen).toMatch(
+        /◷ 0 → = 0(?: · from \d+)? +[▁-█]{6} ┊▁ target[^\n]*\n[^\n]*reached at \d\d:\d\d/,
+      );
       expect(screen).toContain('last probe output: queue: 0');
 
       // Back to the fan-out step: one tab per host with its exit code; the hostile
