@@ -62,6 +62,8 @@ const options = {
   'auto-delay': {type: 'string'},
   speed: {type: 'string'},
   follow: {type: 'boolean'},
+  cast: {type: 'string'},
+  size: {type: 'string'},
   'read-only': {type: 'boolean'},
   help: {type: 'boolean', short: 'h'},
   version: {type: 'boolean', short: 'v'},
@@ -109,6 +111,8 @@ async function main(argv: string[]): Promise<number> {
         ...(flags.speed ? {speed: Number(flags.speed)} : {}),
         ...(flags.follow ? {follow: true} : {}),
         ...(flags['journal-db'] ? {journalDb: flags['journal-db']} : {}),
+        ...(flags.cast !== undefined ? {cast: flags.cast} : {}),
+        ...(flags.size !== undefined ? {size: flags.size} : {}),
       });
     case 'watch':
       return (await import('./commands/watch.js')).watch(args, {

@@ -5,6 +5,7 @@
  * final state equals the live session's final state: the store is a pure fold.
  */
 import {describeDamage, readJournal} from '../journal/file.js';
+import {parseSize, writeCast} from './cast.js';
 import {EXIT} from '../services/exit.js';
 import {onInterrupt} from '../services/interrupt.js';
 import {
@@ -31,6 +32,10 @@ export interface ReplayOptions {
   follow?: boolean;
   /** Team mode: read the session (the argument is its id) from this PostgreSQL mirror. */
   journalDb?: string;
+  /** Write the console's frames as an asciicast v2 file here instead of playing. */
+  cast?: string;
+  /** The recorded terminal's size, COLSxROWS (default 100x32). */
+  size?: string;
   /** Where plain lines go (tests). */
   write?: (line: string) => void;
   /** Sees the store the view reads (tests compare it with the live run's). */
@@ -72,6 +77,25 @@ export async function replay(args: string[], options: ReplayOptions): Promise<nu
   const firstDamage = read.damage[0]?.line;
   const entries =
     firstDamage === undefined ? read.entries : read.entries.filter((_, i) => i + 2 < firstDamage);
+  if (options.cast !== undefined) {
+    const size = parseSize(options.size);
+    if (!size) {
+      process.stderr.write('crewchief: --size expects COLSxROWS, e.g. 100x32 (at least 40x10)\n');
+      return EXIT.usage;
+    }
+    try {
+      const cast = await writeCast(entries, options.cast, size);
+      process.stderr.write(
+        `wrote ${options.cast}: ${cast.frames} frames, ${cast.seconds.toFixed(1)}s, ${cast.bytes} bytes (${size.cols}x${size.rows})\n`,
+      );
+    } catch (error) {
+      process.stderr.write(
+        `crewchief: could not write ${options.cast}: ${(error as Error).message}\n`,
+      );
+      return 4;
+    }
+    return read.damage.length ? EXIT.journal : EXIT.ok;
+  }
   const store = createSessionStore();
   options.onStore?.(store);
   const lastSeq = entries.at(-1)?.seq ?? 0;

@@ -52,15 +52,17 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'replay',
-    usage: 'replay FILE [--speed N] [--follow] [--plain] [--json]',
+    usage:
+      'replay FILE [--speed N] [--follow] [--plain] [--json] [--cast OUT.cast [--size COLSxROWS]]',
     summary: [
+      '--cast OUT.cast: the console as an asciicast v2 recording;',
       'play a journal back, read-only; --follow',
       'keeps reading a journal still being written;',
       "--json: the journal's events as NDJSON;",
       '--journal-db URL SESSION: from PostgreSQL',
     ],
     args: 'session',
-    flags: ['speed', 'follow', 'plain', 'json', 'journal-db'],
+    flags: ['speed', 'follow', 'plain', 'json', 'journal-db', 'cast', 'size'],
   },
   {
     name: 'validate',

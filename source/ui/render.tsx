@@ -28,7 +28,12 @@ export interface Mounted {
  * Mounts the console in the alternate screen and restores the terminal however the
  * process ends (unmount, exit, or a signal handled elsewhere).
  */
-export function mountConsole(props: AppProps, out: NodeJS.WriteStream = process.stdout): Mounted {
+export function mountConsole(
+  props: AppProps,
+  out: NodeJS.WriteStream = process.stdout,
+  /** Keys come from here (a recording passes a stream that never has any). */
+  input?: NodeJS.ReadStream,
+): Mounted {
   out.write(ALT_ON);
   let restored = false;
   const restore = (): void => {
@@ -44,6 +49,7 @@ export function mountConsole(props: AppProps, out: NodeJS.WriteStream = process.
     exitOnCtrlC: false,
     patchConsole: false,
     stdout: out,
+    ...(input ? {stdin: input} : {}),
   });
   const done = instance.waitUntilExit().then(
     () => undefined,
