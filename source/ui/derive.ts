@@ -10,6 +10,7 @@ import type {
   StepStatus,
   StepView,
 } from '../store/fold.js';
+import {textWidth} from './text-width.js';
 import {sanitize} from './sanitize.js';
 
 /** Steps that are over, one way or another. */
@@ -334,14 +335,14 @@ export function splitPromptText(text: string): {lines: string[]; commands: strin
   return {lines, commands};
 }
 
-/** Wraps plain text to a width (by characters), for lists the driver must see whole. */
+/** Wraps plain text to a width (in terminal columns), for lists the driver must see whole. */
 export function wrapWords(words: readonly string[], width: number, sep = ', '): string[] {
   const lines: string[] = [];
   let line = '';
   for (const [i, word] of words.entries()) {
     const piece = word + (i < words.length - 1 ? sep.trimEnd() : '');
     const next = line ? `${line} ${piece}` : piece;
-    if (next.length > width && line) {
+    if (textWidth(next) > width && line) {
       lines.push(line);
       line = piece;
     } else line = next;
@@ -352,7 +353,7 @@ export function wrapWords(words: readonly string[], width: number, sep = ', '): 
 
 /** Wraps a line at spaces to a width (over-long words are cut): text the driver must read whole. */
 export function wrapLine(text: string, width: number): string[] {
-  if (width < 1 || text.length <= width) return [text];
+  if (width < 1 || textWidth(text) <= width) return [text];
   const indent = (/^ */.exec(text)?.[0] ?? '').slice(0, Math.floor(width / 2));
   const room = width - indent.length;
   const out: string[] = [];
@@ -366,7 +367,7 @@ export function wrapLine(text: string, width: number): string[] {
     }
     if (!word) continue;
     const sep = line.trim() ? ' ' : '';
-    if (line.length + sep.length + word.length > width) {
+    if (textWidth(line + sep + word) > width) {
       out.push(line);
       line = indent + word;
     } else line += sep + word;

@@ -4,6 +4,7 @@
  * through it, so what the screen says is what the keys do.
  */
 import type {Key} from 'ink';
+import {textWidth} from './text-width.js';
 
 export type Mode = 'live' | 'replay' | 'read-only';
 
@@ -416,7 +417,7 @@ export function footerLine(ctx: KeyContext, width: number): string {
   const rest = parts.filter((p) => p !== help);
   let line = help;
   for (const part of rest) {
-    if (`${line}  ${part}`.length > width) break;
+    if (textWidth(`${line}  ${part}`) > width) break;
     line = `${line}  ${part}`;
   }
   return line;

@@ -7,6 +7,7 @@ import {Box, Text} from 'ink';
 import React from 'react';
 import type {SessionState, StepView} from '../../store/fold.js';
 import {checklistRows, safe, span, type ChecklistRow} from '../derive.js';
+import {padToWidth, textWidth, truncateToWidth} from '../text-width.js';
 import {statusMarks, useColour} from '../theme.js';
 import {windowOf} from './window.js';
 
@@ -55,9 +56,10 @@ export function fit(rawLeft: string, rawRight: string, width: number): string {
   // Titles and reasons come from the journal: through the one escaper first.
   const left = safe(rawLeft);
   const right = safe(rawRight);
-  const room = width - (right ? right.length + 1 : 0);
-  if (room < 8) return `${left} ${right}`.slice(0, width);
-  const l = left.length > room ? `${left.slice(0, room - 1)}…` : left.padEnd(room);
+  // By terminal columns, not characters: a CJK title or an emoji takes two.
+  const room = width - (right ? textWidth(right) + 1 : 0);
+  if (room < 8) return truncateToWidth(`${left} ${right}`, width);
+  const l = padToWidth(truncateToWidth(left, room), room);
   return right ? `${l} ${right}` : l;
 }
 
