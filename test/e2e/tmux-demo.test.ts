@@ -51,7 +51,7 @@ describe.skipIf(!tmuxAvailable())('the demo in tmux', () => {
       command: ['node', cliJs, 'demo', '--read-only', '--auto', '--auto-delay', '300'],
       env: driverEnv({XDG_STATE_HOME: dir}),
     });
-    let screen = await pane.waitFor(/◷ \d+ → = 0/, 30_000);
+    let screen = await pane.waitFor(/◷ \d+[^\n]* → = 0/, 30_000);
     wellFormed(screen, 200, 50);
     expect(screen).toContain('4.7 Wait until every daemon has disconnected');
     expect(screen).not.toMatch(/Enter answer|cancel command|Ctrl-C leave/);
