@@ -8,8 +8,8 @@ import {
   describeVia,
   formatDuration,
   formatTime,
+  stepNotes,
   type Report,
-  type StepRow,
   type WatchChart,
 } from './model.js';
 
@@ -40,17 +40,6 @@ figure{margin:1rem 0;break-inside:avoid;page-break-inside:avoid}figcaption{font-
 `;
 
 const cls = (status: string): string => `s-${status}`;
-
-const stepNotes = (s: StepRow): string =>
-  [
-    s.outcomes.length > 1 ? s.outcomes.join(' → ') : '',
-    s.option ? `chose ${s.option}` : '',
-    s.attempts > 1 ? `${s.attempts} attempts` : '',
-    s.exitCode !== undefined && s.exitCode !== null && s.exitCode !== 0 ? `exit ${s.exitCode}` : '',
-    s.reason && !s.reason.startsWith('chose ') ? s.reason : '',
-  ]
-    .filter(Boolean)
-    .join('; ');
 
 /** The Gantt: one row per phase (dark) and per step that ran, on the session's clock. */
 export function ganttSvg(r: Report): string {

@@ -2,7 +2,7 @@
  * The report as CommonMark (GitHub-flavoured tables): renders in any Markdown viewer and
  * pastes into a ticket. Every value from the journal is escaped for its place.
  */
-import {describeVia, formatDuration, formatTime, type Report, type StepRow} from './model.js';
+import {describeVia, formatDuration, formatTime, stepNotes, type Report} from './model.js';
 
 /** Escapes text for a table cell or a line: no markup, no line breaks, no pipes. */
 export const mdText = (text: string): string =>
@@ -43,17 +43,6 @@ export const statusWord = (status: string): string =>
     'not-applicable': 'not applicable',
     'not-chosen': 'not chosen',
   })[status] ?? status;
-
-const stepDetail = (s: StepRow): string =>
-  [
-    s.outcomes.length > 1 ? s.outcomes.join(' → ') : '',
-    s.option ? `chose ${s.option}` : '',
-    s.attempts > 1 ? `${s.attempts} attempts` : '',
-    s.exitCode !== undefined && s.exitCode !== null && s.exitCode !== 0 ? `exit ${s.exitCode}` : '',
-    s.reason && !s.reason.startsWith('chose ') ? s.reason : '',
-  ]
-    .filter(Boolean)
-    .join('; ');
 
 export function renderMarkdown(r: Report): string {
   const out: string[] = [];
@@ -110,7 +99,7 @@ export function renderMarkdown(r: Report): string {
         statusWord(s.status),
         formatTime(s.start),
         formatDuration(s.durationMs),
-        mdText(stepDetail(s)),
+        mdText(stepNotes(s)),
       ]);
   }
   out.push(table(['Phase / step', 'Kind', 'Outcome', 'Started', 'Took', 'Notes'], rows));

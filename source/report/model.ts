@@ -487,3 +487,15 @@ export const describeVia = (via: AnsweredVia | undefined): string =>
       : via === 'autopilot'
         ? 'autopilot'
         : 'not recorded';
+
+/** What the timeline says beside a step: earlier outcomes, the option, attempts, exit, why. */
+export const stepNotes = (s: StepRow): string =>
+  [
+    s.outcomes.length > 1 ? s.outcomes.join(' → ') : '',
+    s.option ? `chose ${s.option}` : '',
+    s.attempts > 1 ? `${s.attempts} attempts` : '',
+    s.exitCode !== undefined && s.exitCode !== null && s.exitCode !== 0 ? `exit ${s.exitCode}` : '',
+    s.reason && !s.reason.startsWith('chose ') ? s.reason : '',
+  ]
+    .filter(Boolean)
+    .join('; ');
