@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 /**
  * The crewchief command. Runs the built CLI (dist/) when it is there and newer than the
- * sources; otherwise the sources themselves through tsx, so a fresh clone reaches its
- * first frame at once instead of building for a minute behind npm's spinner
- * (`npm run build` makes later starts faster).
+ * sources; otherwise builds it first, saying so (not behind npm's spinner at install),
+ * or, without TypeScript at hand, runs the sources through tsx.
  */
+import {execFileSync} from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {fileURLToPath, pathToFileURL} from 'node:url';
@@ -25,13 +25,20 @@ const newest = (dir) => {
 const fresh =
   fs.existsSync(built) &&
   (!fs.existsSync(sources) || fs.statSync(built).mtimeMs >= newest(sources));
-if (fresh) {
+const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+if (!fresh && fs.existsSync(tsc)) {
+  // Build once, saying so: the simulated sites' programs run from dist/, so running the
+  // sources alone is not enough for the demo.
+  process.stderr.write(
+    `crewchief: building dist/ from source/ (${fs.existsSync(built) ? 'it is older than the sources' : 'first run on this clone'}; about half a minute, once)…\n`,
+  );
+  execFileSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json')], {
+    stdio: 'inherit',
+  });
+}
+if (fs.existsSync(built) && (fresh || fs.existsSync(tsc))) {
   await import(pathToFileURL(built).href);
 } else {
-  if (fs.existsSync(built))
-    process.stderr.write(
-      'crewchief: dist/ is older than source/: running from source (npm run build to start faster)\n',
-    );
   const {register} = await import('tsx/esm/api');
   register();
   await import(pathToFileURL(path.join(sources, 'cli.tsx')).href);
