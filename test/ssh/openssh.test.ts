@@ -89,7 +89,12 @@ describe('OpenSSH transport (real sshd)', {timeout: 30_000}, () => {
     expect(slow).toMatchObject({exitCode: null, timedOut: true});
     expect(slow.out).not.toContain('never');
     const pid = /pid (\d+)/.exec(slow.out)?.[1];
-    const check = await go(t, target, `kill -0 -${pid} 2>/dev/null && echo alive || echo gone`);
+    // killed processes linger as zombies until reaped: gone within 5 s, polled remotely
+    const check = await go(
+      t,
+      target,
+      `for i in $(seq 50); do kill -0 -${pid} 2>/dev/null || { echo gone; exit; }; sleep 0.1; done; echo alive`,
+    );
     expect(check.out).toBe('gone\n');
     await t.close();
   });

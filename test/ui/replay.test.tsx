@@ -192,6 +192,7 @@ describe('the replay console', () => {
         replay={player}
         size={{rows: 30, columns: 120}}
         cadenceMs={0}
+        pasteGapMs={0}
       />,
     );
     player.play();
