@@ -18,13 +18,7 @@ import {
 import {JournalLock, JournalLockError} from '../journal/lock.js';
 import {Redactor} from '../journal/redact.js';
 import {findProfile, findSite, LoadError} from '../runbook/load.js';
-import {
-  loadProfile,
-  ProfileError,
-  resolveSecret,
-  type Profile,
-  type ValidationError,
-} from '../runbook/profile.js';
+import {loadProfile, ProfileError, type Profile, type ValidationError} from '../runbook/profile.js';
 import {validateAgainstProfile, validateSite} from '../runbook/validate.js';
 import type {Site} from '../runbook/vocabulary.js';
 import {knownSims, prepareSim} from '../sim/index.js';
@@ -40,6 +34,7 @@ import type {StepServices} from '../engine/steps.js';
 import type {SessionExtension} from '../engine/extension.js';
 import {findJournal} from './catalogue.js';
 import {EXIT, LaunchError} from './exit.js';
+import {readSecrets, secretsNeeded} from './secrets.js';
 
 export const driverIdentity = (env = process.env): string =>
   env['CREWCHIEF_DRIVER'] || `${os.userInfo().username}@${os.hostname()}`;
@@ -117,18 +112,6 @@ async function checkedWith(
   ];
   if (errors.length) throw new LaunchError(formatErrors(errors), EXIT.invalid);
   return {site: found.site, siteFile: found.file, profile};
-}
-
-function readSecrets(profile: Profile, env: NodeJS.ProcessEnv): Record<string, string> {
-  const secrets: Record<string, string> = {};
-  for (const [name, ref] of Object.entries(profile.secrets)) {
-    try {
-      secrets[name] = resolveSecret(name, ref, env);
-    } catch (error) {
-      throw new LaunchError(`${profile.file}: ${(error as Error).message}`, EXIT.invalid);
-    }
-  }
-  return secrets;
 }
 
 /** Hosts with the profile-wide ssh user and jump filled in. */
@@ -232,8 +215,8 @@ export async function launch(
   const env = options.env ?? process.env;
   const checked = await loadChecked(siteName, profileName);
   const profile = withSshDefaults(checked.profile);
-  const secrets = readSecrets(profile, env);
   const plan = resolvePlan(checked.site, profile);
+  const secrets = readSecrets(profile, secretsNeeded(plan), env);
   const id = newSessionId(checked.site.id, profile.name);
   const journalPath = path.resolve(
     options.journalPath ?? path.join(sessionsDir(env), `${id}.jsonl`),
@@ -465,7 +448,7 @@ async function resumeLocked(
     );
   }
   const point = resumePoint(plan, read.entries);
-  const secrets = readSecrets(profile, env);
+  const secrets = readSecrets(profile, secretsNeeded(plan), env);
   const lastSeq = read.entries.at(-1)?.seq ?? 0;
   const driver = options.driver ?? driverIdentity(env);
   const team =

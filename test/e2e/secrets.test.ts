@@ -85,6 +85,58 @@ describe('secrets', () => {
     expect(run.exitCode).toBe(3);
     expect(run.stderr).toMatch(/secret "db": environment variable NOT_SET_ANYWHERE is not set/);
   });
+
+  it('require only the secrets of steps that apply on the profile (issue 13)', async () => {
+    const machine = writeMachine(
+      dir,
+      'variants',
+      `export default site({id: 'variants', title: 'Variants', phases: [
+        phase({id: 'p', title: 'P', steps: [
+          command({id: 'everywhere', title: 'Everywhere', run: "echo 'tok=\${secret.common}'"}),
+          command({id: 'east-only', title: 'East only', only: 'east', run: 'echo \${secret.east_key}'}),
+          command({id: 'west-only', title: 'West only', unless: 'east', run: 'echo \${secret.west_hook}'}),
+        ]}),
+        phase({id: 'east-phase', title: 'East phase', only: 'east', steps: [
+          command({id: 'east-more', title: 'More east', run: 'echo \${secret.east_phase}'}),
+        ]}),
+      ]});`,
+    );
+    const profile = (flag: string): string =>
+      writeFile(
+        dir,
+        `variants-${flag}.yaml`,
+        `site: variants\ntransport: local\nflags: [${flag}]\nsecrets:\n  common: {env: VARIANTS_COMMON}\n  east_key: {env: VARIANTS_EAST_KEY}\n  east_phase: {file: no-such-east-file}\n  west_hook: {env: VARIANTS_WEST_HOOK}\n`,
+      );
+    // West: the east steps (and the east phase) do not apply, so their secrets may be
+    // missing; the session runs to its end, the secrets it uses redacted.
+    const westJournal = path.join(dir, 'variants-west.jsonl');
+    const west = await cli(
+      ['run', machine, '--profile', profile('west'), '--plain', '--yes', '--journal', westJournal],
+      {state: dir, env: {VARIANTS_COMMON: 'common-Zq81', VARIANTS_WEST_HOOK: 'west-Hk42'}},
+    );
+    expect(west.stderr).not.toMatch(/east_key|east_phase/);
+    expect(west.exitCode).toBe(0);
+    expect(west.all).toMatch(/session finished/);
+    expect(readJournal(westJournal).entries.map((e) => e.type)).toContain('session-opened');
+    expect(fs.readFileSync(westJournal, 'utf8')).not.toMatch(/common-Zq81|west-Hk42/);
+    // East: the same unset secrets are now needed, and the first one stops the session.
+    const east = await cli(['run', machine, '--profile', profile('east'), '--plain', '--yes'], {
+      state: dir,
+      env: {VARIANTS_COMMON: 'common-Zq81'},
+    });
+    expect(east.exitCode).toBe(3);
+    expect(east.stderr).toMatch(
+      /secret "east_key": environment variable VARIANTS_EAST_KEY is not set/,
+    );
+    // A secret used only by a step of the other variant (west_hook) is not asked for.
+    const eastWithKey = await cli(
+      ['run', machine, '--profile', profile('east'), '--plain', '--yes'],
+      {state: dir, env: {VARIANTS_COMMON: 'common-Zq81', VARIANTS_EAST_KEY: 'k'}},
+    );
+    expect(eastWithKey.exitCode).toBe(3);
+    expect(eastWithKey.stderr).toMatch(/secret "east_phase": cannot read .*no-such-east-file/);
+    expect(eastWithKey.stderr).not.toMatch(/west_hook/);
+  });
 });
 
 /**
