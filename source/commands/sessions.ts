@@ -103,7 +103,7 @@ export async function sessions(options: SessionsOptions = {}): Promise<number> {
   }
   write(`Sessions in ${url ? describeDb(url) : sessionsDir(env)}:`);
   if (!rows.length) {
-    write('  none');
+    write('  no sessions yet');
     return 0;
   }
   const header: SessionRow = {

@@ -48,9 +48,12 @@ export interface AutopilotOptions {
   via?: Exclude<AnsweredVia, 'typed'>;
 }
 
-/** The label on an automatic answer, in the driver's words. */
+/**
+ * The label on an automatic tick, in the driver's words: what answered (the demo's
+ * autopilot, or the `--yes` the driver gave), never a flag nobody typed.
+ */
 export const autoLabel = (via: AnsweredVia | undefined): string =>
-  via === 'autopilot' ? 'answered by the autopilot' : 'answered by command-line flag';
+  via === 'autopilot' ? 'answered by the autopilot' : 'answered by --yes';
 
 /** The pause before attempt `attempt + 1` under `--on-failure retry`. */
 export const retryDelayMs = (attempt: number): number =>

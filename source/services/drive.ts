@@ -151,6 +151,8 @@ export async function drive(launched: Launched, options: DriveOptions): Promise<
       session.detach({reason: 'console-closed', text: 'the driver closed the console'}),
     );
   launched.team?.start();
+  // Where everything is recorded, before anything runs (the end says it again).
+  if (options.plain) say(`journal: ${journal.path}`);
   session.start();
   const end = await session.done;
   asker?.close();
@@ -165,6 +167,7 @@ export async function drive(launched: Launched, options: DriveOptions): Promise<
     say(
       `journal ${journal.path}: ${events} events, ${fsyncs} fsyncs, ${bytes} bytes written by this run`,
     );
+    if (end === 'finished' || end === 'aborted') say(`replay it: crewchief replay ${journal.path}`);
   }
   // The console shows how the session ended until the driver leaves it.
   await view?.unmount(left ? {signalled: true} : {});

@@ -124,7 +124,17 @@ function Console(props: AppProps) {
     <CountsPane state={state} counts={counts} now={now} rows={L.counts} width={L.output.width} />
   );
   let body: React.ReactNode;
-  if (view === 'help') body = <Help ctx={ctx} rows={L.body} width={L.width} scroll={helpScroll} />;
+  if (view === 'help')
+    body = (
+      <Help
+        ctx={ctx}
+        rows={L.body}
+        width={L.width}
+        scroll={helpScroll}
+        {...(props.journalPath ? {journalPath: props.journalPath} : {})}
+        {...(state.session?.id ? {session: state.session.id} : {})}
+      />
+    );
   else if (view === 'log')
     body = <CommandLog state={state} rows={L.body} width={L.width} scroll={logScroll} />;
   else if (L.wide)
@@ -181,6 +191,7 @@ function Console(props: AppProps) {
           {...(state.lastTime ? {last: state.lastTime} : {})}
           readOnly={mode !== 'live'}
           width={L.width}
+          {...(props.journalPath ? {journalPath: props.journalPath} : {})}
         />
       )}
       <Box height={1}>

@@ -136,7 +136,9 @@ export function renderConsole(
       mounted.unmount();
       const state = store.getState();
       if (state.closed)
-        process.stdout.write(`session ${state.session?.id ?? ''} ${state.closed.outcome}\n`);
+        process.stdout.write(
+          `session ${state.session?.id ?? ''} ${state.closed.outcome}\njournal ${target.journalPath}: replay it with crewchief replay ${target.journalPath}\n`,
+        );
     },
   };
 }

@@ -297,6 +297,42 @@ describe('prompts', () => {
     }
   });
 
+  it('the answer line is empty from the moment a prompt appears: no "> …" placeholder during the guard (issue 12 #8)', async () => {
+    vi.useFakeTimers({toFake: ['Date']});
+    try {
+      const {store, journal} = storeAt(after('step-finished', 'prepare/notice'));
+      const r = render(
+        <App
+          store={store}
+          mode="live"
+          size={SMALL}
+          cadenceMs={0}
+          guardMs={400}
+          pasteGapMs={0}
+          theme={{colour: false}}
+          onDecision={() => true}
+        />,
+      );
+      await frame(r, (t) => t.includes('● live'));
+      store.getState().apply(
+        journal.add({
+          type: 'prompt-shown',
+          step: 'prepare/go-ahead',
+          prompt: 'gate',
+          text: 'ready?',
+          expects: 'go',
+        }),
+      );
+      // The clock stands still: the whole guard time is this frame.
+      const text = await frame(r, (t) => t.includes('GATE'));
+      const answer = linesOf(text).find((l) => /^│ >/.test(l));
+      expect(answer, text).toMatch(/^│ > {2,}│$/);
+      expect(text).not.toMatch(/> …/);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('a choice lists its options; the number or the id picks one, skip takes a reason', async () => {
     const {r, decisions} = show(after('prompt-shown', 'finish/outcome'));
     const text = await frame(r, (t) => t.includes('CHOOSE'));

@@ -14,8 +14,6 @@ export interface HeaderProps {
   width: number;
   /** Replay: following a journal still being written. */
   following?: boolean;
-  /** Where the journal is (shown when it fits; its start is cut, never its name). */
-  journalPath?: string;
 }
 
 /**
@@ -50,19 +48,9 @@ export function fitHosts(hosts: readonly string[], room: number): {shown: number
   return {shown, hidden: hosts.length - shown};
 }
 
-/** A path fitted to `room` columns: its start gives way (`…/name`), never its file name. */
-export const fitPath = (path: string, room: number): string => {
-  if (textWidth(path) <= room) return path;
-  const chars = [...path];
-  let out = '';
-  for (let i = chars.length - 1; i >= 0 && textWidth(`…${chars[i]}${out}`) <= room; i--)
-    out = chars[i] + out;
-  return `…${out}`;
-};
-
 const linkMarks = {up: '●', lost: '✖', error: '!', idle: '○'} as const;
 
-export function Header({state, mode, now, width, following, journalPath}: HeaderProps) {
+export function Header({state, mode, now, width, following}: HeaderProps) {
   const colour = useColour();
   const s = state.session;
   const end = state.closed ? Date.parse(state.closed.time) : now;
@@ -87,21 +75,21 @@ export function Header({state, mode, now, width, following, journalPath}: Header
     width,
   );
   const links = hostLinks(state);
-  const transport = s?.transport === 'local' ? ' (all run here: local transport)' : '';
-  // The session id is never cut: the hosts give way, and say how many they hide.
+  // The session id is never cut: the hosts give way, and say how many they hide; at 80
+  // columns the local-transport note is said short so the id still fits.
   const session = ` · session ${s?.id ?? '–'}`;
+  const longNote = ' (all run here: local transport)';
+  const transport =
+    s?.transport !== 'local'
+      ? ''
+      : width - textWidth(`hosts${longNote} +99 `) - textWidth(session) >= 0
+        ? longNote
+        : ' (local)';
   const fit = fitHosts(
     links.map((l) => safe(l.host)),
     width - textWidth(`hosts${transport} `) - textWidth(session),
   );
   const more = fit.hidden ? `+${fit.hidden} ` : '';
-  const used =
-    textWidth(`hosts${transport} `) +
-    links.slice(0, fit.shown).reduce((n, l) => n + textWidth(safe(l.host)) + 3, 0) +
-    textWidth(more) +
-    textWidth(session);
-  const room = width - used - textWidth(' · journal ');
-  const journal = journalPath && room >= 8 ? ` · journal ${fitPath(safe(journalPath), room)}` : '';
   return (
     <Box flexDirection="column" width={width} height={2}>
       <Text inverse bold wrap="truncate-end" color={colour(mode === 'live' ? undefined : 'cyan')}>
@@ -131,7 +119,6 @@ export function Header({state, mode, now, width, following, journalPath}: Header
         )}
         {more ? <Text color={colour('yellow')}>{more}</Text> : null}
         <Text color={colour('gray')}>{session}</Text>
-        {journal ? <Text color={colour('gray')}>{journal}</Text> : null}
       </Text>
     </Box>
   );

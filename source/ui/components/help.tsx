@@ -4,7 +4,8 @@
  */
 import {Box, Text} from 'ink';
 import React from 'react';
-import {wrapLine} from '../derive.js';
+import {safe, wrapLine} from '../derive.js';
+import {wrapToWidth} from '../text-width.js';
 import {bindings, groupTitles, keyName, type KeyBinding, type KeyContext} from '../keys.js';
 import {useColour} from '../theme.js';
 import {windowOf} from './window.js';
@@ -39,19 +40,54 @@ export function helpLines(
   return out;
 }
 
+/** Where the journal is, whole (wrapped, never cut), and the commands that use it. */
+export function journalLines(
+  journalPath: string,
+  session: string | undefined,
+  width = Number.POSITIVE_INFINITY,
+): {text: string; active: boolean; title?: boolean}[] {
+  const wrap = (text: string) =>
+    Number.isFinite(width) ? wrapToWidth(text, Math.max(20, width - 2)) : [text];
+  const id = session ?? journalPath;
+  return [
+    {text: 'Journal', active: true, title: true},
+    ...wrap(safe(journalPath)).map((text) => ({text: `  ${text}`, active: true})),
+    ...wrap(`resume: crewchief resume ${id} · replay: crewchief replay ${id}`).map((text) => ({
+      text: `  ${text}`,
+      active: true,
+    })),
+  ];
+}
+
+/** Everything the help view lists: the journal (when known), then the keys. */
+export const helpScreenLines = (
+  ctx: KeyContext,
+  width: number,
+  journalPath?: string,
+  session?: string,
+): {text: string; active: boolean; title?: boolean}[] => [
+  ...(journalPath ? journalLines(journalPath, session, width) : []),
+  ...helpLines(ctx, width),
+];
+
 export function Help({
   ctx,
   rows,
   width,
   scroll,
+  journalPath,
+  session,
 }: {
   ctx: KeyContext;
   rows: number;
   width: number;
   scroll: number;
+  /** Shown first, whole: the status line may only have room for a shortened path. */
+  journalPath?: string;
+  session?: string;
 }) {
   const colour = useColour();
-  const lines = helpLines(ctx, width);
+  const lines = helpScreenLines(ctx, width, journalPath, session);
   const title = '─ keys (dim: not now) · ↑/↓ PgUp/PgDn scroll · Esc or ? closes ';
   const slice = windowOf(lines.length, Math.max(0, rows - 1), {anchor: 'top', offset: scroll});
   return (

@@ -1,7 +1,10 @@
 /** Where the replay is: playing or paused, speed, a position bar, time, event and phase. */
 import {Text} from 'ink';
+import os from 'node:os';
 import React from 'react';
-import {clock, span} from '../derive.js';
+import {clock, safe, span} from '../derive.js';
+import {shortPath} from '../short-path.js';
+import {textWidth, truncateToWidth} from '../text-width.js';
 import {useColour} from '../theme.js';
 
 export interface ReplayPosition {
@@ -44,29 +47,40 @@ export function ReplayBar({position, width}: {position: ReplayPosition; width: n
   );
 }
 
-/** The same line in a live console: how far the journal has got (the layout matches a replay's). */
+/**
+ * The same line in a live console: how far the journal has got and where it is (the
+ * layout matches a replay's). The path is shortened (`~`, an ellipsis in the middle) to
+ * the room left, so the count and the time of the last event always stay; the full path
+ * is in the `?` help and in what is printed when the console closes.
+ */
 export function LiveBar({
   events,
   last,
   readOnly,
   width,
+  journalPath,
+  home = os.homedir(),
 }: {
   events: number;
   last?: string;
   readOnly: boolean;
   width: number;
+  journalPath?: string;
+  home?: string;
 }) {
   const colour = useColour();
+  const mark = readOnly ? '◌ read-only' : '● live';
+  const count = ` · ${events} event${events === 1 ? '' : 's'} in `;
+  const time = ` · last at ${clock(last)}`;
+  const room = width - textWidth(mark) - textWidth(count) - textWidth(time);
+  const where = (journalPath && shortPath(safe(journalPath), room, home)) || 'the journal';
   return (
     <Text wrap="truncate-end">
       <Text bold color={colour(readOnly ? 'cyan' : 'green')}>
-        {readOnly ? '◌ read-only' : '● live'}
+        {mark}
       </Text>
       <Text color={colour('gray')}>
-        {` · ${events} event${events === 1 ? '' : 's'} in the journal · last at ${clock(last)}`.slice(
-          0,
-          Math.max(0, width - 12),
-        )}
+        {truncateToWidth(`${count}${where}${time}`, width - textWidth(mark))}
       </Text>
     </Text>
   );

@@ -9,7 +9,7 @@ import type {DriverEvent} from '../../engine/machine.js';
 import {answerTyped, type AnswerTarget} from '../../decisions/answer.js';
 import type {AppProps} from '../app.js';
 import {logRows} from '../components/command-log.js';
-import {helpLines} from '../components/help.js';
+import {helpScreenLines} from '../components/help.js';
 import {pickableSteps} from '../derive.js';
 import {resolve, type BindingId} from '../keys.js';
 import {useAnswerInput} from './use-answer.js';
@@ -90,7 +90,10 @@ export function useConsoleKeys(props: AppProps, c: ConsoleState): void {
 
   function scrollBy(delta: number): void {
     if (view === 'help') {
-      const max = Math.max(0, helpLines(ctx, L.width).length - (L.body - 1));
+      const max = Math.max(
+        0,
+        helpScreenLines(ctx, L.width, props.journalPath, state.session?.id).length - (L.body - 1),
+      );
       dispatch({type: 'scroll', which: 'helpScroll', delta: -delta, max});
     } else if (view === 'log') {
       const max = Math.max(0, logRows(state).length - (L.body - 1));
