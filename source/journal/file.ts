@@ -15,6 +15,26 @@ import {
   type JournalEvent,
   type JournalHeader,
 } from './events.js';
+import {
+  checksum,
+  headerChecksum,
+  JournalScanner,
+  scanJournalFile,
+  type JournalDamage as ScanDamage,
+  type JournalScan,
+} from './scan.js';
+
+export {
+  checksum,
+  headerChecksum,
+  JournalError,
+  parseEntry,
+  parseLineBytes,
+  scanJournalFile,
+  type JournalDamage,
+  type JournalScan,
+  verifySeal,
+} from './scan.js';
 
 export const sessionsDir = (env: NodeJS.ProcessEnv = process.env): string =>
   path.join(
@@ -105,41 +125,10 @@ export function redactEvent<T>(value: T, redactor: TextRedactor, key?: string): 
   return value;
 }
 
-/** sha256 (hex) of a header's fields other than the checksum, in their order. */
-export const headerChecksum = (header: JournalHeader): string =>
-  createHash('sha256')
-    .update(
-      JSON.stringify({
-        crewchief: header.crewchief,
-        version: header.version,
-        session: header.session,
-        created: header.created,
-      }),
-    )
-    .digest('hex');
-
-const checksum = (json: string): string =>
-  createHash('sha1').update(json).digest('hex').slice(0, 10);
-
 /** Serialises an entry as one journal line (with its checksum and the newline). */
 export function formatEntry(entry: JournalEntry): string {
   const json = JSON.stringify(entry);
   return `${json.slice(0, -1)},"sum":"${checksum(json)}"}\n`;
-}
-
-const SUM_SUFFIX = /,"sum":"([0-9a-f]{10})"\}$/;
-
-/** Parses one line; throws with the reason when it is damaged. */
-export function parseEntry(line: string): JournalEntry {
-  const match = SUM_SUFFIX.exec(line);
-  if (!match) throw new Error('no checksum');
-  const json = `${line.slice(0, match.index)}}`;
-  if (checksum(json) !== match[1]) throw new Error('checksum mismatch');
-  const entry = JSON.parse(json) as JournalEntry;
-  if (typeof entry.seq !== 'number' || typeof entry.type !== 'string') {
-    throw new Error('not a journal event');
-  }
-  return entry;
 }
 
 export interface JournalStats {
@@ -400,131 +389,32 @@ export class JournalWriter {
   }
 }
 
-export interface JournalDamage {
-  /** Byte offset of the damaged line. */
-  offset: number;
-  line: number;
-  reason: string;
-}
-
-export interface JournalRead {
-  header: JournalHeader;
+export interface JournalRead extends Omit<JournalScan, 'events' | 'bytes'> {
   entries: JournalEntry[];
-  /** Things worth saying that lose nothing (a torn last line dropped). */
-  warnings: string[];
-  /** Damage before the end: never skipped silently. */
-  damage: JournalDamage[];
-  /** Bytes of whole, valid lines (where appending may go on). */
-  validBytes: number;
-  /**
-   * What the lines before the (first) `session-closed` event really are: their count and
-   * sha256, to hold against the seal the writer put in it ({@link verifySeal}).
-   */
-  closedOver?: {events: number; sha256: string};
 }
-
-export class JournalError extends Error {}
 
 /** Parses journal text (the whole file). */
 export function parseJournal(text: string, name = 'journal'): JournalRead {
-  const warnings: string[] = [];
-  const damage: JournalDamage[] = [];
   const entries: JournalEntry[] = [];
-  const firstEnd = text.indexOf('\n');
-  if (firstEnd < 0) throw new JournalError(`${name}: not a crewchief journal (no header line)`);
-  let header: JournalHeader;
-  try {
-    header = JSON.parse(text.slice(0, firstEnd)) as JournalHeader;
-  } catch {
-    throw new JournalError(`${name}: not a crewchief journal (header is not JSON)`);
-  }
-  if (header.crewchief !== 'journal') {
-    throw new JournalError(
-      `${name}: not a crewchief journal (header has no "crewchief": "journal")`,
-    );
-  }
-  if (header.checksum !== undefined && header.checksum !== headerChecksum(header)) {
-    throw new JournalError(
-      `${name}: the journal header is damaged (its checksum does not match its fields: session ${JSON.stringify(header.session)}, created ${JSON.stringify(header.created)}); crewchief will not guess which session this is`,
-    );
-  }
-  if (header.version > JOURNAL_VERSION) {
-    throw new JournalError(
-      `${name}: journal version ${header.version} is newer than this crewchief understands (${JOURNAL_VERSION}); upgrade crewchief`,
-    );
-  }
-  let closedOver: JournalRead['closedOver'];
-  let offset = Buffer.byteLength(text.slice(0, firstEnd + 1));
-  let validBytes = offset;
-  let lineNo = 1;
-  let pos = firstEnd + 1;
-  while (pos < text.length) {
-    lineNo++;
-    const end = text.indexOf('\n', pos);
-    const torn = end < 0;
-    const line = text.slice(pos, torn ? text.length : end);
-    const lineBytes = Buffer.byteLength(line) + (torn ? 0 : 1);
-    try {
-      if (torn) throw new Error('no end of line');
-      const entry = parseEntry(line);
-      const expected = (entries.at(-1)?.seq ?? 0) + 1;
-      // After reported damage, the lost lines explain a gap; otherwise a gap is damage.
-      const gapExplained = damage.length > 0 && entry.seq > expected;
-      if (entry.seq !== expected && !gapExplained) {
-        throw new Error(`seq ${entry.seq} where ${expected} was expected`);
-      }
-      entries.push(entry);
-      validBytes = offset + lineBytes;
-      if (entry.type === 'session-closed' && !closedOver) {
-        closedOver = {
-          events: lineNo - 2,
-          sha256: createHash('sha256').update(text.slice(0, pos)).digest('hex'),
-        };
-      }
-    } catch (error) {
-      const reason = (error as Error).message;
-      if (torn) {
-        warnings.push(
-          `${name}: dropped a torn last line at byte ${offset} (line ${lineNo}, ${lineBytes} bytes): the process was killed while writing it`,
-        );
-      } else {
-        damage.push({offset, line: lineNo, reason});
-      }
-    }
-    offset += lineBytes;
-    pos = torn ? text.length : end + 1;
-  }
-  return {header, entries, warnings, damage, validBytes, ...(closedOver ? {closedOver} : {})};
+  const scanner = new JournalScanner(name, (batch) => void entries.push(...batch));
+  scanner.push(Buffer.from(text, 'utf8'));
+  const {events: _events, bytes: _bytes, ...scan} = scanner.end();
+  return {...scan, entries};
 }
 
-/**
- * Whether a journal is closed and complete: `sealed` when its close carries a seal that
- * matches every line before it (count and sha256) and nothing damaged or added after;
- * `unsealed` when it has no close, or a close without a seal (version 1); `broken`
- * otherwise (lines changed, lost or added after the close).
- */
-export function verifySeal(read: JournalRead): 'sealed' | 'unsealed' | 'broken' {
-  const closeAt = read.entries.findIndex((e) => e.type === 'session-closed');
-  const close = read.entries[closeAt];
-  if (!close || close.type !== 'session-closed' || !close.seal) return 'unsealed';
-  if (read.damage.length || closeAt !== read.entries.length - 1 || !read.closedOver)
-    return 'broken';
-  return close.seal.events === read.closedOver.events &&
-    close.seal.sha256 === read.closedOver.sha256
-    ? 'sealed'
-    : 'broken';
-}
-
+/** Reads a whole journal file (streamed in chunks: {@link scanJournalFile}). */
 export function readJournal(file: string): JournalRead {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new JournalError(`cannot read journal ${file}: ${(error as Error).message}`);
-  }
-  return parseJournal(text, file);
+  const entries: JournalEntry[] = [];
+  const {
+    events: _events,
+    bytes: _bytes,
+    ...scan
+  } = scanJournalFile(file, (batch) => {
+    for (const e of batch) entries.push(e);
+  });
+  return {...scan, entries};
 }
 
 /** Says what damage was found, one line each, or nothing. */
-export const describeDamage = (file: string, damage: readonly JournalDamage[]): string =>
+export const describeDamage = (file: string, damage: readonly ScanDamage[]): string =>
   damage.map((d) => `${file}: damaged line ${d.line} at byte ${d.offset}: ${d.reason}`).join('\n');

@@ -239,28 +239,8 @@ export function fold(state: SessionState, e: JournalEntry): SessionState {
         ].slice(-COMMAND_LOG),
       };
     }
-    case 'output': {
-      const chunk = e.text ?? escapeBytes(Buffer.from(e.b64 ?? '', 'base64'));
-      const byHost = state.output[e.step] ?? {};
-      const prev = byHost[e.host] ?? {text: '', bytes: 0, omitted: 0};
-      const text = prev.text + chunk;
-      return {
-        ...base,
-        output: {
-          ...state.output,
-          [e.step]: {
-            ...byHost,
-            [e.host]: {
-              ...prev,
-              text: text.length > OUTPUT_TAIL_CHARS ? text.slice(-OUTPUT_TAIL_CHARS) : text,
-              bytes:
-                prev.bytes +
-                (e.text ? Buffer.byteLength(e.text) : Buffer.from(e.b64 ?? '', 'base64').length),
-            },
-          },
-        },
-      };
-    }
+    case 'output':
+      return foldOutputRun(state, [e], 0, 1);
     case 'output-progress': {
       const byHost = state.output[e.step] ?? {};
       const prev = byHost[e.host] ?? {text: '', bytes: 0, omitted: 0};
@@ -489,6 +469,59 @@ function markCommand(
   return commands;
 }
 
-/** Folds a whole list of entries. */
-export const foldAll = (entries: readonly JournalEntry[], from = initialState()): SessionState =>
-  entries.reduce(fold, from);
+/**
+ * Folds `entries[from..to)`, all `output`, at once: the maps are copied once per run, not
+ * once per chunk, and each host's tail is cut once (the same text as chunk by chunk).
+ */
+function foldOutputRun(
+  state: SessionState,
+  entries: readonly JournalEntry[],
+  from: number,
+  to: number,
+): SessionState {
+  const output = {...state.output};
+  const copied = new Set<string>();
+  for (let i = from; i < to; i++) {
+    const e = entries[i]!;
+    if (e.type !== 'output') continue;
+    let byHost = output[e.step] as Record<string, OutputView> | undefined;
+    if (!byHost || !copied.has(e.step)) {
+      byHost = {...byHost};
+      output[e.step] = byHost;
+      copied.add(e.step);
+    }
+    const prev = byHost[e.host] ?? {text: '', bytes: 0, omitted: 0};
+    const bytes = e.text === undefined ? Buffer.from(e.b64 ?? '', 'base64') : undefined;
+    const text = prev.text + (e.text ?? escapeBytes(bytes!));
+    byHost[e.host] = {
+      ...prev,
+      text: text.length > OUTPUT_TAIL_CHARS ? text.slice(-OUTPUT_TAIL_CHARS) : text,
+      bytes: prev.bytes + (bytes ? bytes.length : Buffer.byteLength(e.text!)),
+    };
+  }
+  const last = entries[to - 1]!;
+  return {
+    ...state,
+    lastSeq: last.seq,
+    lastTime: last.time,
+    events: state.events + (to - from),
+    output,
+  };
+}
+
+/** Folds a whole list of entries (runs of output at once: the same state, sooner). */
+export function foldAll(entries: readonly JournalEntry[], from = initialState()): SessionState {
+  let state = from;
+  for (let i = 0; i < entries.length;) {
+    if (entries[i]!.type !== 'output') {
+      state = fold(state, entries[i]!);
+      i++;
+      continue;
+    }
+    let end = i + 1;
+    while (end < entries.length && entries[end]!.type === 'output') end++;
+    state = foldOutputRun(state, entries, i, end);
+    i = end;
+  }
+  return state;
+}

@@ -4,7 +4,7 @@
  */
 import {createStore, type StoreApi} from 'zustand/vanilla';
 import type {JournalEntry} from '../journal/events.js';
-import {fold, initialState, type SessionState} from './fold.js';
+import {fold, foldAll, initialState, type SessionState} from './fold.js';
 
 export interface SessionStore extends SessionState {
   apply(entry: JournalEntry): void;
@@ -21,7 +21,7 @@ export function createSessionStore(): SessionStoreApi {
     const actions = {
       apply: (entry: JournalEntry) => set((state) => ({...fold(state, entry), ...actions}), true),
       applyMany: (entries: readonly JournalEntry[]) =>
-        set((state) => ({...entries.reduce<SessionState>(fold, state), ...actions}), true),
+        set((state) => ({...foldAll(entries, state), ...actions}), true),
       reset: () => set({...initialState(), ...actions}, true),
     };
     return {...initialState(), ...actions};

@@ -1,0 +1,302 @@
+/**
+ * Reads a journal in one pass over its bytes, chunk by chunk: the header, then each line
+ * checked (its checksum, its seq) and parsed, the close's seal hash computed on the way.
+ * Entries are handed over as they are read, so a long journal is never held whole — not as
+ * text, not as entries — unless the caller keeps them. `readJournal` and `parseJournal`
+ * (journal/file.ts) are this scanner with a list behind it.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import {JOURNAL_VERSION, type JournalEntry, type JournalHeader} from './events.js';
+
+/** A line that is not what the writer wrote. */
+export interface JournalDamage {
+  /** Byte offset of the damaged line. */
+  offset: number;
+  line: number;
+  reason: string;
+}
+
+/** What the scan found besides the entries. */
+export interface JournalScan {
+  header: JournalHeader;
+  /** Things worth saying that lose nothing (a torn last line dropped). */
+  warnings: string[];
+  /** Damage before the end: never skipped silently. */
+  damage: JournalDamage[];
+  /** Bytes of whole, valid lines (where appending may go on). */
+  validBytes: number;
+  /**
+   * What the lines before the (first) `session-closed` event really are: their count and
+   * sha256, to hold against the seal the writer put in it ({@link verifySeal}).
+   */
+  closedOver?: {events: number; sha256: string};
+  /** The (first) close: its seal, and how many entries came after it (none, if sealed). */
+  close?: {seal?: {events: number; sha256: string}; time: string; outcome: string; later: number};
+  /** Valid entries read. */
+  events: number;
+  /** Bytes read in all. */
+  bytes: number;
+}
+
+export class JournalError extends Error {}
+
+/** sha256 (hex) of a header's fields other than the checksum, in their order. */
+export const headerChecksum = (header: JournalHeader): string =>
+  crypto
+    .createHash('sha256')
+    .update(
+      JSON.stringify({
+        crewchief: header.crewchief,
+        version: header.version,
+        session: header.session,
+        created: header.created,
+      }),
+    )
+    .digest('hex');
+
+// One-shot hashing (Node ≥ 20.12) is several times cheaper per line than createHash.
+const sha1 = (data: Uint8Array | string): string =>
+  typeof crypto.hash === 'function'
+    ? crypto.hash('sha1', data, 'hex')
+    : crypto.createHash('sha1').update(data).digest('hex');
+
+/** The first 10 hex digits of the sha1 of an entry's JSON: its checksum. */
+export const checksum = (json: string | Uint8Array): string => sha1(json).slice(0, 10);
+
+/** `,"sum":"0123456789"}`: every line ends with it. */
+const SUM_TAIL = 20;
+const SUM_HEAD = Buffer.from(',"sum":"', 'latin1');
+const NL = 0x0a;
+const isHex = (b: number): boolean => (b >= 0x30 && b <= 0x39) || (b >= 0x61 && b <= 0x66);
+
+/**
+ * Checks and parses one line held in `buf` at `[start, end)` (no newline). Throws with the
+ * reason when it is damaged. The byte before the checksum is set to `}` while the JSON is
+ * hashed and parsed, and put back: the caller's bytes are unchanged when this returns.
+ */
+export function parseLineBytes(buf: Buffer, start: number, end: number): JournalEntry {
+  const at = end - SUM_TAIL;
+  if (at < start || buf[end - 1] !== 0x7d || buf[end - 2] !== 0x22) throw new Error('no checksum');
+  for (let i = 0; i < SUM_HEAD.length; i++)
+    if (buf[at + i] !== SUM_HEAD[i]) throw new Error('no checksum');
+  for (let i = at + 8; i < end - 2; i++) if (!isHex(buf[i]!)) throw new Error('no checksum');
+  buf[at] = 0x7d;
+  let entry: JournalEntry;
+  try {
+    const json = buf.subarray(start, at + 1);
+    if (checksum(json) !== buf.toString('latin1', at + 8, end - 2))
+      throw new Error('checksum mismatch');
+    entry = JSON.parse(buf.toString('utf8', start, at + 1)) as JournalEntry;
+  } finally {
+    buf[at] = 0x2c;
+  }
+  if (typeof entry.seq !== 'number' || typeof entry.type !== 'string')
+    throw new Error('not a journal event');
+  return entry;
+}
+
+/** Parses one line of text; throws with the reason when it is damaged. */
+export function parseEntry(line: string): JournalEntry {
+  const buf = Buffer.from(line, 'utf8');
+  return parseLineBytes(buf, 0, buf.length);
+}
+
+/** Receives entries as they are read, in order, a batch at a time. */
+export type EntryBatch = (entries: JournalEntry[]) => void;
+
+/**
+ * The scanner: `push` chunks of the file in order, then `end`. Entries go to `deliver` in
+ * batches (one per chunk); damage, torn lines and the seal are in the result of `end`.
+ */
+export class JournalScanner {
+  private rest: Buffer | undefined;
+  /** Absolute offset of the first byte of `rest` (or of the next chunk). */
+  private base = 0;
+  private header: JournalHeader | undefined;
+  private readonly warnings: string[] = [];
+  private readonly damage: JournalDamage[] = [];
+  private validBytes = 0;
+  private lineNo = 0;
+  private lastSeq = 0;
+  private events = 0;
+  private closedOver: JournalScan['closedOver'];
+  private close: JournalScan['close'];
+  private readonly seal = crypto.createHash('sha256');
+  private hashedTo = 0;
+
+  constructor(
+    private readonly name: string,
+    private readonly deliver: EntryBatch,
+  ) {}
+
+  push(chunk: Buffer): void {
+    const buf = this.rest?.length ? Buffer.concat([this.rest, chunk]) : chunk;
+    let pos = 0;
+    const batch: JournalEntry[] = [];
+    for (let nl = buf.indexOf(NL); nl >= 0; nl = buf.indexOf(NL, pos)) {
+      this.line(buf, pos, nl, batch);
+      pos = nl + 1;
+    }
+    this.hashTo(buf, this.base + pos);
+    this.rest = pos < buf.length ? buf.subarray(pos) : undefined;
+    this.base += pos;
+    if (batch.length) this.deliver(batch);
+  }
+
+  /** The file is over: what was found besides the entries. */
+  end(): JournalScan {
+    if (!this.header) {
+      throw new JournalError(`${this.name}: not a crewchief journal (no header line)`);
+    }
+    if (this.rest?.length) {
+      const lineBytes = this.rest.length;
+      this.warnings.push(
+        `${this.name}: dropped a torn last line at byte ${this.base} (line ${this.lineNo + 1}, ${lineBytes} bytes): the process was killed while writing it`,
+      );
+    }
+    return {
+      header: this.header,
+      warnings: this.warnings,
+      damage: this.damage,
+      validBytes: this.validBytes,
+      ...(this.closedOver ? {closedOver: this.closedOver} : {}),
+      ...(this.close ? {close: this.close} : {}),
+      events: this.events,
+      bytes: this.base + (this.rest?.length ?? 0),
+    };
+  }
+
+  private line(buf: Buffer, start: number, nl: number, batch: JournalEntry[]): void {
+    this.lineNo++;
+    const offset = this.base + start;
+    if (!this.header) {
+      this.header = this.readHeader(buf.toString('utf8', start, nl));
+      this.validBytes = offset + nl - start + 1;
+      return;
+    }
+    try {
+      const entry = parseLineBytes(buf, start, nl);
+      const expected = this.lastSeq + 1;
+      // After reported damage, the lost lines explain a gap; otherwise a gap is damage.
+      const gapExplained = this.damage.length > 0 && entry.seq > expected;
+      if (entry.seq !== expected && !gapExplained) {
+        throw new Error(`seq ${entry.seq} where ${expected} was expected`);
+      }
+      this.lastSeq = entry.seq;
+      this.events++;
+      if (this.close) this.close.later++;
+      batch.push(entry);
+      this.validBytes = offset + nl - start + 1;
+      if (entry.type === 'session-closed' && !this.close) {
+        this.close = {
+          ...(entry.seal ? {seal: entry.seal} : {}),
+          time: entry.time,
+          outcome: entry.outcome,
+          later: 0,
+        };
+        this.hashTo(buf, offset);
+        this.closedOver = {events: this.lineNo - 2, sha256: this.seal.digest('hex')};
+      }
+    } catch (error) {
+      this.damage.push({offset, line: this.lineNo, reason: (error as Error).message});
+    }
+  }
+
+  /** Feeds the seal's hash up to absolute offset `to` (until the close is found). */
+  private hashTo(buf: Buffer, to: number): void {
+    if (this.closedOver || to <= this.hashedTo) return;
+    this.seal.update(buf.subarray(this.hashedTo - this.base, to - this.base));
+    this.hashedTo = to;
+  }
+
+  private readHeader(text: string): JournalHeader {
+    const name = this.name;
+    let header: JournalHeader;
+    try {
+      header = JSON.parse(text) as JournalHeader;
+    } catch {
+      throw new JournalError(`${name}: not a crewchief journal (header is not JSON)`);
+    }
+    if (header?.crewchief !== 'journal') {
+      throw new JournalError(
+        `${name}: not a crewchief journal (header has no "crewchief": "journal")`,
+      );
+    }
+    if (header.checksum !== undefined && header.checksum !== headerChecksum(header)) {
+      throw new JournalError(
+        `${name}: the journal header is damaged (its checksum does not match its fields: session ${JSON.stringify(header.session)}, created ${JSON.stringify(header.created)}); crewchief will not guess which session this is`,
+      );
+    }
+    if (header.version > JOURNAL_VERSION) {
+      throw new JournalError(
+        `${name}: journal version ${header.version} is newer than this crewchief understands (${JOURNAL_VERSION}); upgrade crewchief`,
+      );
+    }
+    return header;
+  }
+}
+
+/**
+ * Whether a journal is closed and complete: `sealed` when its close carries a seal that
+ * matches every line before it (count and sha256) and nothing damaged or added after;
+ * `unsealed` when it has no close, or a close without a seal (version 1); `broken`
+ * otherwise (lines changed, lost or added after the close).
+ */
+export function verifySeal(
+  read: Pick<JournalScan, 'damage' | 'closedOver' | 'close'> & {
+    entries?: readonly JournalEntry[];
+  },
+): 'sealed' | 'unsealed' | 'broken' {
+  let close = read.close;
+  if (!close && read.entries) {
+    const at = read.entries.findIndex((e) => e.type === 'session-closed');
+    const e = read.entries[at];
+    if (e?.type === 'session-closed')
+      close = {
+        ...(e.seal ? {seal: e.seal} : {}),
+        time: e.time,
+        outcome: e.outcome,
+        later: read.entries.length - 1 - at,
+      };
+  }
+  if (!close?.seal) return 'unsealed';
+  if (read.damage.length || close.later > 0 || !read.closedOver) return 'broken';
+  return close.seal.events === read.closedOver.events &&
+    close.seal.sha256 === read.closedOver.sha256
+    ? 'sealed'
+    : 'broken';
+}
+
+const CHUNK = 1 << 20;
+
+/**
+ * Streams a journal file through `deliver` (a batch of entries per chunk read) and says
+ * what else it found. Memory: one chunk and whatever the caller keeps.
+ */
+export function scanJournalFile(file: string, deliver: EntryBatch): JournalScan {
+  const scanner = new JournalScanner(file, deliver);
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (error) {
+    throw new JournalError(`cannot read journal ${file}: ${(error as Error).message}`);
+  }
+  try {
+    for (;;) {
+      // A fresh buffer each time: the scanner may keep the tail of the last one.
+      const chunk = Buffer.allocUnsafe(CHUNK);
+      let n: number;
+      try {
+        n = fs.readSync(fd, chunk, 0, CHUNK, null);
+      } catch (error) {
+        throw new JournalError(`cannot read journal ${file}: ${(error as Error).message}`);
+      }
+      if (n === 0) break;
+      scanner.push(n < CHUNK ? chunk.subarray(0, n) : chunk);
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return scanner.end();
+}

@@ -1,0 +1,88 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {afterEach, describe, expect, it} from 'vitest';
+import type {JournalEntry} from '../../source/journal/events.js';
+import {JournalWriter, parseJournal, readJournal} from '../../source/journal/file.js';
+import {JournalScanner} from '../../source/journal/scan.js';
+import {fold, foldAll, initialState} from '../../source/store/fold.js';
+
+const dirs: string[] = [];
+afterEach(() => dirs.splice(0).forEach((d) => fs.rmSync(d, {recursive: true, force: true})));
+
+/** A journal with output in runs, across hosts and steps, text and bytes, past the tail cap. */
+function writeJournal(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cc-scan-'));
+  dirs.push(dir);
+  const file = path.join(dir, 'j.jsonl');
+  const w = JournalWriter.create(file, 'scan');
+  w.append({type: 'phase-entered', phase: 'p'});
+  for (const step of ['p/a', 'p/b']) {
+    w.append({
+      type: 'step-started',
+      step,
+      runs: [
+        {host: 'h1', command: 'x'},
+        {host: 'h2', command: 'x'},
+      ],
+      attempt: 1,
+    });
+    for (let i = 0; i < 900; i++) {
+      const host = i % 3 ? 'h1' : 'h2';
+      w.append(
+        i % 50 === 7
+          ? {
+              type: 'output',
+              step,
+              host,
+              stream: 'stderr',
+              b64: Buffer.from([0xff, i % 256]).toString('base64'),
+            }
+          : {
+              type: 'output',
+              step,
+              host,
+              stream: 'stdout',
+              text: `${step} ${i} ünïcode ${'x'.repeat(i % 400)}\n`,
+            },
+      );
+      if (i % 100 === 99) w.append({type: 'notice', step, level: 'info', text: `at ${i}`});
+    }
+    w.append({type: 'host-finished', step, host: 'h1', exitCode: 0, outcome: 'ok'});
+    w.append({type: 'step-finished', step, outcome: 'ok', exitCode: 0, durationMs: 5});
+  }
+  w.append({type: 'session-closed', outcome: 'finished'});
+  w.close();
+  return file;
+}
+
+describe('the journal scanner', () => {
+  it('reads the same entries, damage and seal whatever the chunk boundaries', () => {
+    const file = writeJournal();
+    const bytes = fs.readFileSync(file);
+    // Damage one line in the middle: it must be found at the same place every time.
+    const text = bytes.toString('utf8').replace('"text":"p/a 300 ', '"text":"p/a 3O0 ');
+    const whole = parseJournal(text, 'j');
+    expect(whole.damage).toHaveLength(1);
+    expect(whole.closedOver).toBeDefined();
+    for (const size of [1, 7, 100, 4096, 65536]) {
+      const entries: JournalEntry[] = [];
+      const scanner = new JournalScanner('j', (batch) => void entries.push(...batch));
+      const buf = Buffer.from(text, 'utf8');
+      for (let at = 0; at < buf.length; at += size) scanner.push(buf.subarray(at, at + size));
+      const scan = scanner.end();
+      expect(entries).toEqual(whole.entries);
+      expect(scan.damage).toEqual(whole.damage);
+      expect(scan.closedOver).toEqual(whole.closedOver);
+      expect(scan.validBytes).toBe(whole.validBytes);
+    }
+    expect(readJournal(file).entries).toHaveLength(whole.entries.length + 1);
+  });
+
+  it('folds runs of output at once into exactly the state chunk-by-chunk folding gives', () => {
+    const {entries} = readJournal(writeJournal());
+    const oneByOne = entries.reduce(fold, initialState());
+    expect(foldAll(entries)).toEqual(oneByOne);
+    expect(oneByOne.output['p/a']?.['h1']?.text.length).toBe(64 * 1024);
+  });
+});
