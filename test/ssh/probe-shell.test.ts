@@ -1,13 +1,16 @@
 /**
- * The probe shell (issue 15) against a real sshd: probes share one long-lived shell per
- * host (no session start per poll), carry their exit status and stderr back, time out
- * alone, never see each other's output, survive a dead shell, and fall back to a channel
- * per probe where the remote shell cannot be driven.
+ * The probe shell (issue 15) against a real sshd, through both SSH clients (ssh2, and
+ * OpenSSH through its ControlMaster): probes share one long-lived shell per host (no
+ * session start per poll), carry their exit status and stderr back, time out alone, never
+ * see each other's output, survive a dead shell, and fall back to a channel per probe
+ * where the remote shell cannot be driven.
  */
+import {join} from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
+import {createOpenSshTransport} from '../../source/transport/openssh/index.js';
 import {MarkerScanner} from '../../source/transport/ssh/probe-shell.js';
-import type {HostSpec} from '../../source/transport/types.js';
-import {labTransport, run} from '../harness/ssh-lab.js';
+import type {HostSpec, RunRequest, Transport} from '../../source/transport/types.js';
+import {capture, labTransport} from '../harness/ssh-lab.js';
 import {startSshLab, type SshLab} from '../harness/sshd.js';
 
 let lab: SshLab;
@@ -21,109 +24,148 @@ afterAll(async () => {
   await lab?.close();
 });
 
-type Transport = ReturnType<typeof labTransport>;
+interface ClientOptions {
+  killGraceMs?: number;
+  /** Log in with the key whose forced command closes stdin (no shell can be driven). */
+  restricted?: boolean;
+  onNotice?(text: string): void;
+}
+
+let dirs = 0;
+/** The two SSH clients, made the same way from the lab. */
+const clients: Record<string, (options?: ClientOptions) => Transport> = {
+  ssh2: ({restricted, ...options} = {}) =>
+    labTransport(lab, {
+      ...options,
+      ...(restricted
+        ? {
+            identityFile: lab.restrictedKeyPath,
+            configFile: `${lab.dir}/no-such-config`,
+            knownHostsFiles: lab.knownHostsFile,
+          }
+        : {}),
+    }),
+  openssh: ({restricted, ...options} = {}) =>
+    createOpenSshTransport({
+      ...options,
+      userConfig: false,
+      connectTimeoutMs: 10_000,
+      controlDir: join(lab.dir, `probe-${++dirs}`),
+      ...(restricted
+        ? {identityFile: lab.restrictedKeyPath, knownHostsFiles: lab.knownHostsFile}
+        : {configFile: lab.configFile}),
+    }),
+};
+
+async function run(t: Transport, host: HostSpec, command: string, extra: Partial<RunRequest> = {}) {
+  const sink = capture();
+  const result = await t.start({host, command, ...extra}, sink).done;
+  return {...result, out: sink.out, err: sink.err};
+}
+
 const probe = (t: Transport, command: string, extra: {timeoutMs?: number} = {}) =>
   run(t, target, command, {probe: true, ...extra});
 
-describe('probe shell (real sshd)', {timeout: 30_000}, () => {
-  it('runs every probe in one shell: output, stderr and exit status carried back', async () => {
-    const t = labTransport(lab);
-    const first = await probe(t, 'echo "shell $PPID"; echo oops >&2; exit 3');
-    expect(first).toMatchObject({exitCode: 0 + 3, err: 'oops\n'});
-    expect(first.unknown).toBeUndefined();
-    const shell = /shell (\d+)/.exec(first.out)?.[1];
-    expect(shell).toMatch(/^\d+$/);
-    for (let i = 0; i < 5; i++) {
-      const next = await probe(t, `printf 'no newline %s' ${i}; echo "shell $PPID" >&2`);
-      expect(next).toMatchObject({exitCode: 0, out: `no newline ${i}`, err: `shell ${shell}\n`});
-    }
-    // a plain command still gets a channel (and a session) of its own
-    const plain = await run(t, target, 'echo "parent $PPID"');
-    expect(plain.out).not.toContain(`parent ${shell}\n`);
-    await t.close();
-  });
+describe.each(Object.keys(clients))(
+  'probe shell over %s (real sshd)',
+  {timeout: 30_000},
+  (client) => {
+    const labTransport = (options?: ClientOptions): Transport => clients[client]!(options);
 
-  it('a probe that times out is killed alone; the shell serves the next one', async () => {
-    const t = labTransport(lab, {killGraceMs: 500});
-    const before = await probe(t, 'echo $PPID');
-    const slow = await probe(t, 'echo "pid $$"; sleep 30; echo never', {timeoutMs: 300});
-    expect(slow).toMatchObject({exitCode: null, timedOut: true, canceled: false});
-    expect(slow.unknown).toBeUndefined();
-    expect(slow.out).not.toContain('never');
-    const pid = /pid (\d+)/.exec(slow.out)?.[1];
-    const after = await probe(
-      t,
-      `echo $PPID; kill -0 ${pid} 2>/dev/null && echo alive || echo gone`,
-    );
-    expect(after).toMatchObject({exitCode: 0, out: `${before.out}gone\n`});
-    await t.close();
-  });
-
-  it('a probe never sees another probe’s output, started together or left behind', async () => {
-    const t = labTransport(lab);
-    const loop = (tag: string): string =>
-      `for i in 1 2 3 4 5; do echo ${tag}$i; echo ${tag}e$i >&2; sleep 0.02; done`;
-    const results = await Promise.all(['A', 'B', 'C', 'D'].map((tag) => probe(t, loop(tag))));
-    results.forEach((r, i) => {
-      const tag = 'ABCD'[i];
-      expect(r.out).toBe([1, 2, 3, 4, 5].map((n) => `${tag}${n}\n`).join(''));
-      expect(r.err).toBe([1, 2, 3, 4, 5].map((n) => `${tag}e${n}\n`).join(''));
+    it('runs every probe in one shell: output, stderr and exit status carried back', async () => {
+      const t = labTransport();
+      const first = await probe(t, 'echo "shell $PPID"; echo oops >&2; exit 3');
+      expect(first).toMatchObject({exitCode: 0 + 3, err: 'oops\n'});
+      expect(first.unknown).toBeUndefined();
+      const shell = /shell (\d+)/.exec(first.out)?.[1];
+      expect(shell).toMatch(/^\d+$/);
+      for (let i = 0; i < 5; i++) {
+        const next = await probe(t, `printf 'no newline %s' ${i}; echo "shell $PPID" >&2`);
+        expect(next).toMatchObject({exitCode: 0, out: `no newline ${i}`, err: `shell ${shell}\n`});
+      }
+      // a plain command still gets a channel (and a session) of its own
+      const plain = await run(t, target, 'echo "parent $PPID"');
+      expect(plain.out).not.toContain(`parent ${shell}\n`);
+      await t.close();
     });
-    // a child left running in the background is ended with its probe
-    const leaver = await probe(t, '(sleep 0.3; echo leaked) & echo first');
-    const next = await probe(t, 'sleep 0.6; echo second');
-    expect(leaver.out).toBe('first\n');
-    expect(next.out).toBe('second\n');
-    await t.close();
-  });
 
-  it('output that looks like a marker is passed through untouched', async () => {
-    const t = labTransport(lab);
-    const forged = await probe(
-      t,
-      `printf '\\036x:end:0\\036\\n\\036\\036partial'; printf '\\036crewchief:pid=1\\036\\n'; exit 7`,
-    );
-    expect(forged.exitCode).toBe(7);
-    expect(forged.out).toBe('\x1ex:end:0\x1e\n\x1e\x1epartial\x1ecrewchief:pid=1\x1e\n');
-    const binary = await probe(t, `printf '\\377\\000\\036\\n'`);
-    expect(Buffer.from(binary.out, 'utf8').length).toBeGreaterThan(0);
-    await t.close();
-  });
-
-  it('a shell that dies is restarted: the probe it ran is unknown, the next one runs', async () => {
-    const t = labTransport(lab);
-    const first = await probe(t, 'echo $PPID');
-    const killer = await probe(t, 'kill -KILL $PPID; echo "still here"');
-    expect(killer).toMatchObject({exitCode: null, unknown: true});
-    expect(killer.error).toMatch(/probe shell on target ended while the probe ran/);
-    const next = await probe(t, 'echo $PPID');
-    expect(next.exitCode).toBe(0);
-    expect(next.out).not.toBe(first.out);
-    await t.close();
-  });
-
-  it('falls back to a channel per probe where the remote shell cannot be driven, and says so', async () => {
-    const notices: string[] = [];
-    const t = labTransport(lab, {
-      identityFile: lab.restrictedKeyPath,
-      configFile: `${lab.dir}/no-such-config`,
-      knownHostsFiles: lab.knownHostsFile,
-      onNotice: (text) => notices.push(text),
+    it('a probe that times out is killed alone; the shell serves the next one', async () => {
+      const t = labTransport({killGraceMs: 500});
+      const before = await probe(t, 'echo $PPID');
+      const slow = await probe(t, 'echo "pid $$"; sleep 30; echo never', {timeoutMs: 300});
+      expect(slow).toMatchObject({exitCode: null, timedOut: true, canceled: false});
+      expect(slow.unknown).toBeUndefined();
+      expect(slow.out).not.toContain('never');
+      const pid = /pid (\d+)/.exec(slow.out)?.[1];
+      const after = await probe(
+        t,
+        `echo $PPID; kill -0 ${pid} 2>/dev/null && echo alive || echo gone`,
+      );
+      expect(after).toMatchObject({exitCode: 0, out: `${before.out}gone\n`});
+      await t.close();
     });
-    const host: HostSpec = {
-      name: 'target',
-      address: '127.0.0.1',
-      port: lab.target.port,
-      user: lab.user,
-    };
-    for (let i = 0; i < 2; i++) {
-      const result = await run(t, host, 'echo fine; exit 4', {probe: true});
-      expect(result).toMatchObject({exitCode: 4, out: 'fine\n'});
-    }
-    expect(notices).toEqual([expect.stringMatching(/^target: probes run on a channel each/)]);
-    await t.close();
-  });
-});
+
+    it('a probe never sees another probe’s output, started together or left behind', async () => {
+      const t = labTransport();
+      const loop = (tag: string): string =>
+        `for i in 1 2 3 4 5; do echo ${tag}$i; echo ${tag}e$i >&2; sleep 0.02; done`;
+      const results = await Promise.all(['A', 'B', 'C', 'D'].map((tag) => probe(t, loop(tag))));
+      results.forEach((r, i) => {
+        const tag = 'ABCD'[i];
+        expect(r.out).toBe([1, 2, 3, 4, 5].map((n) => `${tag}${n}\n`).join(''));
+        expect(r.err).toBe([1, 2, 3, 4, 5].map((n) => `${tag}e${n}\n`).join(''));
+      });
+      // a child left running in the background is ended with its probe
+      const leaver = await probe(t, '(sleep 0.3; echo leaked) & echo first');
+      const next = await probe(t, 'sleep 0.6; echo second');
+      expect(leaver.out).toBe('first\n');
+      expect(next.out).toBe('second\n');
+      await t.close();
+    });
+
+    it('output that looks like a marker is passed through untouched', async () => {
+      const t = labTransport();
+      const forged = await probe(
+        t,
+        `printf '\\036x:end:0\\036\\n\\036\\036partial'; printf '\\036crewchief:pid=1\\036\\n'; exit 7`,
+      );
+      expect(forged.exitCode).toBe(7);
+      expect(forged.out).toBe('\x1ex:end:0\x1e\n\x1e\x1epartial\x1ecrewchief:pid=1\x1e\n');
+      const binary = await probe(t, `printf '\\377\\000\\036\\n'`);
+      expect(Buffer.from(binary.out, 'utf8').length).toBeGreaterThan(0);
+      await t.close();
+    });
+
+    it('a shell that dies is restarted: the probe it ran is unknown, the next one runs', async () => {
+      const t = labTransport();
+      const first = await probe(t, 'echo $PPID');
+      const killer = await probe(t, 'kill -KILL $PPID; echo "still here"');
+      expect(killer).toMatchObject({exitCode: null, unknown: true});
+      expect(killer.error).toMatch(/probe shell on target ended while the probe ran/);
+      const next = await probe(t, 'echo $PPID');
+      expect(next.exitCode).toBe(0);
+      expect(next.out).not.toBe(first.out);
+      await t.close();
+    });
+
+    it('falls back to a channel per probe where the remote shell cannot be driven, and says so', async () => {
+      const notices: string[] = [];
+      const t = labTransport({restricted: true, onNotice: (text) => notices.push(text)});
+      const host: HostSpec = {
+        name: 'target',
+        address: '127.0.0.1',
+        port: lab.target.port,
+        user: lab.user,
+      };
+      for (let i = 0; i < 2; i++) {
+        const result = await run(t, host, 'echo fine; exit 4', {probe: true});
+        expect(result).toMatchObject({exitCode: 4, out: 'fine\n'});
+      }
+      expect(notices).toEqual([expect.stringMatching(/^target: probes run on a channel each/)]);
+      await t.close();
+    });
+  },
+);
 
 describe('MarkerScanner', () => {
   it('finds markers split anywhere across chunks and passes everything else through', () => {

@@ -9,7 +9,8 @@
  * timeouts and cancel kill the remote process group (from a second multiplexed session,
  * TERM then KILL) and the local client's group, a command cut off by a dead master is
  * `unknown`, and the master is restarted with backoff while the session runs, each
- * change reported through onLink.
+ * change reported through onLink. Probes (watches' polls, checks) go to one long-lived
+ * shell per host through the master (../ssh/probe-shell.ts), so a poll starts no `ssh`.
  */
 import {spawn, type ChildProcess} from 'node:child_process';
 import {createHash} from 'node:crypto';
@@ -20,6 +21,7 @@ import {killCommand, PidLineReader, remoteScript, wrapForGroupKill} from '../ssh
 import {createLinkReporter} from '../ssh/link-events.js';
 import {SshConnectError} from '../ssh/link.js';
 import {AbortedError, HostPool, type ConnectionState, type PoolLink} from '../ssh/pool.js';
+import {ProbeShell, type ShellChannel, type ShellWiring} from '../ssh/probe-shell.js';
 import {gapNotices, openSshGaps} from '../ssh/reach.js';
 import {emptySshConfig, loadSshConfig, type SshConfigLookup} from '../ssh/ssh-config.js';
 import {
@@ -55,6 +57,11 @@ export interface OpenSshTransportOptions {
   killGraceMs?: number;
   reconnect?: {attempts?: number; baseDelayMs?: number; maxDelayMs?: number};
   reconnectWaitMs?: number;
+  /**
+   * Run probes (`RunRequest.probe`) in one long-lived shell per host (default true);
+   * false: a multiplexed `ssh` per probe, like any command.
+   */
+  probeShell?: boolean;
   onConnectionState?(event: {
     host: string;
     state: ConnectionState;
@@ -138,6 +145,61 @@ class Master implements PoolLink {
   }
 }
 
+/** Runs a short command through a master (a kill), not waiting for it. */
+function runBeside(ssh: string, args: readonly string[], command: string): void {
+  const child = spawn(ssh, [...args, command], {stdio: 'ignore'});
+  child.on('error', () => {});
+}
+
+/**
+ * A shell session through a master: a multiplexed `ssh HOST 'exec sh'`. When the client
+ * fails (255) while the master still looks up, the master's own exit is waited for a
+ * moment, so a dropped link is not mistaken for a shell that would not start.
+ */
+function openShellThrough(
+  ssh: string,
+  args: readonly string[],
+  master: Master,
+  wiring: ShellWiring,
+): Promise<ShellChannel> {
+  return new Promise((resolve, reject) => {
+    if (!master.up) {
+      reject(new Error(`the ssh master is gone (${master.closeReason ?? 'closed'})`));
+      return;
+    }
+    const child = spawn(ssh, [...args, 'exec sh'], {stdio: ['pipe', 'pipe', 'pipe']});
+    child.stdout.on('data', wiring.stdout);
+    child.stderr.on('data', wiring.stderr);
+    child.stdin.on('error', () => {});
+    let spawned = false;
+    child.once('error', (error) => {
+      if (!spawned) reject(new Error(`cannot run ${ssh}: ${error.message}`));
+    });
+    child.once('close', (code) => {
+      if (!spawned) return;
+      if (code !== 255 || !master.up) {
+        wiring.closed();
+        return;
+      }
+      const timer = setTimeout(() => {
+        off();
+        wiring.closed();
+      }, 300);
+      const off = master.onClose(() => {
+        clearTimeout(timer);
+        wiring.closed();
+      });
+    });
+    child.once('spawn', () => {
+      spawned = true;
+      resolve({
+        write: (text) => void child.stdin.write(text),
+        close: () => void child.kill('SIGTERM'),
+      });
+    });
+  });
+}
+
 /** ssh's words for a refusal that retrying will not fix. */
 const PERMANENT =
   /host key verification failed|permission denied|no matching|certificate.*(invalid|expired)|REMOTE HOST IDENTIFICATION HAS CHANGED|Too many authentication failures|Bad configuration option|Could not resolve hostname/i;
@@ -218,6 +280,7 @@ export function createOpenSshTransport(options: OpenSshTransportOptions = {}): O
   const links = createLinkReporter();
   const pools = new Map<string, {pool: HostPool<Master>; socket: string}>();
   const running = new Set<OpenSshCommand>();
+  const probeShells = new Map<HostPool<Master>, ProbeShell<Master>>();
   const masters = new Set<Master>();
   const noticed = new Set<string>();
   let closed = false;
@@ -352,27 +415,66 @@ export function createOpenSshTransport(options: OpenSshTransportOptions = {}): O
       }
       if (closed) return failed('the openssh transport is closed');
       const host = request.host;
-      let execText: string;
+      let script: string;
       let entry: {pool: HostPool<Master>; socket: string};
       try {
-        execText = wrapForGroupKill(remoteScript(request, host));
+        script = remoteScript(request, host);
         entry = poolFor(host);
       } catch (error) {
         return failed(error instanceof Error ? error.message : String(error));
       }
-      const command: OpenSshCommand = new OpenSshCommand({
-        ssh,
-        pool: entry.pool,
-        args: clientArgs(host, entry.socket, request.pty ?? false),
-        execText,
-        ...(request.timeoutMs !== undefined ? {timeoutMs: request.timeoutMs} : {}),
-        ...(request.signal ? {signal: request.signal} : {}),
-        killGraceMs,
-        sink,
-        onSettled: () => running.delete(command),
-      });
-      running.add(command);
-      return command;
+      const args = clientArgs(host, entry.socket, request.pty ?? false);
+      const throughMaster = (
+        text: string,
+        extra: {timeoutMs?: number; signal?: AbortSignal},
+        to: OutputSink,
+      ): RunningCommand => {
+        const command: OpenSshCommand = new OpenSshCommand({
+          ssh,
+          pool: entry.pool,
+          args,
+          execText: text,
+          ...(extra.timeoutMs !== undefined ? {timeoutMs: extra.timeoutMs} : {}),
+          ...(extra.signal ? {signal: extra.signal} : {}),
+          killGraceMs,
+          sink: to,
+          onSettled: () => running.delete(command),
+        });
+        running.add(command);
+        return command;
+      };
+      if (request.probe && !request.pty && options.probeShell !== false) {
+        let shell = probeShells.get(entry.pool);
+        if (!shell) {
+          shell = new ProbeShell<Master>({
+            pool: entry.pool,
+            name: host.name,
+            killGraceMs,
+            openShell: (master, wiring) => openShellThrough(ssh, args, master, wiring),
+            control: (_master, text) => runBeside(ssh, args, text),
+            fallback: (probe, to) =>
+              throughMaster(
+                wrapForGroupKill(probe.script),
+                {
+                  ...(probe.timeoutMs !== undefined ? {timeoutMs: probe.timeoutMs} : {}),
+                  ...(probe.signal ? {signal: probe.signal} : {}),
+                },
+                to,
+              ),
+            onFallback: (text) => options.onNotice?.(text),
+          });
+          probeShells.set(entry.pool, shell);
+        }
+        return shell.run(
+          {
+            script,
+            ...(request.timeoutMs !== undefined ? {timeoutMs: request.timeoutMs} : {}),
+            ...(request.signal ? {signal: request.signal} : {}),
+          },
+          sink,
+        );
+      }
+      return throughMaster(wrapForGroupKill(script), request, sink);
     },
     connections: () => Object.fromEntries(states),
     onLink: (listener) => links.onLink(listener),
@@ -382,6 +484,8 @@ export function createOpenSshTransport(options: OpenSshTransportOptions = {}): O
       const stopping = [...running];
       for (const command of stopping) command.stop('canceled');
       const bound = new Promise((resolve) => setTimeout(resolve, killGraceMs * 2 + 1000).unref());
+      for (const shell of probeShells.values()) shell.close();
+      probeShells.clear();
       await Promise.race([Promise.all(stopping.map((c) => c.done)), bound]);
       const ending = [...masters].map(
         (m) =>
@@ -470,12 +574,8 @@ class OpenSshCommand implements RunningCommand {
     const pid = this.pid;
     if (pid === undefined || this.killSent) return;
     this.killSent = true;
-    const control = (signal: 'TERM' | 'KILL'): void => {
-      const child = spawn(this.o.ssh, [...this.o.args, killCommand([pid], signal)], {
-        stdio: 'ignore',
-      });
-      child.on('error', () => {});
-    };
+    const control = (signal: 'TERM' | 'KILL'): void =>
+      runBeside(this.o.ssh, this.o.args, killCommand([pid], signal));
     control('TERM');
     this.timers.push(
       setTimeout(() => {

@@ -186,7 +186,7 @@ export function createSshTransport(options: SshTransportOptions = {}): SshTransp
   const pools = new Map<string, {pool: HostPool; route: ResolvedRoute}>();
   const jumps = new Map<string, Promise<Link>>();
   const running = new Set<SshCommand>();
-  const probeShells = new Map<HostPool, ProbeShell>();
+  const probeShells = new Map<HostPool, ProbeShell<Link>>();
   let closed = false;
 
   const links = createLinkReporter();
@@ -442,6 +442,14 @@ export function createSshTransport(options: SshTransportOptions = {}): SshTransp
             pool,
             name: host.name,
             killGraceMs,
+            openShell: (link, wiring) =>
+              link.exec('exec sh', {}, (channel) => {
+                channel.on('data', wiring.stdout);
+                channel.stderr.on('data', wiring.stderr);
+                channel.on('error', () => {});
+                channel.on('close', wiring.closed);
+              }),
+            control: (link, command) => void link.runControl(command),
             fallback: (probe, to) =>
               channelCommand(
                 wrapForGroupKill(probe.script),

@@ -17,13 +17,16 @@
  * A shell that dies is started again for the next probe (a probe it was running ends
  * `unknown`). Where the shell cannot be started (a forced command, no `setsid`, a login
  * shell that does not run `exec sh`), the host falls back to a channel per probe.
+ *
+ * Both SSH clients use it: the client only says how to open a shell session on a link
+ * (an ssh2 channel, a multiplexed `ssh` through an OpenSSH master) and how to run a
+ * control command beside it (`openShell`, `control`).
  */
 import {randomBytes} from 'node:crypto';
-import type {ClientChannel} from 'ssh2';
 import {PICK_SHELL, shellQuote} from '../shell.js';
 import type {OutputSink, RunResult, RunningCommand} from '../types.js';
 import {killCommand} from './command-line.js';
-import {AbortedError, type HostPool, type Lease} from './pool.js';
+import {AbortedError, type HostPool, type Lease, type PoolLink} from './pool.js';
 
 const RS = '\x1e';
 /** How much of a stream's tail is held back because it may be the start of a marker. */
@@ -36,8 +39,34 @@ export interface ProbeRequest {
   signal?: AbortSignal;
 }
 
-export interface ProbeShellOptions {
-  pool: HostPool;
+/** A shell session started on a link: its stdin, and how to end it. */
+export interface ShellChannel {
+  write(text: string): void;
+  close(): void;
+}
+
+/** Where a shell session's output and end go; wired before any output can arrive. */
+export interface ShellWiring {
+  stdout(chunk: Buffer): void;
+  stderr(chunk: Buffer): void;
+  /** The session ended: the shell exited, or its link dropped. */
+  closed(): void;
+}
+
+/** What the probe shell needs of a link besides what the pool needs. */
+export interface ProbeLink extends PoolLink {
+  /** The host and address, for messages. */
+  readonly label: string;
+  /** Why the link went down, once it has. */
+  readonly closeReason: string | undefined;
+}
+
+export interface ProbeShellOptions<L extends ProbeLink> {
+  pool: HostPool<L>;
+  /** Starts `exec sh` on the link (no pty); rejects when the link drops on the way. */
+  openShell(link: L, wiring: ShellWiring): Promise<ShellChannel>;
+  /** Runs a short command on the host beside the shell (a kill); its outcome is not needed. */
+  control(link: L, command: string): void;
   /** The host, for messages. */
   name: string;
   /** Between TERM and KILL, and between KILL and giving up on the shell. */
@@ -122,9 +151,9 @@ export class MarkerScanner {
 }
 
 /** One shell on one channel. */
-interface Shell {
-  channel: ClientChannel;
-  lease: Lease;
+interface Shell<L extends ProbeLink> {
+  channel: ShellChannel | undefined;
+  lease: Lease<L>;
   out: MarkerScanner;
   err: MarkerScanner;
   alive: boolean;
@@ -167,16 +196,16 @@ class Probe implements RunningCommand {
   }
 }
 
-export class ProbeShell {
-  private shell: Shell | undefined;
-  private starting: Promise<Shell | undefined> | undefined;
+export class ProbeShell<L extends ProbeLink> {
+  private shell: Shell<L> | undefined;
+  private starting: Promise<Shell<L> | undefined> | undefined;
   private unsupported: string | undefined;
   private readonly queue: Probe[] = [];
   private busy = false;
   private closed = false;
   private readonly stopStarting = new AbortController();
 
-  constructor(private readonly options: ProbeShellOptions) {}
+  constructor(private readonly options: ProbeShellOptions<L>) {}
 
   /** False once the host has fallen back to a channel per probe. */
   get usable(): boolean {
@@ -254,7 +283,7 @@ export class ProbeShell {
   }
 
   private async runOne(probe: Probe): Promise<void> {
-    let shell: Shell | undefined;
+    let shell: Shell<L> | undefined;
     for (let attempt = 1; ; attempt++) {
       try {
         shell = await this.ready(probe);
@@ -283,21 +312,21 @@ export class ProbeShell {
   }
 
   /** The live shell, started if needed; undefined when the host falls back. */
-  private async ready(probe: Probe): Promise<Shell | undefined> {
+  private async ready(probe: Probe): Promise<Shell<L> | undefined> {
     if (this.shell?.alive) return this.shell;
     if (this.unsupported !== undefined) return undefined;
     this.starting ??= this.startShell(probe).finally(() => (this.starting = undefined));
     return this.starting;
   }
 
-  private async startShell(probe: Probe): Promise<Shell | undefined> {
+  private async startShell(probe: Probe): Promise<Shell<L> | undefined> {
     // The probe's own stop leaves the wait for a link.
     const abort = new AbortController();
     const onStop = (): void => abort.abort();
     probe.onStop = onStop;
     const stopAll = (): void => abort.abort();
     this.stopStarting.signal.addEventListener('abort', stopAll, {once: true});
-    let lease: Lease;
+    let lease: Lease<L>;
     try {
       lease = await this.options.pool.acquire(abort.signal);
     } catch (error) {
@@ -314,26 +343,30 @@ export class ProbeShell {
     }
     const link = lease.link;
     const hello = randomBytes(9).toString('hex');
-    let channel: ClientChannel;
-    let shell!: Shell;
     let greeted: (ok: boolean | string) => void = () => {};
     const greeting = new Promise<boolean | string>((resolve) => (greeted = resolve));
+    const shell: Shell<L> = {
+      channel: undefined,
+      lease,
+      out: new MarkerScanner(
+        (chunk) => shell.current?.sink.stdout(chunk),
+        (marker) => this.onMarker(shell, 'out', marker, greeted),
+      ),
+      err: new MarkerScanner(
+        (chunk) => shell.current?.sink.stderr(chunk),
+        (marker) => this.onMarker(shell, 'err', marker, greeted),
+      ),
+      alive: true,
+      onClose: new Set(),
+    };
+    shell.out.token = hello;
+    let channel: ShellChannel;
     try {
-      channel = await link.exec('exec sh', {}, (opened) => {
-        const out = new MarkerScanner(
-          (chunk) => shell.current?.sink.stdout(chunk),
-          (marker) => this.onMarker(shell, 'out', marker, greeted),
-        );
-        const err = new MarkerScanner(
-          (chunk) => shell.current?.sink.stderr(chunk),
-          (marker) => this.onMarker(shell, 'err', marker, greeted),
-        );
-        out.token = hello;
-        shell = {channel: opened, lease, out, err, alive: true, onClose: new Set()};
-        opened.on('data', (chunk: Buffer) => out.push(chunk));
-        opened.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-        opened.on('error', () => {});
-        opened.on('close', () => {
+      channel = await this.options.openShell(link, {
+        stdout: (chunk) => shell.out.push(chunk),
+        stderr: (chunk) => shell.err.push(chunk),
+        closed: () => {
+          if (!shell.alive) return;
           shell.alive = false;
           shell.reason ??= link.up
             ? 'the probe shell exited'
@@ -342,8 +375,9 @@ export class ProbeShell {
           greeted(false);
           for (const listener of [...shell.onClose]) listener();
           if (this.shell === shell) this.shell = undefined;
-        });
+        },
       });
+      shell.channel = channel;
     } catch (error) {
       lease.release();
       const message = error instanceof Error ? error.message : String(error);
@@ -385,7 +419,7 @@ export class ProbeShell {
   }
 
   private onMarker(
-    shell: Shell,
+    shell: Shell<L>,
     stream: 'out' | 'err',
     marker: Marker,
     greeted: (ok: boolean | string) => void,
@@ -417,7 +451,7 @@ export class ProbeShell {
   }
 
   /** Sends one probe to the shell and waits for both its end markers (or the shell's end). */
-  private send(shell: Shell, probe: Probe): Promise<void> {
+  private send(shell: Shell<L>, probe: Probe): Promise<void> {
     return new Promise<void>((resolve) => {
       const {token} = probe;
       shell.current = probe;
@@ -456,21 +490,21 @@ export class ProbeShell {
         killing = true;
         const link = shell.lease.link;
         const pid = probe.pid;
-        void link.runControl(killCommand([pid], 'TERM'));
+        this.options.control(link, killCommand([pid], 'TERM'));
         probe.timers.push(
           setTimeout(() => {
-            void link.runControl(killCommand([pid], 'KILL'));
+            this.options.control(link, killCommand([pid], 'KILL'));
             probe.timers.push(
               setTimeout(() => {
                 // the shell does not come back from its wait: start a new one
-                if (!probe.settled) shell.channel.close();
+                if (!probe.settled) shell.channel?.close();
               }, this.options.killGraceMs),
             );
           }, this.options.killGraceMs),
         );
       };
       const q = `'\\036${token}:`;
-      shell.channel.write(
+      shell.channel?.write(
         `setsid "$CREWCHIEF_SH" -c ${shellQuote(probe.request.script)} </dev/null & p=$!; ` +
           `printf ${q}pid:%s\\036\\n' "$p"; wait "$p"; s=$?; kill -KILL -"$p" 2>/dev/null; ` +
           `printf ${q}end:%s\\036\\n' "$s"; printf ${q}end\\036\\n' >&2\n`,
@@ -490,6 +524,6 @@ export class ProbeShell {
     }
     const current = this.shell?.current;
     if (current) this.stop(current, 'canceled');
-    this.shell?.channel.close();
+    this.shell?.channel?.close();
   }
 }
