@@ -452,27 +452,12 @@ export function createOpenSshTransport(options: OpenSshTransportOptions = {}): O
             killGraceMs,
             openShell: (master, wiring) => openShellThrough(ssh, args, master, wiring),
             control: (_master, text) => runBeside(ssh, args, text),
-            fallback: (probe, to) =>
-              throughMaster(
-                wrapForGroupKill(probe.script),
-                {
-                  ...(probe.timeoutMs !== undefined ? {timeoutMs: probe.timeoutMs} : {}),
-                  ...(probe.signal ? {signal: probe.signal} : {}),
-                },
-                to,
-              ),
+            fallback: (probe, to) => throughMaster(wrapForGroupKill(probe.script), probe, to),
             onFallback: (text) => options.onNotice?.(text),
           });
           probeShells.set(entry.pool, shell);
         }
-        return shell.run(
-          {
-            script,
-            ...(request.timeoutMs !== undefined ? {timeoutMs: request.timeoutMs} : {}),
-            ...(request.signal ? {signal: request.signal} : {}),
-          },
-          sink,
-        );
+        return shell.run({...request, script}, sink);
       }
       return throughMaster(wrapForGroupKill(script), request, sink);
     },

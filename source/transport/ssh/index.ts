@@ -450,27 +450,12 @@ export function createSshTransport(options: SshTransportOptions = {}): SshTransp
                 channel.on('close', wiring.closed);
               }),
             control: (link, command) => void link.runControl(command),
-            fallback: (probe, to) =>
-              channelCommand(
-                wrapForGroupKill(probe.script),
-                {
-                  ...(probe.timeoutMs !== undefined ? {timeoutMs: probe.timeoutMs} : {}),
-                  ...(probe.signal ? {signal: probe.signal} : {}),
-                },
-                to,
-              ),
+            fallback: (probe, to) => channelCommand(wrapForGroupKill(probe.script), probe, to),
             onFallback: (text) => options.onNotice?.(text),
           });
           probeShells.set(pool, shell);
         }
-        return shell.run(
-          {
-            script,
-            ...(request.timeoutMs !== undefined ? {timeoutMs: request.timeoutMs} : {}),
-            ...(request.signal ? {signal: request.signal} : {}),
-          },
-          sink,
-        );
+        return shell.run({...request, script}, sink);
       }
       return channelCommand(wrapForGroupKill(script), request, sink);
     },
