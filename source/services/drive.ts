@@ -22,7 +22,15 @@ import {terminalAsker} from '../ui/plain.js';
 import {EXIT, exitForEnd} from './exit.js';
 import {onInterrupt, type Interrupt} from './interrupt.js';
 import type {Launched} from './open.js';
-import {consoleView, feed, liveSource, plainView, storeSink} from './pipeline.js';
+import {
+  consoleView,
+  feed,
+  frameBatched,
+  liveSource,
+  plainView,
+  storeSink,
+  type BatchedSink,
+} from './pipeline.js';
 
 export interface DriveOptions {
   plain: boolean;
@@ -131,7 +139,11 @@ export async function drive(launched: Launched, options: DriveOptions): Promise<
 
   // The one pipeline: the live journal into the store and the view; prompts are answered
   // once the store shows them.
-  const sink = storeSink(store, options.plain ? plainView(write) : consoleView);
+  // The console folds output once per frame (frameBatched), never per chunk; the plain
+  // view prints each entry as it comes.
+  const sink: BatchedSink = options.plain
+    ? {...storeSink(store, plainView(write)), flush() {}}
+    : frameBatched(storeSink(store, consoleView));
   const feeding = feed(liveSource(journal), {
     take(entries) {
       sink.take(entries);
@@ -160,6 +172,7 @@ export async function drive(launched: Launched, options: DriveOptions): Promise<
   offInterrupt();
   await launched.team?.settle();
   await feeding.stop();
+  sink.flush();
   journal.close();
   const teamNotes = (await launched.team?.close()) ?? [];
   const {events, fsyncs, bytes} = journal.stats;

@@ -65,6 +65,52 @@ export function storeSink(store: SessionStoreApi, view: View = consoleView): Sin
   };
 }
 
+/** The console's frame: output is folded into the store at most this often (10 fps). */
+export const FRAME_MS = 100;
+
+/** Entries that only add output: they may wait for the next frame. */
+const deferrable = (entry: JournalEntry): boolean =>
+  entry.type === 'output' || entry.type === 'output-progress';
+
+export interface BatchedSink extends Sink {
+  /** Folds what waits now (the session ended, the source stopped). */
+  flush(): void;
+}
+
+/**
+ * Keeps the fold off the per-chunk path: output entries wait and go into the sink
+ * together, at most once per `everyMs`, while the recorder journals every chunk as it
+ * comes. Any other entry first flushes what waits, so the order holds and a prompt, a
+ * result or the session's end is folded at once (drive answers prompts from the store).
+ */
+export function frameBatched(sink: Sink, everyMs = FRAME_MS): BatchedSink {
+  let waiting: JournalEntry[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  const flush = (): void => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    if (!waiting.length) return;
+    const batch = waiting;
+    waiting = [];
+    sink.take(batch);
+  };
+  return {
+    flush,
+    take(entries) {
+      if (entries.every(deferrable)) {
+        for (const entry of entries) waiting.push(entry);
+        if (!timer) {
+          timer = setTimeout(flush, everyMs);
+          timer.unref?.();
+        }
+        return;
+      }
+      flush();
+      sink.take(entries);
+    },
+  };
+}
+
 export interface Feeding {
   /** Resolves when the session closes in the stream (or `stop` is called). */
   ended: Promise<void>;
