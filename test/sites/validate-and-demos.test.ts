@@ -62,7 +62,8 @@ const slots = (() => {
   };
 })();
 
-describe.concurrent('crewchief demo SITE --plain', {timeout: 120_000}, () => {
+// The timeout covers the wait for a slot as well as the run: generous, for a loaded machine.
+describe.concurrent('crewchief demo SITE --plain', {timeout: 420_000}, () => {
   for (const site of demos) {
     it(`${site} runs to the end`, async () => {
       const journal = path.join(state, `${site}.jsonl`);

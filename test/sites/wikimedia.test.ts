@@ -114,9 +114,12 @@ describe('wikimedia services over sshd', {timeout: 120_000}, () => {
       value: 21,
       target: '= 21',
     });
-    // puppet exits 2 when it changed something: counted as success
+    // puppet exits 2 when it changed something: counted as success. A host whose own agent
+    // run (simulated at a fixed offset after the merge) got there first exits 0: on a
+    // loaded machine the simulated clock runs ahead of the steps, so some hosts may.
     const puppet = entriesOf(run.entries, 'host-finished', 'apply/puppet-run/now/puppet-rest');
     expect(puppet).toHaveLength(20);
-    expect(puppet.every((h) => h.exitCode === 2 && h.outcome === 'ok')).toBe(true);
+    expect(puppet.every((h) => h.outcome === 'ok' && [0, 2].includes(h.exitCode ?? -1))).toBe(true);
+    expect(puppet.some((h) => h.exitCode === 2)).toBe(true);
   });
 });
