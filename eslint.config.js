@@ -13,6 +13,7 @@ const FOLDERS = [
   'journal',
   'transport',
   'runbook',
+  'import',
   'sim',
   'store',
   'engine',
@@ -27,6 +28,8 @@ const MAY_IMPORT = {
   journal: [],
   transport: [],
   runbook: ['transport'],
+  // Markdown and wiki text → a machine file's text: it knows the vocabulary, nothing else.
+  import: ['runbook'],
   sim: ['transport', 'runbook'],
   store: ['journal', 'runbook'],
   engine: ['journal', 'runbook', 'transport'],
@@ -50,6 +53,7 @@ const MAY_IMPORT = {
   commands: [
     'decisions',
     'engine',
+    'import',
     'journal',
     'report',
     'runbook',

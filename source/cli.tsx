@@ -75,6 +75,7 @@ const options = {
   md: {type: 'string'},
   html: {type: 'string'},
   json: {type: 'boolean'},
+  output: {type: 'string', short: 'o'},
 } satisfies ParseArgsConfig['options'];
 
 async function main(argv: string[]): Promise<number> {
@@ -142,6 +143,11 @@ async function main(argv: string[]): Promise<number> {
         ...(flags.json ? {json: true} : {}),
         ...(flags['journal-db'] ? {journalDb: flags['journal-db']} : {}),
       });
+    case 'import':
+      return (await import('./commands/import.js')).importCommand(
+        args,
+        flags.output !== undefined ? {output: flags.output} : {},
+      );
     case 'completion':
       return (await import('./commands/completion.js')).completion(args);
     case '__complete':
@@ -154,7 +160,7 @@ async function main(argv: string[]): Promise<number> {
     }
     default:
       throw new UsageError(
-        `unknown command "${command}" (expected run, resume, replay, report, validate, demo, graph, list or completion; team mode: watch, sessions, mirror; crewchief --help)`,
+        `unknown command "${command}" (expected run, resume, replay, report, validate, import, demo, graph, list or completion; team mode: watch, sessions, mirror; crewchief --help)`,
       );
   }
 }

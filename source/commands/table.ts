@@ -72,6 +72,13 @@ export const COMMANDS: readonly CommandSpec[] = [
     flags: ['json'],
   },
   {
+    name: 'import',
+    usage: 'import FILE.md [-o machines/NAME.ts]',
+    summary: ['a Markdown or wiki-text runbook as a machine file'],
+    args: 'file',
+    flags: ['output'],
+  },
+  {
     name: 'demo',
     usage: 'demo [SITE] [--auto] [--plain]',
     summary: ['the runbook against its simulated site (default: rubin)'],
