@@ -6,6 +6,8 @@
  */
 import {assign, emit, fromPromise, setup} from 'xstate';
 import type {JournalEvent, Outcome, PromptKind} from '../journal/events.js';
+import {whenFails} from '../runbook/conditions.js';
+import type {ValueCondition} from '../runbook/vocabulary.js';
 import {builtInVariables, interpolate, type ResolvedPlan, type ResolvedStep} from './plan.js';
 import {describePrompts, type DescribePrompt} from './prompt-facts.js';
 import {unknownPromptText, whenUnfinished} from './unfinished.js';
@@ -89,11 +91,23 @@ export const engineSetup = setup({
       (event.type === 'GO' || event.type === 'CONFIRM') && event.value.trim() === params.word,
     choseOption: ({event}, params: {option: string}) =>
       event.type === 'CHOOSE' && event.option === params.option,
+    /** A step's `when` holds on the variables as they are now (captured values too). */
+    whenHolds: ({context}, params: {when: ValueCondition | readonly ValueCondition[]}) =>
+      whenFails(params.when, context.vars) === undefined,
   },
   actions: {
     startClock: assign({stepStartedAt: () => Date.now()}),
     nextAttempt: assign({attempt: ({context}) => context.attempt + 1}),
     resetAttempt: assign({attempt: () => 1}),
+    /** A step whose `when` does not hold: skipped, saying which condition and what value. */
+    skippedByCondition: emit(
+      ({context}, params: {step: string; when: ValueCondition | readonly ValueCondition[]}) =>
+        ({
+          type: 'step-skipped',
+          step: params.step,
+          reason: `not run: ${whenFails(params.when, context.vars) ?? 'its condition does not hold'}`,
+        }) as const,
+    ),
     phaseEntered: emit(
       (_, params: {phase: string}) => ({type: 'phase-entered', phase: params.phase}) as const,
     ),
@@ -234,8 +248,13 @@ export function compileMachine(
   startAt?: StartAt,
   describe: DescribePrompt = describePrompts(plan),
 ) {
+  // A step with `when` is entered through its condition: run it, or skip it to the next.
   const target = (key: string | undefined): string =>
-    key ? `#${stateId(plan, key)}` : '#finished';
+    key
+      ? plan.byKey.get(key)?.step.when !== undefined
+        ? `#when-${stateId(plan, key)}`
+        : `#${stateId(plan, key)}`
+      : '#finished';
   const states: Record<string, object> = {};
   let previousPhase: string | undefined;
   const ordered = plan.steps.filter((s) => s.applies);
@@ -247,16 +266,37 @@ export function compileMachine(
     previousPhase = s.phase.id;
   }
   for (const s of ordered) {
+    const when = s.step.when;
+    const entersPhase = firstOfPhase.has(s.key);
+    if (when !== undefined) {
+      const id = `when-${stateId(plan, s.key)}`;
+      states[id] = {
+        id,
+        ...(entersPhase ? {entry: [{type: 'phaseEntered', params: {phase: s.phase.id}}]} : {}),
+        always: [
+          {guard: {type: 'whenHolds', params: {when}}, target: `#${stateId(plan, s.key)}`},
+          {
+            target: target(s.next),
+            actions: [{type: 'skippedByCondition', params: {step: s.key, when}}],
+          },
+        ],
+      };
+    }
     states[stateId(plan, s.key)] = stepState(
       s,
       target,
       plan,
-      firstOfPhase.has(s.key),
+      entersPhase && when === undefined,
       startAt,
       describe,
     );
   }
-  const first = startAt ? `#${stateId(plan, startAt.key)}` : target(plan.first);
+  // A resumed step the driver must decide on is entered as it was; any other, as usual.
+  const first = startAt
+    ? startAt.substate
+      ? `#${stateId(plan, startAt.key)}`
+      : target(startAt.key)
+    : target(plan.first);
   return engineSetup.createMachine({
     id: 'session',
     context: ({input}) => ({vars: input.vars, attempt: 1, stepStartedAt: Date.now()}),

@@ -77,6 +77,35 @@ export function resolveTarget(
   return null;
 }
 
+/** The variable a target names when it is written `${name}` (read when the step runs). */
+export const targetVariable = (target: string | undefined): string | undefined =>
+  target === undefined ? undefined : /^\$\{([A-Za-z_][\w.-]*)\}$/.exec(target.trim())?.[1];
+
+/**
+ * The hosts a step runs on, given the variables as they are when it runs: a `${name}`
+ * target is read then (a profile variable, or a value an earlier step captured). Its value
+ * must name a host or a group of the profile (not `local`): otherwise this throws, saying
+ * so, and the step runs nowhere.
+ */
+export function hostsAtRun(
+  resolved: ResolvedStep,
+  vars: Readonly<Record<string, string>>,
+  profile: Profile,
+): 'local' | HostSpec[] {
+  const name = targetVariable(stepTarget(resolved.step));
+  if (name === undefined) return resolved.hosts;
+  const value = vars[name];
+  if (value === undefined)
+    throw new Error(`the target \${${name}} has no value: the step runs nowhere`);
+  const hosts = value === 'local' ? null : resolveTarget(value, profile);
+  if (hosts === null || hosts === 'local') {
+    throw new Error(
+      `the target \${${name}} is ${JSON.stringify(value.slice(0, 80))}, which is not a host or group of profile ${profile.name} (hosts: ${Object.keys(profile.hosts).join(', ') || 'none'}; groups: ${Object.keys(profile.groups).join(', ') || 'none'}): the step runs nowhere`,
+    );
+  }
+  return hosts;
+}
+
 const stepTarget = (step: Step): string | undefined =>
   step.kind === 'command' || step.kind === 'watch' || step.kind === 'check' ? step.on : undefined;
 
@@ -135,7 +164,13 @@ export function resolvePlan(site: Site, profile: Profile): ResolvedPlan {
       const step = withOverrides(raw, profile);
       const reason = phaseReason ?? applicability(step, profile.flags);
       const target = stepTarget(step);
-      const hosts = resolveTarget(target, profile) ?? [];
+      // A `${name}` target: known now when a profile variable names it, else when it runs.
+      const variable = targetVariable(target);
+      const named = variable === undefined ? target : vars[variable];
+      const hosts =
+        variable !== undefined && (named === undefined || named === 'local')
+          ? []
+          : (resolveTarget(named, profile) ?? []);
       const due = step.due ?? phase.due;
       const dueDate = due && profile.release ? resolveDue(due, profile.release) : undefined;
       const danger =

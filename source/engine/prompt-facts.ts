@@ -8,7 +8,7 @@ import type {JournalEvent, PromptKind} from '../journal/events.js';
 import type {Redactor} from '../journal/redact.js';
 import type {CheckProbe, CheckStep, CommandStep, WatchStep} from '../runbook/vocabulary.js';
 import {hostName} from '../transport/types.js';
-import {interpolate, type ResolvedPlan, type ResolvedStep} from './plan.js';
+import {hostsAtRun, interpolate, type ResolvedPlan, type ResolvedStep} from './plan.js';
 import {describeUntil, fill, fillProbe, maskedSecrets, probeCommand} from './steps.js';
 
 type PromptShown = Extract<JournalEvent, {type: 'prompt-shown'}>;
@@ -35,11 +35,23 @@ export interface LiveFacts {
   skipHosts?: (step: string) => ReadonlySet<string>;
 }
 
-const targets = (resolved: ResolvedStep): string[] =>
-  resolved.hosts === 'local' ? ['local'] : resolved.hosts.map(hostName);
+/** The step's hosts with the variables as they are now (none when a variable target has no host). */
+const targets = (
+  plan: ResolvedPlan,
+  resolved: ResolvedStep,
+  vars: Readonly<Record<string, string>>,
+): string[] => {
+  try {
+    const hosts = hostsAtRun(resolved, vars, plan.profile);
+    return hosts === 'local' ? ['local'] : hosts.map(hostName);
+  } catch {
+    return [];
+  }
+};
 
 /** The commands a step runs per host, filled and redacted; undefined when a value is missing. */
 function commandsOf(
+  plan: ResolvedPlan,
   resolved: ResolvedStep,
   vars: Record<string, string>,
   live: LiveFacts,
@@ -60,7 +72,7 @@ function commandsOf(
     return undefined;
   }
   const skip = live.skipHosts?.(resolved.key);
-  return targets(resolved)
+  return targets(plan, resolved, vars)
     .filter((h) => !skip?.has(h))
     .flatMap((host) => texts.map((t) => ({host, command: live.redactor.text(t)})));
 }
@@ -115,13 +127,13 @@ export function describePrompts(plan: ResolvedPlan, live?: LiveFacts): DescribeP
         : resolved.step.kind === 'check'
           ? resolved.step.probes.map((p) => describeProbe(p, all, live))
           : undefined;
-    const runs = live ? commandsOf(resolved, all, live) : undefined;
+    const runs = live ? commandsOf(plan, resolved, all, live) : undefined;
     const guards = guardsOf(plan, resolved, all, live);
     const count = prompt === 'watch-timeout' ? live?.lastCount?.(key) : undefined;
     const unit = resolved.step.kind === 'watch' ? resolved.step.unit : undefined;
     return {
       title: interpolate(resolved.step.title, all),
-      hosts: targets(resolved),
+      hosts: targets(plan, resolved, all),
       ...(runs ? {runs} : {}),
       ...(checks?.length ? {checks} : {}),
       ...(guards ? {guards} : {}),

@@ -167,6 +167,7 @@ export class Session {
       dryRun: !!this.options.dryRun,
       backgrounds: this.backgrounds,
       succeededHosts: succeededHosts(this.options.resume?.history ?? []),
+      succeededAt: succeededTimes(this.options.resume?.history ?? []),
       excludedHosts: this.excluded,
       ...this.options.services,
     };
@@ -405,4 +406,12 @@ function succeededHosts(history: readonly JournalEntry[]): Map<string, Set<strin
     }
   }
   return done;
+}
+
+/** When a host last succeeded in each step, from journal history (a resumed rolling update pauses from there). */
+function succeededTimes(history: readonly JournalEntry[]): Map<string, number> {
+  const times = new Map<string, number>();
+  for (const e of history)
+    if (e.type === 'host-finished' && e.outcome === 'ok') times.set(e.step, Date.parse(e.time));
+  return times;
 }

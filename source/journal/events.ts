@@ -168,6 +168,8 @@ export type JournalEvent =
       exitCode: number | null;
       outcome: Outcome;
       error?: string;
+      /** v2: attempts made on this host (`retry`), when more than one. */
+      attempts?: number;
     }
   | {
       type: 'count-sampled';
@@ -179,8 +181,37 @@ export type JournalEvent =
       unit?: string;
       /** When this watch gives up (ISO), so the console can show the time left. */
       deadline?: string;
+      /**
+       * v2: a watch whose condition is per host (`hosts: 'every'` or `'any'`): each host's
+       * count and whether the condition holds there; `value` is then the count of the host
+       * holding it up (`every`: the first where it does not hold; `any`: the first where
+       * it does, else the first host).
+       */
+      per?: 'every' | 'any';
+      hosts?: readonly {host: string; value: number | null; holds: boolean}[];
     }
   | {type: 'count-stalled'; step: string; value: number | null; sinceMs: number}
+  | {
+      /**
+       * v2: one attempt of a step that tries again (`retry` on a command or a check, the
+       * per-host checks after a command): its number, how it ended, the wait before the next.
+       */
+      type: 'attempt-ended';
+      step: string;
+      /** The host, for a command's attempts on one host and its per-host checks. */
+      host?: string;
+      /** What was tried: the command, or the checks. */
+      what: 'command' | 'checks';
+      attempt: number;
+      /** The most attempts there will be. */
+      of: number;
+      ok: boolean;
+      exitCode?: number | null;
+      /** Why it failed, said plainly (redacted). */
+      error?: string;
+      /** The wait before the next attempt; absent when none follows. */
+      nextInMs?: number;
+    }
   | {
       type: 'prompt-shown';
       step: string;

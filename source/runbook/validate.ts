@@ -7,9 +7,21 @@ import {applicability} from './flags.js';
 import type {Profile, ValidationError} from './profile.js';
 import {locationOf} from './source-location.js';
 import {templateUses} from './template.js';
-import {stepKinds, type Duration, type Phase, type Site, type Step} from './vocabulary.js';
+import {comparisonFields, whenList} from './conditions.js';
+import {
+  stepKinds,
+  type Duration,
+  type Phase,
+  type Retry,
+  type Site,
+  type Step,
+} from './vocabulary.js';
 
 const ID = /^[a-z0-9][a-z0-9_-]*$/i;
+/** A target written as one variable, `${name}`. */
+const VARIABLE_TARGET = /^\$\{([A-Za-z_][\w.-]*)\}$/;
+const WATCH_FIELDS = ['equals', 'atMost', 'atLeast', 'below', 'above', 'near', 'xOfX'] as const;
+const NUMBER_FIELDS = new Set(['below', 'above', 'atMost', 'atLeast']);
 const BUILT_IN = new Set(['site', 'profile', 'release']);
 
 interface Walked {
@@ -122,6 +134,31 @@ export function validateSite(site: Site, file: string): ValidationError[] {
       fail(step, field, `step ${step.id ?? '?'} (${step.kind}): ${field} is required`);
     }
   };
+  const retry = (step: Step, field: string, value: Retry | undefined): void => {
+    if (value === undefined) return;
+    if (typeof value !== 'object' || value === null) {
+      fail(
+        step,
+        field,
+        `step ${step.id}: expected {attempts, backoff}, found ${JSON.stringify(value)}`,
+      );
+      return;
+    }
+    if (!Number.isInteger(value.attempts) || value.attempts < 1)
+      fail(
+        step,
+        `${field}.attempts`,
+        `step ${step.id}: expected a whole number of attempts of at least 1, found ${JSON.stringify(value.attempts)}`,
+      );
+    duration(step, `${field}.backoff`, value.backoff);
+    duration(step, `${field}.maxDelay`, value.maxDelay);
+    if (value.factor !== undefined && !(typeof value.factor === 'number' && value.factor >= 1))
+      fail(
+        step,
+        `${field}.factor`,
+        `step ${step.id}: expected a factor of at least 1, found ${JSON.stringify(value.factor)}`,
+      );
+  };
   for (const {step, backgroundsBefore} of walkSteps(site)) {
     if (!stepKinds.includes(step.kind)) {
       fail(
@@ -148,9 +185,24 @@ export function validateSite(site: Site, file: string): ValidationError[] {
         `step ${step.id}: expected T-<n>d (days) or T-<n>wd (working days), found "${step.due}"`,
       );
     }
+    for (const [i, condition] of whenList(step.when).entries()) {
+      const field = Array.isArray(step.when) ? `when[${i}]` : 'when';
+      const problem = conditionProblem(condition);
+      if (problem) fail(step, field, `step ${step.id}: ${problem}`);
+      else if ('matches' in condition) regex(step, `${field}.matches`, condition.matches);
+    }
+    const on = 'on' in step ? step.on : undefined;
+    if (typeof on === 'string' && on.includes('${') && !VARIABLE_TARGET.test(on.trim()))
+      fail(
+        step,
+        'on',
+        `step ${step.id}: a target from a variable is one variable and nothing else, e.g. "\${primary}", found "${on}"`,
+      );
     switch (step.kind) {
       case 'command':
         required(step, 'run', step.run);
+        retry(step, 'retry', step.retry);
+        retry(step, 'fanOut.verifyRetry', step.fanOut?.verifyRetry);
         duration(step, 'timeout', step.timeout);
         duration(step, 'fanOut.pause', step.fanOut?.pause);
         regex(step, 'expect', step.expect);
@@ -174,6 +226,30 @@ export function validateSite(site: Site, file: string): ValidationError[] {
         duration(step, 'patience', step.patience);
         duration(step, 'timeout', step.timeout);
         if (step.parse !== 'lines') regex(step, 'parse', step.parse);
+        if (step.hosts !== undefined && !['sum', 'every', 'any'].includes(step.hosts))
+          fail(
+            step,
+            'hosts',
+            `step ${step.id}: expected "sum", "every" or "any", found ${JSON.stringify(step.hosts)}`,
+          );
+        if (step.until && typeof step.until === 'object') {
+          const present = WATCH_FIELDS.filter((f) => f in step.until);
+          if (present.length !== 1)
+            fail(
+              step,
+              'until',
+              `step ${step.id}: expected exactly one of ${WATCH_FIELDS.join(', ')}, found ${present.join(', ') || 'none'}`,
+            );
+          for (const f of present.filter((f) => f !== 'near' && f !== 'xOfX')) {
+            const n = (step.until as Record<string, unknown>)[f];
+            if (typeof n !== 'number' || !Number.isFinite(n))
+              fail(
+                step,
+                `until.${f}`,
+                `step ${step.id}: expected a number, found ${JSON.stringify(n)}`,
+              );
+          }
+        }
         if (step.until && 'xOfX' in step.until) {
           regex(step, 'until.xOfX', step.until.xOfX);
           if (!/\(.*\).*\(.*\)/.test(step.until.xOfX))
@@ -201,6 +277,13 @@ export function validateSite(site: Site, file: string): ValidationError[] {
         if (!Array.isArray(step.probes) || !step.probes.length)
           fail(step, 'probes', `step ${step.id}: expected at least one probe`);
         duration(step, 'interval', step.interval);
+        retry(step, 'retry', step.retry);
+        if (step.retry && (step.retries !== undefined || step.interval !== undefined))
+          fail(
+            step,
+            'retry',
+            `step ${step.id}: say the tries once: retry (the general form) or retries/interval (the older one), not both`,
+          );
         for (const probe of step.probes ?? []) {
           if ('sql' in probe || ('command' in probe && probe.expect))
             regex(step, 'probes.expect', probe.expect);
@@ -241,13 +324,35 @@ export function validateAgainstProfile(
   };
   const profileLine = (field: string): number => profile.lineOf(field);
   const defined = new Set([...BUILT_IN, ...Object.keys(profile.variables)]);
+  const declared = new Set(Object.keys(site.variables ?? {}));
   const stepIds = new Set<string>();
   for (const {step, phase, capturedBefore} of walkSteps(site)) {
     stepIds.add(step.id);
     // A step ruled out on this profile never runs: its hosts, variables and secrets need not exist.
     if (applicability(phase, profile.flags) ?? applicability(step, profile.flags)) continue;
     const target = 'on' in step ? step.on : undefined;
-    if (target !== undefined && target !== 'local') {
+    const variable =
+      typeof target === 'string' ? VARIABLE_TARGET.exec(target.trim())?.[1] : undefined;
+    if (variable !== undefined) {
+      const value = profile.variables[variable];
+      if (!defined.has(variable) && !capturedBefore.has(variable) && !declared.has(variable))
+        fail(
+          step,
+          'on',
+          `step ${step.id} runs on \${${variable}}, which is not a variable of profile ${profile.name} and not captured by an earlier step`,
+        );
+      else if (
+        value !== undefined &&
+        !capturedBefore.has(variable) &&
+        !profile.hosts[value.replace(/^@/, '')] &&
+        !profile.groups[value.replace(/^@/, '')]
+      )
+        fail(
+          step,
+          'on',
+          `step ${step.id} runs on \${${variable}}, which profile ${profile.name} sets to "${value}": no such host or group (hosts: ${Object.keys(profile.hosts).join(', ') || 'none'}; groups: ${Object.keys(profile.groups).join(', ') || 'none'})`,
+        );
+    } else if (target !== undefined && target !== 'local') {
       const name = target.startsWith('@') ? target.slice(1) : target;
       if (!profile.hosts[name] && !profile.groups[name]) {
         fail(
@@ -275,6 +380,20 @@ export function validateAgainstProfile(
           );
         }
       }
+    }
+    for (const [i, condition] of whenList(step.when).entries()) {
+      const name = condition?.var;
+      if (
+        typeof name === 'string' &&
+        !defined.has(name) &&
+        !capturedBefore.has(name) &&
+        !declared.has(name)
+      )
+        fail(
+          step,
+          Array.isArray(step.when) ? `when[${i}].var` : 'when.var',
+          `step ${step.id} runs only when ${name} is known, but no earlier step captures "${name}" and profile ${profile.name} does not define it`,
+        );
     }
     const near =
       step.kind === 'watch' && step.until && 'near' in step.until ? step.until.near : undefined;
@@ -322,6 +441,31 @@ export function validateAgainstProfile(
     }
   }
   return errors;
+}
+
+/** What is wrong with one `when` condition, or undefined. */
+function conditionProblem(condition: unknown): string | undefined {
+  if (!condition || typeof condition !== 'object')
+    return `expected a condition such as {var: 'lag', below: 100}, found ${JSON.stringify(condition)}`;
+  const c = condition as Record<string, unknown>;
+  if (typeof c['var'] !== 'string' || !c['var'])
+    return 'a condition names its variable in "var", e.g. {var: \'lag\', below: 100}';
+  const present = comparisonFields.filter((f) => f in c);
+  if (present.length !== 1)
+    return `a condition makes exactly one comparison (${comparisonFields.join(', ')}), found ${present.join(', ') || 'none'}`;
+  const field = present[0]!;
+  const operand = c[field];
+  if (NUMBER_FIELDS.has(field) && (typeof operand !== 'number' || !Number.isFinite(operand)))
+    return `${field} compares with a number, found ${JSON.stringify(operand)}`;
+  if (field === 'matches' && typeof operand !== 'string')
+    return `matches takes a regular expression as a string, found ${JSON.stringify(operand)}`;
+  if (
+    (field === 'equals' || field === 'notEquals') &&
+    typeof operand !== 'number' &&
+    typeof operand !== 'string'
+  )
+    return `${field} compares with a number or a text, found ${JSON.stringify(operand)}`;
+  return undefined;
 }
 
 /** Fields of a step that reach a shell: a `${raw:…}` there is pasted as shell text. */

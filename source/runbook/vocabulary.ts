@@ -33,6 +33,49 @@ export type Target =
   | 'local'
   /** A host name or host-group name from the profile, e.g. `"ospl"`, `"@canary"`. */
   | string;
+/*
+ * A target may also be one variable, `"${primary}"`: a profile variable or a value an
+ * earlier step captured, read when the step runs. Its value must name a host or a group
+ * of the profile; any other value fails the step, which then runs nowhere.
+ */
+
+/**
+ * Tries again after a failure, waiting longer each time: `{attempts: 3, backoff: '5s'}`
+ * waits 5 s after the first failure, 10 s after the second. Every attempt is journaled
+ * with its number, its exit status and the wait before the next.
+ */
+export interface Retry {
+  /** Tries in all, the first included (at least 1). */
+  attempts: number;
+  /** The wait after the first failure (default 5s). */
+  backoff?: Duration;
+  /** Each later wait is the previous one times this (default 2; 1 keeps it constant). */
+  factor?: number;
+  /** The longest wait (default 1m). */
+  maxDelay?: Duration;
+}
+
+/**
+ * A comparison with a number or a text. Numbers: `equals`, `below` (<), `above` (>),
+ * `atMost` (≤), `atLeast` (≥). Text: `equals` with a string, `notEquals`, `matches` (a
+ * regular expression the whole value must match).
+ */
+export type Comparison =
+  | {equals: number | string}
+  | {notEquals: number | string}
+  | {below: number}
+  | {above: number}
+  | {atMost: number}
+  | {atLeast: number}
+  | {matches: string};
+
+/**
+ * A condition on a variable (a profile variable, or a value captured by an earlier step),
+ * tested when the step is reached: `{var: 'lag', below: 100}`, `{var: 'mode', equals:
+ * 'blue'}`. A variable with no value, or a number comparison on a value that is not a
+ * number, does not hold.
+ */
+export type ValueCondition = {var: string} & Comparison;
 
 /** Fields every step has. */
 export interface StepBase {
@@ -58,6 +101,12 @@ export interface StepBase {
    * gates and manual steps are safe to repeat by default; commands are not.
    */
   repeatable?: boolean;
+  /**
+   * Run only when this holds (a list: when all hold), tested when the step is reached, so
+   * values captured by earlier steps count: `when: {var: 'lag', below: 100}`. A step whose
+   * condition does not hold is journaled as skipped, with the condition and the value.
+   */
+  when?: ValueCondition | readonly ValueCondition[];
 }
 
 /** A checklist item a person does outside the console; ticked, with an optional note. */
@@ -77,10 +126,12 @@ export interface FanOut {
   pause?: Duration;
   /**
    * Checks run on each host after the command there succeeds (rolling restarts): up to
-   * 5 tries 2 s apart; a host whose checks fail counts as failed, which stops a rolling
-   * update at its batch.
+   * 5 tries 2 s apart (see `verifyRetry`); a host whose checks fail counts as failed,
+   * which stops a rolling update at its batch.
    */
   verify?: readonly CheckProbe[];
+  /** How often `verify` tries on each host (default `{attempts: 5, backoff: '2s', factor: 1}`). */
+  verifyRetry?: Retry;
 }
 
 /** Captures a value from a command's output into a variable for later steps. */
@@ -133,6 +184,12 @@ export interface CommandStep extends StepBase {
   background?: {name: string; readyWhen: string};
   /** A file the command must leave non-empty on the target before the next step may start. */
   produces?: string;
+  /**
+   * Run again on a host where it failed (a known failure: an exit status not in `okExit`,
+   * output not matching `expect`, a timeout), waiting between attempts. A run whose end is
+   * unknown (the link dropped) is never retried: the driver decides. Default: one attempt.
+   */
+  retry?: Retry;
 }
 
 /** The condition a watch waits for. */
@@ -143,6 +200,10 @@ export type WatchUntil =
   | {atMost: number}
   /** The count is at least this number. */
   | {atLeast: number}
+  /** The count is strictly below this number. */
+  | {below: number}
+  /** The count is strictly above this number. */
+  | {above: number}
   /** Within `tolerance` (absolute, or `"5%"`) of a captured variable's value. */
   | {near: string; tolerance: number | string}
   /** A pattern with two groups, "(\d+) of (\d+)", holds when both numbers are equal. */
@@ -163,6 +224,12 @@ export interface WatchStep extends StepBase {
    */
   parse?: string;
   until: WatchUntil;
+  /**
+   * On a group: `"sum"` (default) tests the sum of the hosts' counts; `"every"` holds when
+   * the condition holds on each host ("each replica's lag below 1 MB"), `"any"` when it
+   * holds on at least one. Per host, the screen and the journal show each host's count.
+   */
+  hosts?: 'sum' | 'every' | 'any';
   /** Warn the driver when the count has not changed for this long (default 2m). */
   patience?: Duration;
   /** Ask the driver what to do after this long (default 30m). */
@@ -199,9 +266,11 @@ export interface CheckStep extends StepBase {
   on?: Target;
   /** Every probe must pass. */
   probes: readonly CheckProbe[];
-  /** Tries before failing (default 3). */
+  /** Tries and the waits between them (default `{attempts: 3, backoff: '5s', factor: 1}`). */
+  retry?: Retry;
+  /** Older form of `retry.attempts` (tries before failing), still read. */
   retries?: number;
-  /** Pause between tries (default 5s). */
+  /** Older form of `retry.backoff` with `factor: 1` (pause between tries), still read. */
   interval?: Duration;
 }
 

@@ -4,6 +4,7 @@
  * the live run did.
  */
 import {escapeBytes} from '../journal/bytes.js';
+import {formatDuration} from '../runbook/duration.js';
 import type {
   JournalEntry,
   LeftReason,
@@ -69,6 +70,9 @@ export interface CountView {
   deadline?: string;
   /** The first readable value of this watch: where it started from. */
   baseline?: number;
+  /** A per-host condition (`every`, `any`): each host's count and whether it holds there. */
+  per?: 'every' | 'any';
+  hosts?: readonly {host: string; value: number | null; holds: boolean}[];
 }
 
 export interface PromptView {
@@ -313,6 +317,7 @@ export function fold(state: SessionState, e: JournalEntry): SessionState {
             ...(e.raw ? {raw: e.raw} : {}),
             ...(e.unit ? {unit: e.unit} : {}),
             ...(e.deadline ? {deadline: e.deadline} : {}),
+            ...(e.per && e.hosts ? {per: e.per, hosts: e.hosts} : {}),
             ...((prev?.baseline ?? e.value) !== null
               ? {baseline: prev?.baseline ?? (e.value as number)}
               : {}),
@@ -386,6 +391,11 @@ export function fold(state: SessionState, e: JournalEntry): SessionState {
       return {...base, vars: {...state.vars, [e.name]: e.value}};
     case 'notice':
       return {...base, log: appendLog(state.log, e, e.step, e.level, e.text)};
+    case 'attempt-ended':
+      return {
+        ...base,
+        log: appendLog(state.log, e, e.step, e.ok ? 'info' : 'warn', describeAttempt(e)),
+      };
     case 'step-finished': {
       const {prompt: _prompt, ...rest} = base;
       // v2 journals name the option on the step's end; version 1 only in the decision.
@@ -437,6 +447,23 @@ export function fold(state: SessionState, e: JournalEntry): SessionState {
       };
     }
   }
+}
+
+/**
+ * One attempt of a retried command or check, said plainly: `command on db1: attempt 1 of
+ * 3 failed (exit 2): … ; next in 5s`.
+ */
+export function describeAttempt(e: Extract<JournalEntry, {type: 'attempt-ended'}>): string {
+  const what = `${e.what}${e.host ? ` on ${e.host}` : ''}`;
+  const exit =
+    e.exitCode !== undefined && e.exitCode !== null && !e.ok ? ` (exit ${e.exitCode})` : '';
+  const next =
+    e.nextInMs !== undefined
+      ? `; next in ${formatDuration(e.nextInMs)}`
+      : e.ok
+        ? ''
+        : '; no more attempts';
+  return `${what}: attempt ${e.attempt} of ${e.of} ${e.ok ? 'passed' : 'failed'}${exit}${e.error ? `: ${e.error}` : ''}${next}`;
 }
 
 function appendLog(

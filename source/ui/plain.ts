@@ -5,7 +5,7 @@
 import readline from 'node:readline';
 import type {JournalEntry} from '../journal/events.js';
 import {formatDuration} from '../runbook/duration.js';
-import type {SessionState} from '../store/fold.js';
+import {describeAttempt, type SessionState} from '../store/fold.js';
 import {fill} from './derive.js';
 import {sanitize} from './sanitize.js';
 
@@ -55,7 +55,13 @@ function describeRaw(e: JournalEntry, state: SessionState): string | undefined {
         ? undefined
         : `    ${e.host}: ${e.outcome}${e.exitCode !== null ? ` (exit ${e.exitCode})` : ''}${e.error ? `: ${e.error}` : ''}`;
     case 'count-sampled':
-      return `${t}   ◷ ${e.value ?? '?'} (until ${e.target})`;
+      return `${t}   ◷ ${e.value ?? '?'} (until ${e.target})${
+        e.hosts?.length
+          ? ` · ${e.hosts.map((h) => `${h.host} ${h.value ?? '?'} ${h.holds ? '✓' : '✗'}`).join(', ')}`
+          : ''
+      }`;
+    case 'attempt-ended':
+      return `${t}   ↻ ${sanitize(describeAttempt(e))}`;
     case 'count-stalled':
       return `${t}   ⚠ the count has not moved from ${e.value ?? '?'} for ${formatDuration(e.sinceMs)}`;
     case 'prompt-shown': {

@@ -11,9 +11,10 @@ import {
 export interface Script {
   /** Matches the command text. */
   match: RegExp;
-  stdout?: string | ((call: number) => string);
+  /** The output; a function gets the call's number (1-based, per script) and the host. */
+  stdout?: string | ((call: number, host: string) => string);
   stderr?: string;
-  exitCode?: number | ((call: number) => number);
+  exitCode?: number | ((call: number, host: string) => number);
   /** Never ends by itself (until canceled or timed out). */
   hang?: boolean;
   unknown?: boolean;
@@ -49,7 +50,8 @@ export function fakeTransport(
           sink.stderr(Buffer.from(`fake: no script for ${request.command}\n`));
           return finish({exitCode: 127});
         }
-        const out = typeof script.stdout === 'function' ? script.stdout(n) : script.stdout;
+        const out =
+          typeof script.stdout === 'function' ? script.stdout(n, call.host) : script.stdout;
         if (out) sink.stdout(Buffer.from(out));
         if (script.stderr) sink.stderr(Buffer.from(script.stderr));
         if (script.unknown) return finish({exitCode: null, unknown: true});
@@ -64,7 +66,9 @@ export function fakeTransport(
           return;
         }
         const code =
-          typeof script.exitCode === 'function' ? script.exitCode(n) : (script.exitCode ?? 0);
+          typeof script.exitCode === 'function'
+            ? script.exitCode(n, call.host)
+            : (script.exitCode ?? 0);
         setTimeout(() => finish({exitCode: code}), 1);
       });
       return {done, write: (text) => void inputs.push(text)};

@@ -1,6 +1,6 @@
 /** Health checks: probes (HTTP, TCP, process, SQL, a command) on hosts, retried. */
 import {parseDuration} from '../../runbook/duration.js';
-import type {CheckProbe, CheckStep} from '../../runbook/vocabulary.js';
+import type {CheckProbe, CheckStep, Retry} from '../../runbook/vocabulary.js';
 import {shellQuote} from '../../transport/shell.js';
 import {hostName, runToText, type HostSpec} from '../../transport/types.js';
 import type {StepInput, StepResult} from '../machine.js';
@@ -8,7 +8,9 @@ import {
   fillProbe,
   maskedSecrets,
   retrying,
+  retryPlan,
   sleep,
+  type RetryPlan,
   stepOf,
   targets,
   transportFor,
@@ -71,11 +73,13 @@ export async function verifyHost(
   probes: readonly CheckProbe[],
   vars: Record<string, string>,
   signal: AbortSignal,
-  /** The step's key: a passing check is journaled as a notice on it. */
+  /** The step's key: a passing check is journaled as a notice on it, each attempt too. */
   step?: string,
-  tries = 5,
-  intervalMs = 2000,
+  /** The command's `fanOut.verifyRetry` (default 5 tries 2 s apart). */
+  retry?: Retry,
 ): Promise<string | undefined> {
+  const plan = retryPlan(retry, {attempts: 5, backoffMs: 2000, factor: 1});
+  const tries = plan.attempts;
   let list: ReturnType<typeof probeCommand>[];
   let shown: ReturnType<typeof probeCommand>[];
   try {
@@ -84,24 +88,23 @@ export async function verifyHost(
   } catch (error) {
     return `on ${hostName(host)}: ${(error as Error).message}`;
   }
-  const run = await retrying(
-    {attempts: tries, delayMs: () => intervalMs, signal, wait: services.sleep ?? sleep},
-    async () => {
-      const failures: string[] = [];
-      for (const [i, probe] of list.entries()) {
-        const result = await runToText(transportFor(services, host), {
-          host,
-          command: probe.command,
-          probe: true,
-          timeoutMs: 30_000,
-          signal,
-        });
-        if (result.exitCode !== 0 || (probe.expect && !probe.expect.test(result.stdout)))
-          failures.push(services.redactor.text(shown[i]!.describe));
-      }
-      return {ok: !failures.length, value: failures};
-    },
-  );
+  const run = await retrying({...plan, signal, wait: services.sleep ?? sleep}, async (attempt) => {
+    const failures: string[] = [];
+    for (const [i, probe] of list.entries()) {
+      const result = await runToText(transportFor(services, host), {
+        host,
+        command: probe.command,
+        probe: true,
+        timeoutMs: 30_000,
+        signal,
+      });
+      if (result.exitCode !== 0 || (probe.expect && !probe.expect.test(result.stdout)))
+        failures.push(services.redactor.text(shown[i]!.describe));
+    }
+    if (step && tries > 1)
+      journalAttempt(services, step, plan, attempt, failures, 'checks', hostName(host));
+    return {ok: !failures.length, value: failures};
+  });
   if (run.ok) {
     if (step) {
       services.append({
@@ -123,15 +126,52 @@ export async function runCheck(
   signal: AbortSignal,
 ): Promise<StepResult> {
   const {resolved, step} = stepOf<CheckStep>(services, input.key);
-  return checkProbes(
-    services,
-    input,
-    signal,
-    targets(resolved),
-    step.probes,
-    step.retries ?? 3,
-    parseDuration(step.interval) ?? 5000,
-  );
+  let hosts: ReturnType<typeof targets>;
+  try {
+    hosts = targets(services, resolved, input.vars);
+  } catch (error) {
+    return {outcome: 'failed', durationMs: 0, reason: (error as Error).message};
+  }
+  return checkProbes(services, input, signal, hosts, step.probes, checkRetry(step));
+}
+
+/**
+ * A check's tries: `retry`, or the older `retries`/`interval` (a constant pause), or 3
+ * tries 5 s apart.
+ */
+export const checkRetry = (step: CheckStep): RetryPlan =>
+  retryPlan(step.retry, {
+    attempts: step.retries ?? 3,
+    backoffMs: parseDuration(step.interval) ?? 5000,
+    factor: 1,
+  });
+
+/** Journals one attempt of a retried command or of checks (its number, how it ended, the wait). */
+export function journalAttempt(
+  services: StepServices,
+  step: string,
+  plan: RetryPlan,
+  attempt: number,
+  failures: readonly string[],
+  what: 'command' | 'checks',
+  host?: string,
+  exitCode?: number | null,
+  /** No attempt follows, whatever the count says (an unknown end is never retried). */
+  final = false,
+): void {
+  const ok = !failures.length;
+  services.append({
+    type: 'attempt-ended',
+    step,
+    ...(host ? {host} : {}),
+    what,
+    attempt,
+    of: plan.attempts,
+    ok,
+    ...(exitCode !== undefined ? {exitCode} : {}),
+    ...(ok ? {} : {error: failures.join('; ').slice(0, 500)}),
+    ...(!ok && !final && attempt < plan.attempts ? {nextInMs: plan.delayMs(attempt)} : {}),
+  });
 }
 
 export async function checkProbes(
@@ -140,9 +180,9 @@ export async function checkProbes(
   signal: AbortSignal,
   hosts: (HostSpec | 'local')[],
   probes: readonly CheckProbe[],
-  retries: number,
-  interval: number,
+  retry: RetryPlan,
 ): Promise<StepResult> {
+  const retries = retry.attempts;
   const started = performance.now();
   let probeList: ReturnType<typeof probeCommand>[];
   let shown: ReturnType<typeof probeCommand>[];
@@ -164,37 +204,35 @@ export async function checkProbes(
     attempt: input.attempt,
   });
   if (services.dryRun) return {outcome: 'ok', durationMs: 0, reason: 'dry run: not checked'};
-  const run = await retrying(
-    {attempts: retries, delayMs: () => interval, signal, wait: services.sleep ?? sleep},
-    async (attempt) => {
-      const failures: string[] = [];
-      for (const host of hosts) {
-        for (const [i, probe] of probeList.entries()) {
-          const result = await runToText(transportFor(services, host), {
-            host,
-            command: probe.command,
-            probe: true,
-            timeoutMs: 30_000,
-            signal,
-          });
-          const ok = result.exitCode === 0 && (!probe.expect || probe.expect.test(result.stdout));
-          if (!ok)
-            failures.push(
-              `${hostName(host)}: ${services.redactor.text(shown[i]!.describe)}: ${services.redactor.text((result.stderr.trim() || result.stdout.trim() || result.error || `exit ${result.exitCode}`).split('\n').slice(-1)[0] ?? '')}`,
-            );
-        }
+  const run = await retrying({...retry, signal, wait: services.sleep ?? sleep}, async (attempt) => {
+    const failures: string[] = [];
+    for (const host of hosts) {
+      for (const [i, probe] of probeList.entries()) {
+        const result = await runToText(transportFor(services, host), {
+          host,
+          command: probe.command,
+          probe: true,
+          timeoutMs: 30_000,
+          signal,
+        });
+        const ok = result.exitCode === 0 && (!probe.expect || probe.expect.test(result.stdout));
+        if (!ok)
+          failures.push(
+            `${hostName(host)}: ${services.redactor.text(shown[i]!.describe)}: ${services.redactor.text((result.stderr.trim() || result.stdout.trim() || result.error || `exit ${result.exitCode}`).split('\n').slice(-1)[0] ?? '')}`,
+          );
       }
-      services.append({
-        type: 'notice',
-        step: input.key,
-        level: failures.length ? 'warn' : 'info',
-        text: failures.length
-          ? `check ${attempt}/${retries}: ${failures.join('; ')}`
-          : `all ${probeList.length * hosts.length} checks passed`,
-      });
-      return {ok: !failures.length, value: failures};
-    },
-  );
+    }
+    services.append({
+      type: 'notice',
+      step: input.key,
+      level: failures.length ? 'warn' : 'info',
+      text: failures.length
+        ? `check ${attempt}/${retries}: ${failures.join('; ')}`
+        : `all ${probeList.length * hosts.length} checks passed`,
+    });
+    if (retries > 1) journalAttempt(services, input.key, retry, attempt, failures, 'checks');
+    return {ok: !failures.length, value: failures};
+  });
   if (run.ok) return {outcome: 'ok', durationMs: performance.now() - started};
   if (signal.aborted) return {outcome: 'canceled', durationMs: performance.now() - started};
   return {

@@ -7,11 +7,13 @@ import {hostName, runToText, type HostSpec, type RunResult} from '../../transpor
 import type {StepInput, StepResult} from '../machine.js';
 import {OutputRecorder} from '../output.js';
 import {startBackground} from './background.js';
-import {verifyHost} from './check.js';
+import {journalAttempt, verifyHost} from './check.js';
 import {
   DEFAULT_TIMEOUT,
   fillCommand,
   fillText,
+  retrying,
+  retryPlan,
   sleep,
   stepOf,
   targets,
@@ -37,12 +39,17 @@ export async function runCommand(
   // A retry (or a re-run after a crash) never runs again on a host where it succeeded.
   const succeeded = services.succeededHosts.get(input.key) ?? new Set<string>();
   services.succeededHosts.set(input.key, succeeded);
+  let all: ReturnType<typeof targets>;
+  try {
+    all = targets(services, resolved, input.vars);
+  } catch (error) {
+    return {outcome: 'failed', durationMs: 0, reason: (error as Error).message};
+  }
   // Every host's command listens on the step's signal: a 50-host fan-out is not a leak.
-  setMaxListeners(Math.max(10, targets(resolved).length * 2 + 10), signal);
+  setMaxListeners(Math.max(10, all.length * 2 + 10), signal);
   const excluded = services.excludedHosts?.get(input.key) ?? new Set<string>();
-  const hosts = targets(resolved).filter(
-    (h) => !succeeded.has(hostName(h)) && !excluded.has(hostName(h)),
-  );
+  const walked = all.filter((h) => !excluded.has(hostName(h)));
+  const hosts = walked.filter((h) => !succeeded.has(hostName(h)));
   services.append({
     type: 'step-started',
     step: input.key,
@@ -73,8 +80,14 @@ export async function runCommand(
     return {outcome: 'failed', durationMs: 0, reason: (error as Error).message};
   }
   const recorders = new Map<string, OutputRecorder>();
+  const retry = retryPlan(step.background ? undefined : step.retry, {
+    attempts: 1,
+    backoffMs: 5000,
+    factor: 2,
+  });
 
-  const runOne = async (host: HostSpec | 'local'): Promise<RunResult & {ok: boolean}> => {
+  /** One attempt on one host: the command, then `expect`, `verify` and `produces`. */
+  const attemptOn = async (host: HostSpec | 'local'): Promise<RunResult & {ok: boolean}> => {
     const name = hostName(host);
     const recorder = new OutputRecorder({
       step: input.key,
@@ -117,7 +130,15 @@ export async function runCommand(
       error = `output did not match /${step.expect}/`;
     }
     if (ok && step.fanOut?.verify?.length && !services.dryRun) {
-      error = await verifyHost(services, host, step.fanOut.verify, input.vars, signal, input.key);
+      error = await verifyHost(
+        services,
+        host,
+        step.fanOut.verify,
+        input.vars,
+        signal,
+        input.key,
+        step.fanOut.verifyRetry,
+      );
       ok = !error;
     }
     if (ok && step.produces && !services.dryRun) {
@@ -133,7 +154,44 @@ export async function runCommand(
         error = `${file} is missing or empty on ${name}: the next step may not start`;
       }
     }
-    if (ok) succeeded.add(name);
+    return {...result, ...(error ? {error} : {}), ok};
+  };
+
+  /** A host's attempts (`retry`): a known failure tries again; an unknown end never does. */
+  const runOne = async (host: HostSpec | 'local'): Promise<RunResult & {ok: boolean}> => {
+    const name = hostName(host);
+    const run = await retrying(
+      {...retry, signal, wait: services.sleep ?? sleep},
+      async (attempt) => {
+        const r = await attemptOn(host);
+        const final = r.ok || !!r.unknown || r.canceled || signal.aborted;
+        if (retry.attempts > 1) {
+          const why = r.ok
+            ? []
+            : [r.error ?? (r.timedOut ? 'timed out' : `exit ${r.exitCode ?? 'unknown'}`)];
+          journalAttempt(
+            services,
+            input.key,
+            retry,
+            attempt,
+            why,
+            'command',
+            name,
+            r.exitCode,
+            final,
+          );
+        }
+        // `ok` here means "no more attempts": success, or an end no retry may follow.
+        return {ok: final, value: r};
+      },
+    );
+    const result = run.value!;
+    const ok = result.ok;
+    const error = result.error;
+    if (ok) {
+      succeeded.add(name);
+      services.succeededAt?.set(input.key, Date.now());
+    }
     services.append({
       type: 'host-finished',
       step: input.key,
@@ -149,11 +207,17 @@ export async function runCommand(
               ? 'canceled'
               : 'failed',
       ...(error ? {error} : {}),
+      ...(run.attempts > 1 ? {attempts: run.attempts} : {}),
     });
-    return {...result, ...(error ? {error} : {}), ok};
+    return result;
   };
 
-  const results = await fanOut(hosts, step, runOne, signal, services.sleep ?? sleep);
+  const results = await fanOut(walked, step, runOne, signal, services.sleep ?? sleep, {
+    done: succeeded,
+    ...(services.succeededAt?.has(input.key)
+      ? {lastDoneAt: services.succeededAt.get(input.key)!}
+      : {}),
+  });
   const failed = results.filter((r) => !r.ok);
   const durationMs = performance.now() - started;
   const exitCode =
@@ -209,36 +273,60 @@ export async function runCommand(
   };
 }
 
-/** Runs hosts in parallel (with a limit) or in rolling batches that stop at a failure. */
+/**
+ * Runs hosts in parallel (with a limit) or in rolling batches that stop at a failure.
+ * Hosts in `done` (succeeded before, in this session or an earlier process) are not run
+ * again; batches keep their places, so a resumed rolling update walks the same batches
+ * and still pauses between them: before a batch none of whose hosts ran yet, it waits
+ * what is left of `fanOut.pause` since the batch before it ended (`lastDoneAt` when that
+ * batch ended before a resume).
+ */
 export async function fanOut<R extends {ok: boolean}>(
   hosts: (HostSpec | 'local')[],
   step: CommandStep,
   runOne: (host: HostSpec | 'local') => Promise<R>,
   signal: AbortSignal,
   wait: (ms: number, signal: AbortSignal) => Promise<void>,
+  options: {done?: ReadonlySet<string>; lastDoneAt?: number} = {},
 ): Promise<R[]> {
+  const done = options.done ?? new Set<string>();
+  const todo = (list: (HostSpec | 'local')[]) => list.filter((h) => !done.has(hostName(h)));
   const batch = step.fanOut?.batch;
   if (batch) {
     const pause = parseDuration(step.fanOut?.pause) ?? 0;
     const results: R[] = [];
+    let previousEnded: number | undefined;
     for (let i = 0; i < hosts.length && !signal.aborted; i += batch) {
-      if (i > 0 && pause) await wait(pause, signal);
-      const group = await Promise.all(hosts.slice(i, i + batch).map(runOne));
+      const members = hosts.slice(i, i + batch);
+      const pending = todo(members);
+      if (!pending.length) {
+        previousEnded = options.lastDoneAt ?? previousEnded;
+        continue;
+      }
+      const fresh = pending.length === members.length;
+      if (i > 0 && pause && fresh) {
+        const left = previousEnded === undefined ? pause : previousEnded + pause - Date.now();
+        if (left > 0) await wait(Math.min(pause, left), signal);
+        if (signal.aborted) break;
+      }
+      const group = await Promise.all(pending.map(runOne));
+      previousEnded = Date.now();
       results.push(...group);
       if (group.some((r) => !r.ok)) break;
     }
     return results;
   }
-  const limit = step.fanOut?.parallel ?? hosts.length;
-  const results: R[] = new Array(hosts.length);
+  const list = todo(hosts);
+  const limit = step.fanOut?.parallel ?? list.length;
+  const results: R[] = new Array(list.length);
   let nextIndex = 0;
   const worker = async (): Promise<void> => {
-    while (nextIndex < hosts.length) {
+    while (nextIndex < list.length) {
       const i = nextIndex++;
-      results[i] = await runOne(hosts[i]!);
+      results[i] = await runOne(list[i]!);
     }
   };
-  await Promise.all(Array.from({length: Math.min(limit, hosts.length)}, worker));
+  await Promise.all(Array.from({length: Math.min(limit, list.length)}, worker));
   return results;
 }
 

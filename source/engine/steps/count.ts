@@ -1,11 +1,20 @@
 /** Watch conditions: reading a number from a probe's output and testing it. */
 import type {WatchStep, WatchUntil} from '../../runbook/vocabulary.js';
+import {compareNumber, describeComparison} from '../../runbook/conditions.js';
 
-/** What a watch's condition says, for the screen: `= 0`, `≤ 3`, `≈ 120 ± 5%`, `X of X`. */
+/**
+ * What a watch's condition says, for the screen: `= 0`, `≤ 3`, `< 1048576`, `≈ 120 ± 5%`,
+ * `X of X`.
+ */
 export function describeUntil(until: WatchUntil, vars: Record<string, string>): string {
-  if ('equals' in until) return `= ${until.equals}`;
-  if ('atMost' in until) return `≤ ${until.atMost}`;
-  if ('atLeast' in until) return `≥ ${until.atLeast}`;
+  if (
+    'equals' in until ||
+    'atMost' in until ||
+    'atLeast' in until ||
+    'below' in until ||
+    'above' in until
+  )
+    return describeComparison(until);
   if ('near' in until) return `≈ ${vars[until.near] ?? `\${${until.near}}`} ± ${until.tolerance}`;
   return 'X of X';
 }
@@ -41,15 +50,21 @@ export function parseCount(
   return {value: null};
 }
 
+/** Whether a count (and for `xOfX`, its total) satisfies a watch's condition. */
 export function conditionHolds(
   until: WatchUntil,
   value: number,
   of: number | undefined,
   vars: Record<string, string>,
 ): boolean {
-  if ('equals' in until) return value === until.equals;
-  if ('atMost' in until) return value <= until.atMost;
-  if ('atLeast' in until) return value >= until.atLeast;
+  if (
+    'equals' in until ||
+    'atMost' in until ||
+    'atLeast' in until ||
+    'below' in until ||
+    'above' in until
+  )
+    return compareNumber(until, value);
   if ('xOfX' in until) return of !== undefined && of > 0 && value === of;
   const base = Number(vars[until.near]);
   if (!Number.isFinite(base)) return false;

@@ -5,10 +5,11 @@
 import type {JournalEvent} from '../../journal/events.js';
 import {MASK, type Redactor} from '../../journal/redact.js';
 import {fillTemplate} from '../../runbook/template.js';
-import type {CheckProbe} from '../../runbook/vocabulary.js';
+import {parseDuration} from '../../runbook/duration.js';
+import type {CheckProbe, Retry} from '../../runbook/vocabulary.js';
 import type {HostSpec, RunningCommand, RunResult, Transport} from '../../transport/types.js';
 import type {OutputRecorder} from '../output.js';
-import type {ResolvedPlan, ResolvedStep} from '../plan.js';
+import {hostsAtRun, type ResolvedPlan, type ResolvedStep} from '../plan.js';
 
 export interface StepServices {
   plan: ResolvedPlan;
@@ -25,6 +26,8 @@ export interface StepServices {
   backgrounds: Map<string, Background>;
   /** Hosts where a command step already succeeded, by step key (from the journal too). */
   succeededHosts: Map<string, Set<string>>;
+  /** When a host last succeeded in each step, by step key (epoch ms, from the journal). */
+  succeededAt?: Map<string, number>;
   /** Hosts the driver left out of a step, by step key. */
   excludedHosts?: ReadonlyMap<string, ReadonlySet<string>>;
   /** Waits, honouring the signal (fake clocks in tests). */
@@ -135,8 +138,18 @@ export const stepOf = <T>(
 export const transportFor = (services: StepServices, host: HostSpec | 'local'): Transport =>
   host === 'local' ? services.local : services.transport;
 
-export const targets = (resolved: ResolvedStep): (HostSpec | 'local')[] =>
-  resolved.hosts === 'local' ? ['local'] : resolved.hosts;
+/**
+ * The hosts a step runs on now (a `${name}` target is read from the variables): throws,
+ * saying why, when a variable target names no host or group of the profile.
+ */
+export const targets = (
+  services: StepServices,
+  resolved: ResolvedStep,
+  vars: Readonly<Record<string, string>>,
+): (HostSpec | 'local')[] => {
+  const hosts = hostsAtRun(resolved, vars, services.plan.profile);
+  return hosts === 'local' ? ['local'] : hosts;
+};
 
 export type PatternOutcome = 'matched' | 'exited' | 'timed-out' | 'canceled';
 
@@ -215,3 +228,28 @@ export const backoff =
   (base: number, factor = 2, max = 60_000) =>
   (attempt: number): number =>
     Math.min(max, base * factor ** (attempt - 1));
+
+/** How many attempts a `retry` makes and the wait after each failure. */
+export interface RetryPlan {
+  attempts: number;
+  delayMs: (attempt: number) => number;
+}
+
+/**
+ * A step's `retry` as a plan for {@link retrying}: `backoff` after the first failure,
+ * times `factor` after each later one, at most `maxDelay`. Fields left out come from
+ * `defaults` (each step kind has its own).
+ */
+export function retryPlan(
+  retry: Retry | undefined,
+  defaults: {attempts: number; backoffMs: number; factor: number},
+): RetryPlan {
+  return {
+    attempts: Math.max(1, Math.floor(retry?.attempts ?? defaults.attempts)),
+    delayMs: backoff(
+      parseDuration(retry?.backoff) ?? defaults.backoffMs,
+      retry?.factor ?? (retry ? 2 : defaults.factor),
+      parseDuration(retry?.maxDelay) ?? 60_000,
+    ),
+  };
+}

@@ -25,14 +25,21 @@ export async function runWatch(
   } catch (error) {
     return {outcome: 'failed', durationMs: 0, reason: (error as Error).message};
   }
-  const hosts = targets(resolved);
+  let hosts: ReturnType<typeof targets>;
+  try {
+    hosts = targets(services, resolved, input.vars);
+  } catch (error) {
+    return {outcome: 'failed', durationMs: 0, reason: (error as Error).message};
+  }
+  // Per host (`every`, `any`) only means something on a group; one host is its own sum.
+  const per = step.hosts === 'every' || step.hosts === 'any' ? step.hosts : undefined;
   services.append({
     type: 'step-started',
     step: input.key,
     runs: hosts.map((h) => ({host: hostName(h), command: shown})),
     attempt: input.attempt,
   });
-  const target = describeUntil(step.until, input.vars);
+  const target = `${per === 'every' ? 'each ' : per === 'any' ? 'any ' : ''}${describeUntil(step.until, input.vars)}`;
   if (services.dryRun) {
     services.append({
       type: 'notice',
@@ -43,13 +50,14 @@ export async function runWatch(
     return {outcome: 'ok', durationMs: 0, reason: 'dry run: not polled'};
   }
   const deadline = Date.now() + timeout;
-  let last: number | null = null;
+  let last: string | undefined;
   let lastChange = Date.now();
   let warned = false;
   while (!signal.aborted) {
     let sum: number | null = null;
     let of: number | undefined;
     let raw = '';
+    const readings: {host: string; value: number | null; holds: boolean}[] = [];
     for (const host of hosts) {
       const result = await runToText(transportFor(services, host), {
         host,
@@ -67,22 +75,48 @@ export async function runWatch(
         sum = (sum ?? 0) + parsed.value;
         if (parsed.of !== undefined) of = (of ?? 0) + parsed.of;
       }
+      readings.push({
+        host: hostName(host),
+        value: parsed.value,
+        holds:
+          parsed.value !== null && conditionHolds(step.until, parsed.value, parsed.of, input.vars),
+      });
     }
     if (signal.aborted) break;
+    // Per host: the value shown is the host holding it up (every) or the one that holds (any).
+    const deciding = per
+      ? (readings.find((r) => (per === 'every' ? !r.holds : r.holds)) ?? readings[0])
+      : undefined;
+    const value = per ? (deciding?.value ?? null) : sum;
+    const holds = per
+      ? per === 'every'
+        ? readings.length > 0 && readings.every((r) => r.holds)
+        : readings.some((r) => r.holds)
+      : sum !== null && conditionHolds(step.until, sum, of, input.vars);
     services.append({
       type: 'count-sampled',
       step: input.key,
-      value: sum,
-      target: of !== undefined ? `= ${of}` : target,
+      value,
+      target: !per && of !== undefined ? `= ${of}` : target,
       ...(raw ? {raw} : {}),
       ...(step.unit ? {unit: step.unit} : {}),
       deadline: new Date(deadline).toISOString(),
+      ...(per ? {per, hosts: readings} : {}),
     });
-    if (sum !== null && conditionHolds(step.until, sum, of, input.vars)) {
-      return {outcome: 'ok', durationMs: performance.now() - started, reason: `${sum} ${target}`};
+    if (holds) {
+      const where = per
+        ? ` (${readings.map((r) => `${r.host} ${r.value ?? 'unreadable'}`).join(', ')})`
+        : '';
+      return {
+        outcome: 'ok',
+        durationMs: performance.now() - started,
+        reason: `${value} ${target}${where}`,
+      };
     }
-    if (sum !== last) {
-      last = sum;
+    // No progress means no host's count moved.
+    const seen = JSON.stringify(per ? readings.map((r) => r.value) : sum);
+    if (seen !== last) {
+      last = seen;
       lastChange = Date.now();
       warned = false;
     } else if (!warned && Date.now() - lastChange >= patience) {
@@ -90,7 +124,7 @@ export async function runWatch(
       services.append({
         type: 'count-stalled',
         step: input.key,
-        value: sum,
+        value,
         sinceMs: Date.now() - lastChange,
       });
     }
@@ -98,7 +132,7 @@ export async function runWatch(
       return {
         outcome: 'timed-out',
         durationMs: performance.now() - started,
-        reason: `still ${sum ?? 'unreadable'} after ${Math.round(timeout / 60000)} min`,
+        reason: `still ${value ?? 'unreadable'}${deciding ? ` on ${deciding.host}` : ''} after ${Math.round(timeout / 60000)} min`,
       };
     }
     await wait(Math.min(every, Math.max(0, deadline - Date.now())), signal);

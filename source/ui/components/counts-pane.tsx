@@ -54,6 +54,24 @@ export function countLines(
       tone: status === 'ok' ? 'green' : timedOut ? 'red' : count.stalled ? 'yellow' : 'cyan',
     },
   ];
+  // Per host: which host holds it up (every) or which holds (any), a few at most.
+  if (count.per && count.hosts?.length) {
+    const shown = count.hosts.slice(0, 4);
+    for (const h of shown)
+      lines.push({
+        key: `host:${h.host}`,
+        text: `  ${h.holds ? '✓' : '✗'} ${safe(h.host)} ${h.value ?? 'unreadable'}${unit}${
+          !h.holds && count.per === 'every' ? ' ← holding it up' : ''
+        }`,
+        tone: h.holds ? 'green' : 'yellow',
+      });
+    if (count.hosts.length > shown.length)
+      lines.push({
+        key: 'hosts-more',
+        text: `  … ${count.hosts.length - shown.length} more hosts (${count.hosts.filter((h) => !h.holds).length} not holding)`,
+        tone: 'gray',
+      });
+  }
   const title = step?.title ?? count.step;
   let when: string;
   if (status === 'ok') when = `reached at ${hhmm(step?.finishedAt ?? count.lastSample)}`;
