@@ -165,7 +165,7 @@ export async function runCommand(
       async (attempt) => {
         const r = await attemptOn(host);
         const final = r.ok || !!r.unknown || r.canceled || signal.aborted;
-        if (retry.attempts > 1) {
+        if (retry.attempts > 1 && !services.dryRun) {
           const why = r.ok
             ? []
             : [r.error ?? (r.timedOut ? 'timed out' : `exit ${r.exitCode ?? 'unknown'}`)];

@@ -147,8 +147,20 @@ export const targets = (
   resolved: ResolvedStep,
   vars: Readonly<Record<string, string>>,
 ): (HostSpec | 'local')[] => {
-  const hosts = hostsAtRun(resolved, vars, services.plan.profile);
-  return hosts === 'local' ? ['local'] : hosts;
+  try {
+    const hosts = hostsAtRun(resolved, vars, services.plan.profile);
+    return hosts === 'local' ? ['local'] : hosts;
+  } catch (error) {
+    if (!services.dryRun) throw error;
+    // A dry run captures nothing real: a target from a captured value names no host here.
+    services.append({
+      type: 'notice',
+      step: resolved.key,
+      level: 'info',
+      text: `dry run: ${(error as Error).message.replace(/: the step runs nowhere$/, '')}; a real run reads it when the step runs`,
+    });
+    return [];
+  }
 };
 
 export type PatternOutcome = 'matched' | 'exited' | 'timed-out' | 'canceled';
