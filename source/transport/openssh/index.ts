@@ -16,11 +16,18 @@ import {spawn, type ChildProcess} from 'node:child_process';
 import {createHash} from 'node:crypto';
 import {existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
 import {homedir, tmpdir} from 'node:os';
-import {join} from 'node:path';
+import {dirname, join} from 'node:path';
 import {killCommand, PidLineReader, remoteScript, wrapForGroupKill} from '../ssh/command-line.js';
 import {createLinkReporter} from '../ssh/link-events.js';
 import {SshConnectError} from '../ssh/link.js';
 import {AbortedError, HostPool, type ConnectionState, type PoolLink} from '../ssh/pool.js';
+import {
+  claimSocketDir,
+  endOrphanedMasters,
+  reapStaleMasters,
+  tiedToParent,
+  type Reaped,
+} from './masters.js';
 import {ProbeShell, type ShellChannel, type ShellWiring} from '../ssh/probe-shell.js';
 import {gapNotices, openSshGaps} from '../ssh/reach.js';
 import {emptySshConfig, loadSshConfig, type SshConfigLookup} from '../ssh/ssh-config.js';
@@ -210,15 +217,37 @@ export function createOpenSshTransport(options: OpenSshTransportOptions = {}): O
   const killGraceMs = options.killGraceMs ?? 2000;
   const maxChannels = options.maxChannelsPerConnection ?? 8;
   let ownDir: string | undefined;
+  let socketDir: string | undefined;
   const controlDir = (): string => {
+    if (socketDir) return socketDir;
     const wanted = options.controlDir;
     if (wanted && join(wanted, 'cm-0123456789ab').length <= SOCKET_MAX) {
       mkdirSync(wanted, {recursive: true, mode: 0o700});
-      return wanted;
+      socketDir = wanted;
+    } else {
+      socketDir = ownDir = mkdtempSync(join(tmpdir(), 'cc-ssh-'));
     }
-    ownDir ??= mkdtempSync(join(tmpdir(), 'cc-ssh-'));
-    return ownDir;
+    return socketDir;
   };
+  // Before the first master: masters a killed crewchief left in this directory (a resumed
+  // session) are ended, the directory is claimed, and dead sessions' directories beside it
+  // are reaped in the background (./masters.ts).
+  let prepared: Promise<void> | undefined;
+  let reaping: Promise<void> = Promise.resolve();
+  const prepare = (): Promise<void> =>
+    (prepared ??= (async () => {
+      const dir = controlDir();
+      const tell = (reaped: Reaped | undefined): void => {
+        if (reaped?.masters) {
+          options.onNotice?.(
+            `ended ${reaped.masters} ssh master${reaped.masters > 1 ? 's' : ''} left by crewchief (pid ${reaped.pid}), which is gone`,
+          );
+        }
+      };
+      tell(await endOrphanedMasters(dir, ssh));
+      claimSocketDir(dir);
+      reaping = reapStaleMasters(dirname(dir), {ssh, keep: dir}).then((all) => all.forEach(tell));
+    })());
 
   // The config ssh reads: the profile's first, then the user's (first value wins).
   const configPaths = [
@@ -309,7 +338,11 @@ export function createOpenSshTransport(options: OpenSshTransportOptions = {}): O
         'ControlPersist=no',
         target(host),
       ];
-      const child = spawn(ssh, args, {stdio: ['ignore', 'ignore', 'pipe']});
+      // It dies with crewchief, even killed -9 (./masters.ts).
+      const [tie, ...tieArgs] = tiedToParent();
+      const child = tie
+        ? spawn(tie, [...tieArgs, ssh, ...args], {stdio: ['ignore', 'ignore', 'pipe']})
+        : spawn(ssh, args, {stdio: ['ignore', 'ignore', 'pipe']});
       let stderr = '';
       child.stderr?.on('data', (c: Buffer) => {
         stderr = (stderr + c.toString()).slice(-4000);
@@ -379,7 +412,7 @@ export function createOpenSshTransport(options: OpenSshTransportOptions = {}): O
       backoffBaseMs: options.reconnect?.baseDelayMs ?? 250,
       backoffMaxMs: options.reconnect?.maxDelayMs ?? 5000,
       reconnectWaitMs: options.reconnectWaitMs ?? 30_000,
-      open: () => openMaster(host, socket),
+      open: () => prepare().then(() => openMaster(host, socket)),
       onState: (state, {error, attempt}) =>
         report({
           host: host.name,
@@ -486,6 +519,7 @@ export function createOpenSshTransport(options: OpenSshTransportOptions = {}): O
       ]);
       for (const {socket} of pools.values()) rmSync(socket, {force: true});
       pools.clear();
+      await reaping;
       if (ownDir) rmSync(ownDir, {recursive: true, force: true});
     },
   };
