@@ -283,6 +283,44 @@ export default site({id: 'db', title: 'DB', phases: [phase({id: 'p', title: 'P',
   });
 });
 
+describe('a condition on the first step of a phase, and across a resume', () => {
+  it('the phase is entered before the skip; a resume goes on after the skipped step', async () => {
+    const body = `
+export default site({id: 'db', title: 'DB', phases: [
+  phase({id: 'a', title: 'A', steps: [
+    command({id: 'read', title: 'Read mode', run: 'read-mode', capture: {as: 'm', pattern: '^(\\\\w+)$'}}),
+  ]}),
+  phase({id: 'b', title: 'B', steps: [
+    command({id: 'green', title: 'Green only', run: 'green-thing', when: {var: 'm', equals: 'green'}}),
+    manual({id: 'after', title: 'After'}),
+  ]}),
+]});`;
+    const first = await harness(body, replicas, [{match: /^read-mode$/, stdout: 'blue\n'}]);
+    dirs.push(first.dir);
+    first.launched.session.start();
+    await first.until((s) => s.prompt?.step === 'b/after');
+    const entries = entriesOf(first.journal);
+    const order = entries
+      .filter((e) => e.type === 'phase-entered' || e.type === 'step-skipped')
+      .map((e) => (e.type === 'phase-entered' ? `phase ${e.phase}` : `skipped ${e.step}`));
+    expect(order).toEqual(['phase a', 'phase b', 'skipped b/green']);
+    await first.launched.session.detach({reason: 'signal', signal: 'SIGTERM', text: 'killed'});
+    first.launched.journal.close();
+
+    const second = await harness(body, replicas, [{match: /.*/}], {
+      dir: first.dir,
+      resumeFrom: first.journal,
+    });
+    expect(second.launched.resume?.startAt).toEqual({key: 'b/after'});
+    second.launched.session.start();
+    await second.until((s) => s.prompt?.step === 'b/after' && s.prompt.seq > entries.length);
+    second.launched.session.decide({type: 'TICK'});
+    const end = await second.until((s) => s.closed !== undefined);
+    expect(end.closed?.outcome).toBe('finished');
+    expect(second.transport.calls).toEqual([]);
+  });
+});
+
 describe('rolling fan-out across a resume (issue 13 #5)', () => {
   const body = `
 export default site({id: 'db', title: 'DB', phases: [phase({id: 'p', title: 'P', steps: [
