@@ -203,6 +203,12 @@ export function validateSite(site: Site, file: string): ValidationError[] {
         required(step, 'run', step.run);
         retry(step, 'retry', step.retry);
         retry(step, 'fanOut.verifyRetry', step.fanOut?.verifyRetry);
+        if (step.retry && step.background)
+          fail(
+            step,
+            'retry',
+            `step ${step.id}: a background command is started once; retry does not apply to it`,
+          );
         duration(step, 'timeout', step.timeout);
         duration(step, 'fanOut.pause', step.fanOut?.pause);
         regex(step, 'expect', step.expect);

@@ -61,7 +61,8 @@ describe('validate: conditions and retries', () => {
   manual({id: 'm2', title: 'Unknown var', when: {var: 'nope', equals: 'x'}}),
   command({id: 't', title: 'Target', run: 'x', on: '\${nothing}'}),
   command({id: 't2', title: 'Bad value', run: 'x', on: '\${wrong}'}),
-  command({id: 't3', title: 'Half', run: 'x', on: 'db-\${primary}'}),`);
+  command({id: 't3', title: 'Half', run: 'x', on: 'db-\${primary}'}),
+  command({id: 'bg', title: 'Background', run: 'x', background: {name: 'b', readyWhen: 'up'}, retry: {attempts: 2}}),`);
     expect(code).not.toBe(0);
     const at = (needle: string) => `${fs.realpathSync(file)}:${lineOf(file, needle)}`;
     const expectAt = (needle: string, message: RegExp) =>
@@ -79,5 +80,6 @@ describe('validate: conditions and retries', () => {
     expectAt("title: 'Target'", /runs on \$\{nothing\}, which is not a variable/);
     expectAt("title: 'Bad value'", /sets to "nowhere": no such host or group/);
     expectAt("title: 'Half'", /one variable and nothing else/);
+    expectAt("title: 'Background'", /retry does not apply to it/);
   });
 });
