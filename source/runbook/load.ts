@@ -69,8 +69,10 @@ export class LoadError extends Error {}
 export const MAX_MACHINE_BYTES = 4 << 20;
 
 // A user machine anywhere that imports the bare specifier `crewchief` gets this package's
-// own entry (the one already loaded): an ES module resolve hook, and the same for
-// CommonJS. Registered only when a machine is loaded (a hook starts a loader thread).
+// own entry (the one already loaded): for CommonJS a patched resolver, for an ES module a
+// resolve hook. The hook starts a loader thread (a second V8 heap, about 20 MB resident
+// for the whole session), so it is registered only for a machine that loads as an ES
+// module; the shipped machines import the vocabulary by path and need neither.
 const resolveHook = `
 let self;
 export function initialize(data) { self = data.url; }
@@ -78,15 +80,20 @@ export async function resolve(specifier, context, next) {
   if (specifier === 'crewchief') return {url: self, shortCircuit: true};
   return next(specifier, context);
 }`;
-let hooked = false;
-function resolveCrewchief(): void {
+let hookedCjs = false;
+let hookedEsm = false;
+function resolveCrewchief(esm: boolean): void {
   // Under vitest, modules go through vite, which resolves `crewchief` by itself.
-  if (hooked || shipped || (fromSource && process.env['VITEST'])) return;
-  hooked = true;
+  if (shipped || (fromSource && process.env['VITEST'])) return;
   const index = path.join(here, '..', fromSource ? 'index.ts' : 'index.js');
-  register('data:text/javascript,' + encodeURIComponent(resolveHook), {
-    data: {url: pathToFileURL(index).href},
-  });
+  if (esm && !hookedEsm) {
+    hookedEsm = true;
+    register('data:text/javascript,' + encodeURIComponent(resolveHook), {
+      data: {url: pathToFileURL(index).href},
+    });
+  }
+  if (hookedCjs) return;
+  hookedCjs = true;
   const cjs = Module as unknown as {
     _resolveFilename: (request: string, ...rest: unknown[]) => string;
   };
@@ -112,6 +119,11 @@ function isModule(file: string): boolean {
   return false;
 }
 
+/** Whether Node loads the file as an ES module (Node 20.19 also detects `import` in a .js). */
+const loadsAsEsm = (file: string): boolean =>
+  isModule(file) ||
+  (/\.js$/.test(file) && /^\s*(?:import|export)\b/m.test(fs.readFileSync(file, 'utf8')));
+
 /** Imports a module, TypeScript included (user machines outside the package). */
 async function importModule(file: string): Promise<unknown> {
   if (shipped && /\.[cm]?tsx?$/.test(file))
@@ -119,7 +131,7 @@ async function importModule(file: string): Promise<unknown> {
       'the single-file crewchief loads machines written as .js: compile this one (or use the npm package)',
     );
   shipped?.beforeUserMachine();
-  resolveCrewchief();
+  if (!file.startsWith(machinesDir() + path.sep)) resolveCrewchief(loadsAsEsm(file));
   if (!fromSource && /\.[cm]?tsx?$/.test(file)) {
     // A CommonJS-format .ts goes through tsx's require, whose stack traces name the file
     // and its real lines (its ES module path for such a file does not), for `validate`.
