@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import {emitDraftProfile, importRunbook, PLACEHOLDER_HOST} from '../import/index.js';
+import {emitDraftProfile, importRunbook, PLACEHOLDER_HOST, plural} from '../import/index.js';
 import {UsageError} from '../services/exit.js';
 
 export interface ImportOptions {
@@ -53,8 +53,9 @@ export async function importCommand(
     .map(([kind, n]) => `${n} ${kind}`)
     .join(', ');
   const summary =
-    `${counts.phases} phases, ${counts.steps} steps (${kinds}), ${counts.danger} marked danger, ` +
-    `${counts.todos} TODOs; the source has ${counts.numberedInSource} numbered items`;
+    `${plural(counts.phases, 'phase')}, ${plural(counts.steps, 'step')} (${kinds}), ` +
+    `${counts.danger} marked danger, ${plural(counts.todos, 'TODO')}; ` +
+    `the source has ${plural(counts.numberedInSource, 'numbered item')}`;
   if (output === undefined) {
     write(machine.trimEnd());
     say(`crewchief import: ${summary}`);

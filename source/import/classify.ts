@@ -6,7 +6,7 @@
  * help for the step or phase it stands under. Every guess a person must confirm carries
  * a TODO.
  */
-import type {Block, CodeBlock, ItemBlock, TextBlock} from './markdown.js';
+import type {Block, CodeBlock, HeadingBlock, ItemBlock, TextBlock} from './markdown.js';
 import {inlineCommands, looksDangerous, splitJoined, straightQuotes, tidy} from './shell-text.js';
 
 /** What a watch waits for, as far as the sentence says. */
@@ -68,6 +68,7 @@ const GATE =
 const WAIT = /(?<!\b(cannot|not|can't|don't|needn't)\s)\bwait\s+(until|till|for)\b/i;
 const COUNT =
   /\b(number|count|instances|reach(es)?|back (up|to)|x of x|\d+ of \d+|to (be )?0|is not 0|zero)\b/i;
+const CONTENTS = /^(table of )?contents$/i;
 const URL = /\bhttps?:\/\/[^\s)<>"'`\]]+[^\s)<>"'`\].,;:]/g;
 
 /** The first sentence of a text, and the rest. */
@@ -144,7 +145,11 @@ export function classify(blocks: readonly Block[]): Outline {
   let phase: DraftPhase | undefined;
   let stack: Open[] = [];
   let label: string | undefined;
-  const title = blocks.find((b) => b.kind === 'heading')?.text ?? 'Imported runbook';
+  const title =
+    blocks.find((b): b is HeadingBlock => b.kind === 'heading' && !CONTENTS.test(b.text))?.text ??
+    'Imported runbook';
+  /** Inside a table of contents: its items are links to sections, not steps. */
+  let contents = false;
 
   const currentPhase = (line: number): DraftPhase => {
     if (!phase) {
@@ -258,6 +263,8 @@ export function classify(blocks: readonly Block[]): Outline {
   const pendingTitles = new Map<Block, string>();
   for (const [k, block] of blocks.entries()) {
     const next = blocks[k + 1];
+    if (block.kind === 'heading') contents = CONTENTS.test(block.text);
+    if (contents) continue;
     switch (block.kind) {
       case 'heading': {
         stack = [];

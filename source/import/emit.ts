@@ -45,6 +45,9 @@ export function slug(text: string, max = 48): string {
   return out;
 }
 
+/** "1 phase", "2 phases". */
+export const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
 /** A JavaScript string literal in single quotes. */
 const str = (text: string): string =>
   `'${JSON.stringify(text).slice(1, -1).replace(/\\"/g, '"').replace(/'/g, "\\'")}'`;
@@ -216,8 +219,8 @@ export function emitMachine(
   const kinds = (['manual', 'command', 'gate', 'watch'] as const).filter((k) => counts.byKind[k]);
   const empty = outline.phases.length - phases.length;
   const header = [
-    `// Imported by \`crewchief import\` from ${options.source}: ${counts.phases} phases, ${counts.steps} steps`,
-    `// (${outline.numberedInSource} numbered items in the source).`,
+    `// Imported by \`crewchief import\` from ${options.source}: ${plural(counts.phases, 'phase')}, ${plural(counts.steps, 'step')}`,
+    `// (${plural(outline.numberedInSource, 'numbered item')} in the source).`,
     '// Every `TODO:` below is a decision for a person (grep -n TODO). Until the hosts are',
     `// named, every command runs on "${PLACEHOLDER_HOST}", which the draft profile points at an`,
     '// address that never resolves: a dry run works, a real run cannot reach anything.',

@@ -7,7 +7,7 @@ import {classify} from './classify.js';
 import {emitMachine, type EmitOptions, type ImportCounts} from './emit.js';
 import {tokenize} from './markdown.js';
 
-export {emitDraftProfile, PLACEHOLDER_HOST, slug, type ImportCounts} from './emit.js';
+export {emitDraftProfile, PLACEHOLDER_HOST, plural, slug, type ImportCounts} from './emit.js';
 
 /** The machine file's text for a runbook's text, and what it holds. */
 export function importRunbook(

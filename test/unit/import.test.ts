@@ -118,6 +118,15 @@ describe('the emitted machine', () => {
     );
   });
 
+  it('finds every numbered step of the seeds, as counted by hand', () => {
+    // 000: 2 + 4 + 5 + (3 + 2.1–2.7) + (9 + 7.1–7.4) + 5 hotfix; 001: 3 builder steps;
+    // 002: 9 + 4.1–4.8 + 6.1–6.8; 003: 12 code + 4 config; 004: 2 + 3 + 7 proxy + 8 vpn.
+    const counted = seeds.map(
+      (seed) => importRunbook(fixture('seeds', seed), {siteId: 's', source: seed}).counts,
+    );
+    expect(counted.map((c) => c.numberedInSource)).toEqual([39, 3, 25, 16, 20]);
+  });
+
   for (const seed of seeds) {
     it(`${seed}: ids are unique, stable, and every numbered item is a step`, () => {
       const text = fixture('seeds', seed);
