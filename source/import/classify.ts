@@ -173,10 +173,12 @@ export function classify(blocks: readonly Block[]): Outline {
     const plain = text.replace(/\[([^\]]+)\]\(([^)\s]+)\)/g, '$1 ($2)').replace(/`([^`]+)`/g, '$1');
     const {title: full, rest} = splitTitle(plain);
     // "Deploy the proxy with `resinctl …`": the sentence without its command ends mid-way.
-    const title = full.replace(
-      /\s+(with|by|using|via|by running|run|running|executing|the following|as follows)$/i,
-      '',
-    );
+    const title = full
+      .replace(
+        /\s+(with|by|using|via|by running|run|running|executing|the following|as follows)$/i,
+        '',
+      )
+      .replace(/[\s,;:]+$/, '');
     const links = [...plain.matchAll(URL)].map((m) => m[0]);
     const only = onlyHintOf(title);
     return {
@@ -377,12 +379,9 @@ export function classify(blocks: readonly Block[]): Outline {
       return;
     }
     stack = [];
-    if (
-      next?.kind === 'code' &&
-      codeCommands(next).run &&
-      /:\s*$|^\S+(\s+\S+){0,8}$/.test(block.text)
-    ) {
-      // "Restart the service:" followed by code: the code's title. Consumed when the code comes.
+    if (next?.kind === 'code' && codeCommands(next).run) {
+      // The prose right before code introduces it ("Restart the service:", "To get the
+      // external IPs, run"): the code's title. Consumed when the code comes.
       pendingTitles.set(next, text);
       return;
     }
