@@ -8,5 +8,8 @@ export default defineConfig({
     // End-to-end tests start real processes (sshd, tmux, the CLI): two cores, keep it sane.
     maxWorkers: 2,
     fileParallelism: true,
+    // Simulated sites run every part at their profile's speed: the demo's slower pace
+    // for people (profiles/rubin-tts-demo.yaml, sim.pace) would only lengthen the tests.
+    env: {CREWCHIEF_SIM_PACE: 'off'},
   },
 });

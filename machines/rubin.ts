@@ -116,6 +116,9 @@ export default site({
           cwd: '${k8s_admin_dir}',
           on: 'k8s',
           timeout: '15m',
+          // Deletes every job, deployment and daemonset of the site: nothing runs after it
+          // until the new system is deployed.
+          danger: 'cleanup_all',
         }),
         choice({
           id: 'k8s-cleanup-result',

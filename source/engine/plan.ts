@@ -252,6 +252,10 @@ export function resolvePlan(site: Site, profile: Profile): ResolvedPlan {
       ...(s.due ? {due: s.due} : {}),
       ...(s.branch ? {branch: s.branch} : {}),
       ...(s.hosts !== 'local' ? {hosts: s.hosts.map((h) => h.name)} : {}),
+      ...(s.step.help ? {help: interpolate(s.step.help, vars)} : {}),
+      ...(s.step.kind === 'manual' && s.step.links?.length
+        ? {links: s.step.links.map((l) => interpolate(l, vars))}
+        : {}),
       hash: s.hash,
     })),
   };

@@ -37,6 +37,10 @@ export interface PlanStep {
   due?: string;
   /** For choice branches: the choice step's key and option id. */
   branch?: {choice: string; option: string};
+  /** The step's guidance (profile values filled), shown with the step whatever its kind. */
+  help?: string;
+  /** A manual step's links (dashboards, tickets). */
+  links?: readonly string[];
   /** Hosts it runs on, as names. */
   hosts?: readonly string[];
   /** Hash of the step's definition after interpolation of profile values. */

@@ -72,7 +72,15 @@ export interface Profile {
   /** `ssh` for real hosts; `local` runs every host's commands here (simulated sites). */
   transport: 'ssh' | 'local';
   /** The simulated site that stands in for the hosts (with `transport: local`, or on the far side of ssh). */
-  sim?: {site: string; speed: number};
+  sim?: {
+    site: string;
+    speed: number;
+    /**
+     * Speeds for named parts of the simulated site, instead of `speed` (e.g. the Rubin
+     * demo's `{leave: 2.5}` keeps daemons disconnecting at a pace a person can follow).
+     */
+    pace?: Record<string, number>;
+  };
   ssh: SshSettings;
   hosts: Record<string, HostSpec>;
   groups: Record<string, string[]>;
@@ -337,13 +345,23 @@ class Validator {
     const simValue = this.get(['sim']);
     if (typeof simValue === 'string') sim = {site: simValue, speed: 1};
     else if (simValue !== undefined && simValue !== null) {
-      this.known(['sim'], ['site', 'speed']);
+      this.known(['sim'], ['site', 'speed', 'pace']);
       const simSite = this.string(['sim', 'site'], true) ?? '';
       const speed = this.get(['sim', 'speed']) ?? 1;
       if (typeof speed !== 'number' || speed <= 0) {
         this.fail(['sim', 'speed'], `expected a positive number, found ${describe(speed)}`);
       }
-      sim = {site: simSite, speed: typeof speed === 'number' && speed > 0 ? speed : 1};
+      const pace: Record<string, number> = {};
+      for (const [part, value] of Object.entries(this.map(['sim', 'pace']))) {
+        if (typeof value === 'number' && value > 0) pace[part] = value;
+        else
+          this.fail(['sim', 'pace', part], `expected a positive number, found ${describe(value)}`);
+      }
+      sim = {
+        site: simSite,
+        speed: typeof speed === 'number' && speed > 0 ? speed : 1,
+        ...(Object.keys(pace).length ? {pace} : {}),
+      };
     }
     const ssh = this.ssh();
     const hosts = this.hosts();

@@ -148,6 +148,7 @@ async function transportsFor(
   if (profile.sim && profile.transport === 'local') {
     const sim = prepareSim(profile.sim.site, `${journalPath}.sim`, {
       speed: profile.sim.speed,
+      ...(profile.sim.pace ? {pace: profile.sim.pace} : {}),
       ...(options.simFaults ? {faults: options.simFaults} : {}),
     });
     const local = createLocalTransport({env: sim.env});

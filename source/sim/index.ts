@@ -37,7 +37,7 @@ export const knownSims = (): string[] => Object.keys(simSites);
 export function prepareSim(
   site: string,
   dir: string,
-  options: {speed?: number; faults?: string[]} = {},
+  options: {speed?: number; pace?: Record<string, number>; faults?: string[]} = {},
 ): SimEnvironment {
   const sim = simSites[site];
   if (!sim) throw new Error(`no simulated site "${site}" (known: ${knownSims().join(', ')})`);
@@ -64,6 +64,10 @@ export function prepareSim(
       PATH: `${bin}:${process.env['PATH'] ?? '/usr/bin:/bin'}`,
       CREWCHIEF_SIM_STATE: state,
       CREWCHIEF_SIM_SPEED: String(options.speed ?? 1),
+      // CREWCHIEF_SIM_PACE=off (the test helpers set it): every part at `speed`.
+      ...(options.pace && process.env['CREWCHIEF_SIM_PACE'] !== 'off'
+        ? {CREWCHIEF_SIM_PACE: JSON.stringify(options.pace)}
+        : {}),
       ...(options.faults?.length ? {CREWCHIEF_SIM_FAULTS: options.faults.join(',')} : {}),
     },
   };

@@ -21,8 +21,20 @@ export function stateDir(): string {
   return dir;
 }
 
-/** Simulated seconds → real milliseconds. */
-export const simMs = (seconds: number): number => (seconds * 1000) / simSpeed();
+/** The speed of a named part of the site (the profile's `sim.pace`), else the site's. */
+export function simPace(part: string): number {
+  try {
+    const pace = JSON.parse(process.env['CREWCHIEF_SIM_PACE'] ?? '{}') as Record<string, unknown>;
+    const value = pace[part];
+    return typeof value === 'number' && value > 0 ? value : simSpeed();
+  } catch {
+    return simSpeed();
+  }
+}
+
+/** Simulated seconds → real milliseconds (at the pace of `part`, when given). */
+export const simMs = (seconds: number, part?: string): number =>
+  (seconds * 1000) / (part ? simPace(part) : simSpeed());
 
 /** A deterministic number in [min, max] for a name (so a demo behaves the same each time). */
 export function spread(name: string, min: number, max: number): number {

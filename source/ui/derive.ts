@@ -402,6 +402,8 @@ export function filledState(state: SessionState): SessionState {
       ...s,
       title: f(s.title),
       ...(s.reason !== undefined ? {reason: f(s.reason)} : {}),
+      ...(s.help !== undefined ? {help: f(s.help)} : {}),
+      ...(s.links ? {links: s.links.map(f)} : {}),
     })),
     ...(prompt
       ? {

@@ -84,6 +84,8 @@ describe('the command line', () => {
         '--dry-run',
         '--plain',
         '--yes',
+        '--confirm',
+        'cleanup_all',
         '--journal',
         journal,
       ],

@@ -34,7 +34,7 @@ const snapshot = (): JournalEntry[] => snapshotOf(journal);
 
 describe('kill -9 and resume', () => {
   it('loses no event, never re-runs a command on its own, and puts the unknown step to the driver', async () => {
-    const common = ['--plain', '--yes', '--journal', journal];
+    const common = ['--plain', '--yes', '--confirm', 'cleanup_all', '--journal', journal];
     const snapshots: JournalEntry[][] = [];
 
     // 1. Killed in the middle of a command (docker compose down on the DM and Camera hosts).
@@ -57,9 +57,12 @@ describe('kill -9 and resume', () => {
     fs.writeFileSync(profile, fs.readFileSync(profile, 'utf8').replace('speed: 3', 'speed: 20'));
 
     // 2. Resumed: the step's outcome is unknown, so it is put to the driver. Killed at that prompt.
-    const second = cli(['resume', journal, '--plain', '--yes', '--auto-delay', '600000'], {
-      state: dir,
-    });
+    const second = cli(
+      ['resume', journal, '--plain', '--yes', '--confirm', 'cleanup_all', '--auto-delay', '600000'],
+      {
+        state: dir,
+      },
+    );
     const prompt = await waitForEntry(
       journal,
       (e) => e.type === 'prompt-shown' && e.prompt === 'unknown',
@@ -70,9 +73,12 @@ describe('kill -9 and resume', () => {
     snapshots.push(snapshot());
 
     // 3. Resumed again: the driver (by flag) says run it again. Killed while the count is watched.
-    const third = cli(['resume', journal, '--plain', '--yes', '--on-unknown', 'rerun'], {
-      state: dir,
-    });
+    const third = cli(
+      ['resume', journal, '--plain', '--yes', '--confirm', 'cleanup_all', '--on-unknown', 'rerun'],
+      {
+        state: dir,
+      },
+    );
     await waitForEntry(
       journal,
       (e) => e.type === 'count-sampled' && e.step === 'cleanup/federations-zero',
@@ -82,7 +88,9 @@ describe('kill -9 and resume', () => {
     snapshots.push(snapshot());
 
     // 4. Resumed to the end: the watch is safe to repeat and restarts on its own.
-    const last = await cli(['resume', journal, '--plain', '--yes'], {state: dir});
+    const last = await cli(['resume', journal, '--plain', '--yes', '--confirm', 'cleanup_all'], {
+      state: dir,
+    });
     expect(last.all).toMatch(/session finished/);
     expect(last.exitCode).toBe(0);
 

@@ -56,6 +56,9 @@ export function driverEnv(extra: Record<string, string>): Record<string, string>
     LANG: 'C.UTF-8',
     TERM: 'tmux-256color',
     CREWCHIEF_DRIVER: 'ana@bastion',
+    // The simulated site at its profile's speed (see vitest.config.ts); a test that shows
+    // the demo's pace for people passes CREWCHIEF_SIM_PACE: '' in `extra`.
+    CREWCHIEF_SIM_PACE: 'off',
     ...extra,
   };
 }

@@ -30,7 +30,18 @@ async function failureSession(): Promise<void> {
   expect(rough).not.toBe(demo);
   fs.writeFileSync(profile, rough.replace('speed: 20', 'speed: 3'));
   const first = cli(
-    ['run', 'rubin', '--profile', profile, '--plain', '--yes', '--journal', failJournal],
+    [
+      'run',
+      'rubin',
+      '--profile',
+      profile,
+      '--plain',
+      '--yes',
+      '--confirm',
+      'cleanup_all',
+      '--journal',
+      failJournal,
+    ],
     {
       state: dir,
     },
@@ -49,6 +60,8 @@ async function failureSession(): Promise<void> {
       failJournal,
       '--plain',
       '--yes',
+      '--confirm',
+      'cleanup_all',
       '--on-unknown',
       'rerun',
       '--on-failure',

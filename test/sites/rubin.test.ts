@@ -30,7 +30,7 @@ describe('rubin over sshd', {timeout: 120_000}, () => {
       sim: 'rubin',
       variables: variables('tucson-teststand', 18),
     });
-    const run = await lab.run('rubin', profile, ['--yes']);
+    const run = await lab.run('rubin', profile, ['--yes', '--confirm', 'cleanup_all']);
     const {plan, outcome} = expectFinishedRun(run);
     expect(plan.find((s) => s.id === 'heartbeats')).toMatchObject({
       applies: false,
@@ -59,7 +59,7 @@ describe('rubin over sshd', {timeout: 120_000}, () => {
       variables: variables('summit', 8),
       jump: true,
     });
-    const run = await lab.run('rubin', profile, ['--yes']);
+    const run = await lab.run('rubin', profile, ['--yes', '--confirm', 'cleanup_all']);
     const {plan, outcome} = expectFinishedRun(run);
     expect(outcome['offline/heartbeats']).toBe('done');
     for (const id of [
@@ -95,7 +95,13 @@ describe('rubin over sshd', {timeout: 120_000}, () => {
       name: 'rubin-tts-rogue',
       overrides: {'federations-zero': {every: '300ms', patience: '1s', timeout: '5s'}},
     });
-    const run = await lab.run('rubin', profile, ['--yes', '--on-timeout', 'abort']);
+    const run = await lab.run('rubin', profile, [
+      '--yes',
+      '--confirm',
+      'cleanup_all',
+      '--on-timeout',
+      'abort',
+    ]);
     expect(run.exitCode).toBe(1);
     const key = 'cleanup/federations-zero';
     expect(entriesOf(run.entries, 'count-sampled', key).at(-1)).toMatchObject({value: 1});

@@ -76,6 +76,26 @@ describe.concurrent('crewchief demo SITE --plain', {timeout: 420_000}, () => {
       const entries = readJournal(journal).entries;
       expect(entries.at(-1)).toMatchObject({type: 'session-closed', outcome: 'finished'});
       expect(entries.some((e) => e.type === 'step-finished' && e.outcome === 'failed')).toBe(false);
+      if (site === 'rubin') {
+        // The quick start meets a typed danger confirmation; unattended, the autopilot types it.
+        expect(entries).toContainEqual(
+          expect.objectContaining({
+            type: 'prompt-shown',
+            step: 'cleanup/k8s-cleanup',
+            prompt: 'confirm',
+            expects: 'cleanup_all',
+          }),
+        );
+        expect(entries).toContainEqual(
+          expect.objectContaining({
+            type: 'decision',
+            step: 'cleanup/k8s-cleanup',
+            decision: 'confirm',
+            value: 'cleanup_all',
+            via: 'autopilot',
+          }),
+        );
+      }
       // How long a demo takes is the benchmark's business (test/bench), not a test's.
     });
   }

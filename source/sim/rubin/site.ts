@@ -90,7 +90,7 @@ export function leave(state: HostState, names: string[] | 'all'): number {
     if (!connected(f, now) && f.joinAt !== undefined && f.joinAt > now) delete f.joinAt;
     if (rogue && f.name === 'atdome') continue;
     if (f.leaveAt === undefined || f.leaveAt > now) {
-      f.leaveAt = now + simMs(spread(f.name, 30, 120));
+      f.leaveAt = now + simMs(spread(f.name, 30, 120), 'leave');
       n++;
     }
   }

@@ -134,10 +134,15 @@ function Row({
   const {step} = row;
   const {mark, colour: tone} = statusMarks[step.status];
   const due = step.due ? ` [due ${step.due}${row.overdue ? ' OVERDUE' : ''}]` : '';
-  const left = `${'  '.repeat(row.depth + 1)}${mark} ${step.title}${step.danger ? ' ⚠' : ''}${due}`;
+  // A choice's branch step says which option runs it: until the choice is made it is
+  // only a possibility, drawn dim, never like a step that will run.
+  const option = step.branch ? `if ${step.branch.option}: ` : '';
+  const undecided = !!step.branch && step.status === 'pending';
+  const left = `${'  '.repeat(row.depth + 1)}${mark} ${option}${step.title}${step.danger ? ' ⚠' : ''}${due}`;
   return (
     <Text
-      color={colour(row.overdue && !tone ? 'red' : tone)}
+      color={colour(undecided ? 'gray' : row.overdue && !tone ? 'red' : tone)}
+      dimColor={undecided}
       bold={current}
       inverse={picked}
       wrap="truncate-end"

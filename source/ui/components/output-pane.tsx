@@ -48,6 +48,25 @@ export function OutputPane(props: OutputPaneProps) {
   if (rows <= 0) return null;
   const title = step ? `─ ${step.title} ` : '─ output ';
   const extra: React.ReactNode[] = [];
+  // The step's guidance, whatever its kind (a manual step waiting for the driver has its
+  // help in the prompt already), and a manual step's links. A step with no commands shows
+  // them in place of its (absent) output; any other only while two output lines remain.
+  const guidance: React.ReactNode[] = [];
+  if (step?.help && !(step.kind === 'manual' && step.status === 'waiting'))
+    guidance.push(
+      <Text key="help" color={colour('cyan')} wrap="truncate-end">
+        {`ℹ ${safe(step.help)}`}
+      </Text>,
+    );
+  if (step?.links?.length)
+    guidance.push(
+      <Text key="links" color={colour('cyan')} wrap="truncate-end">
+        {`links: ${step.links.map(safe).join(' · ')}`}
+      </Text>,
+    );
+  const noCommands = !!step && !lines.length && probe === undefined && !step.runs && !tabs.length;
+  const spare = rows - 1 - (hasTabRow(tabs) ? 1 : 0) - 2;
+  if (!noCommands) extra.push(...guidance.slice(0, Math.max(0, spare)));
   if (current?.error)
     extra.push(
       <Text key="error" color={colour('red')} wrap="truncate-end">
@@ -81,6 +100,8 @@ export function OutputPane(props: OutputPaneProps) {
         {`last probe output: ${safe(probe)}`}
       </Text>,
     );
+  } else if (noCommands && guidance.length) {
+    body.push(...guidance);
   } else if (!lines.length) {
     body.push(
       <Text key="none" color={colour('gray')} wrap="truncate-end">
