@@ -27,7 +27,8 @@ Options for run, resume and demo:
       --yes              answer gates with their word and tick manual steps
       --confirm WORD     type WORD (a step id or its danger word) at a danger step; repeatable; "all" for every one
       --choose STEP=OPT  pick OPT at choice STEP (default with --yes: the first option); repeatable
-      --on-failure ACT   at a failed step: abort, skip or retry
+      --on-failure ACT   at a failed step: abort (no rollback), skip, retry, or rollback
+                         (run the rollback of what has run; never offered by --yes)
       --on-unknown ACT   at a step whose outcome is unknown after a crash: rerun, done or skip
       --on-timeout ACT   at a watch that timed out: abort, skip or keep-waiting
       --auto             (demo) answer every prompt after a short pause, so you can watch
@@ -45,6 +46,7 @@ Options for run, resume and demo:
 Exit status: 0 finished · 1 aborted or failed · 2 usage error · 3 invalid machine or profile ·
 4 journal damaged or unusable · 5 a prompt needed the driver and there was no terminal ·
 6 another driver holds the site and profile (or the session is theirs) ·
+7 rolled back (the rollback ran to its end) ·
 130 left before the end (resume later)`;
 
 const options = {

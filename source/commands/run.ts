@@ -37,7 +37,7 @@ export async function run(
   const onFailure = oneOf(
     'on-failure',
     flags['on-failure'] as string | undefined,
-    ['abort', 'skip', 'retry'] as const,
+    ['abort', 'skip', 'retry', 'rollback'] as const,
   );
   const onUnknown = oneOf(
     'on-unknown',

@@ -16,8 +16,12 @@ export type Parsed = {event: DriverEvent} | {handOver: HandOverRequest} | {error
 /** The word that ticks a to-do (a note may follow it). */
 export const DONE_WORD = 'done';
 
+/** The word that runs the rollback of what has run (before the point of no return). */
+export const ROLLBACK_WORD = 'rollback';
+
 /**
- * Parses an answer; `skip <reason>` and `abort [reason]` work at every prompt, and with
+ * Parses an answer; `skip <reason>`, `abort [reason]` and `rollback [reason]` work at
+ * every prompt (the session refuses a rollback past the point of no return), and with
  * `handOver` so does `hand over [to WHO][: note]`.
  */
 export function parseAnswer(
@@ -38,6 +42,12 @@ export function parseAnswer(
   }
   if (word === 'abort' && prompt.expects !== 'abort') {
     return {event: {type: 'ABORT', ...(tail ? {reason: tail} : {})}};
+  }
+  if (
+    word === ROLLBACK_WORD &&
+    (prompt.expects !== ROLLBACK_WORD || prompt.prompt === 'rollback')
+  ) {
+    return {event: {type: 'ROLLBACK', ...(tail ? {reason: tail} : {})}};
   }
   switch (prompt.prompt) {
     case 'gate':
@@ -81,6 +91,8 @@ export function parseAnswer(
       if (word === 'wait') return {event: {type: 'KEEP_WAITING'}};
       if (word === 'investigate') return {event: {type: 'INVESTIGATE'}};
       return {error: 'wait, investigate, skip <reason> or abort'};
+    case 'rollback':
+      return {error: promptHelp.rollback};
   }
 }
 
@@ -107,4 +119,5 @@ export const promptHelp: Record<PromptView['prompt'], string> = {
     '"retry", "exclude <host> <reason>" (a fan-out step: leave that host out, run the rest), "skip <reason>", "done <reason>" (mark done) or "abort"',
   unknown: '"rerun", "done <reason>" (it did run), "skip <reason>" or "abort"',
   'watch-timeout': '"wait" (keep waiting), "investigate", "skip <reason>" or "abort"',
+  rollback: `"${ROLLBACK_WORD}" runs the rollback of what has run; "abort" ends the session without rolling back`,
 };

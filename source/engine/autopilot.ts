@@ -36,8 +36,11 @@ export interface AutopilotOptions {
    * At a failed step. `retry` tries again after a pause that doubles (5 s, 10 s …), at
    * most `retryAttempts` attempts in all (default 3); then the flag no longer answers: the
    * driver is asked, or, with nobody to ask, the session stops (exit 5) and is kept.
+   * `abort` ends the session without rolling back. `rollback` runs the rollback of what
+   * has run; where rolling back is not offered (past the point of no return, or nothing
+   * that ran has a rollback) it does not answer, so the driver is asked (or exit 5).
    */
-  onFailure?: 'abort' | 'skip' | 'retry';
+  onFailure?: 'abort' | 'skip' | 'retry' | 'rollback';
   /** Attempts in all under `--on-failure retry` (default RETRY_ATTEMPTS). */
   retryAttempts?: number;
   /** At a step whose outcome is unknown after a resume. */
@@ -121,8 +124,10 @@ export function autoAnswer(
         return {type: 'SKIP', reason: `failed; skipped by --on-failure skip`};
       if (options.onFailure === 'retry')
         return exhausted(prompt, options, context) ? null : {type: 'RETRY'};
+      if (options.onFailure === 'rollback')
+        return {type: 'ROLLBACK', reason: 'failed; --on-failure rollback'};
       return options.onFailure === 'abort'
-        ? {type: 'ABORT', reason: 'failed; --on-failure abort'}
+        ? {type: 'ABORT', reason: 'failed; --on-failure abort', withoutRollback: true}
         : null;
     case 'unknown':
       if (options.onUnknown === 'rerun') return {type: 'RETRY'};
@@ -134,7 +139,14 @@ export function autoAnswer(
       if (options.onTimeout === 'skip')
         return {type: 'SKIP', reason: 'timed out; --on-timeout skip'};
       return options.onTimeout === 'abort'
-        ? {type: 'ABORT', reason: 'timed out; --on-timeout abort'}
+        ? {type: 'ABORT', reason: 'timed out; --on-timeout abort', withoutRollback: true}
+        : null;
+    case 'rollback':
+      // Only an explicit flag answers the offer: --yes never rolls back.
+      if (options.onFailure === 'rollback')
+        return {type: 'ROLLBACK', reason: '--on-failure rollback'};
+      return options.onFailure === 'abort' || options.onTimeout === 'abort'
+        ? {type: 'ABORT', reason: 'no rollback: --on-failure/--on-timeout abort'}
         : null;
   }
 }

@@ -4,7 +4,7 @@
  * run as invoked actors (provided by the session); the machine emits journal events
  * (phase entered, prompt shown, variable captured, step finished) and never logs.
  */
-import {assign, emit, fromPromise, setup} from 'xstate';
+import {assign, emit, enqueueActions, fromPromise, setup} from 'xstate';
 import type {JournalEvent, Outcome, PromptKind} from '../journal/events.js';
 import {whenFails} from '../runbook/conditions.js';
 import type {ValueCondition} from '../runbook/vocabulary.js';
@@ -39,7 +39,14 @@ export type DriverEvent =
   /** A fan-out command that failed: leave this host out and run the rest. */
   | {type: 'EXCLUDE'; host: string; reason: string}
   | {type: 'MARK_DONE'; reason?: string}
-  | {type: 'ABORT'; reason?: string}
+  /**
+   * End the session. Before the point of no return, when a phase that ran has rollback
+   * steps, the driver is offered the rollback first, unless `withoutRollback` (a flag
+   * that said "abort" in advance).
+   */
+  | {type: 'ABORT'; reason?: string; withoutRollback?: boolean}
+  /** Run the rollback of what has run (only before the point of no return). */
+  | {type: 'ROLLBACK'; reason?: string}
   | {type: 'CHOOSE'; option: string}
   | {type: 'KEEP_WAITING'}
   | {type: 'INVESTIGATE'}
@@ -49,7 +56,36 @@ export interface EngineContext {
   vars: Record<string, string>;
   attempt: number;
   stepStartedAt: number;
+  /** Phases that ran (a step of them started or was answered), in order. */
+  ran: string[];
+  /** The step where the point of no return was passed. */
+  noReturn?: string;
+  /** The phases being rolled back. */
+  rollingBack: string[];
+  /** The step the driver aborted at (the rollback prompt belongs to it). */
+  abortedAt?: string;
 }
+
+/** Where a session stands on rollback, rebuilt from the journal on resume (resume.ts). */
+export interface RollbackProgress {
+  ran: string[];
+  noReturn?: string;
+  rollingBack: string[];
+  abortedAt?: string;
+  /** A named rollback under way (its steps are chained in the machine). */
+  rollback?: string;
+}
+
+/** A phase's rollback as the machine sees it: its id and title, and the steps that apply. */
+export interface RollbackPhase {
+  id: string;
+  title: string;
+  steps: {key: string; title: string}[];
+}
+
+/** The phases to roll back: those that ran and have rollback steps, in site order. */
+const phasesToRollBack = (context: EngineContext, phases: readonly RollbackPhase[]) =>
+  phases.filter((p) => context.ran.includes(p.id));
 
 const notProvided = (name: string) =>
   fromPromise<StepResult, StepInput>(async () => {
@@ -61,7 +97,7 @@ export const engineSetup = setup({
   types: {
     context: {} as EngineContext,
     events: {} as DriverEvent | {type: 'BEGIN'},
-    input: {} as {vars: Record<string, string>},
+    input: {} as {vars: Record<string, string>; progress?: RollbackProgress},
     emitted: {} as JournalEvent,
   },
   actors: {
@@ -94,9 +130,103 @@ export const engineSetup = setup({
     /** A step's `when` holds on the variables as they are now (captured values too). */
     whenHolds: ({context}, params: {when: ValueCondition | readonly ValueCondition[]}) =>
       whenFails(params.when, context.vars) === undefined,
+    /** Rolling back is offered: before the point of no return, and a phase that ran has a rollback. */
+    offersRollback: ({context, event}, params: {phases: readonly RollbackPhase[]}) =>
+      !(event.type === 'ABORT' && event.withoutRollback) &&
+      !context.noReturn &&
+      phasesToRollBack(context, params.phases).length > 0,
+    rollingBackPhase: ({context}, params: {phase: string}) =>
+      context.rollingBack.includes(params.phase),
   },
   actions: {
     startClock: assign({stepStartedAt: () => Date.now()}),
+    /**
+     * A step of `phase` began (it started, or the driver answered it): the phase ran, and
+     * a point of no return is passed (journaled once).
+     */
+    began: enqueueActions(
+      ({context, enqueue}, params: {step: string; phase?: string; pointOfNoReturn?: boolean}) => {
+        const phase = params.phase;
+        if (phase && !context.ran.includes(phase))
+          enqueue.assign({ran: ({context}) => [...context.ran, phase]});
+        if (params.pointOfNoReturn && !context.noReturn) {
+          enqueue.assign({noReturn: params.step});
+          enqueue.emit({type: 'no-return-passed', step: params.step});
+        }
+      },
+    ),
+    abortedAt: assign({abortedAt: (_, params: {step: string}) => params.step}),
+    /** Rolling back the phases that ran, the latest first. */
+    startRollback: enqueueActions(
+      (
+        {context, enqueue},
+        params: {step?: string; trigger: 'abort' | 'failure'; phases: readonly RollbackPhase[]},
+      ) => {
+        const phases = phasesToRollBack(context, params.phases);
+        enqueue.assign({rollingBack: phases.map((p) => p.id)});
+        enqueue.emit({
+          type: 'rollback-started',
+          step: params.step ?? context.abortedAt ?? '',
+          trigger: params.trigger,
+          phases: phases.map((p) => p.id).reverse(),
+          steps: phases
+            .slice()
+            .reverse()
+            .flatMap((p) => p.steps.map((s) => s.key)),
+        });
+      },
+    ),
+    startNamedRollback: emit(
+      (_, params: {step: string; rollback: string; steps: string[]}) =>
+        ({
+          type: 'rollback-started',
+          step: params.step,
+          trigger: 'failure',
+          rollback: params.rollback,
+          steps: params.steps,
+        }) as const,
+    ),
+    /** The offer after an abort: what the rollback would run, in order. */
+    promptRollback: emit(({context}, params: {phases: readonly RollbackPhase[]}) => {
+      const phases = phasesToRollBack(context, params.phases).reverse();
+      const steps = phases.flatMap((p) => p.steps);
+      const step = context.abortedAt ?? '';
+      return {
+        type: 'prompt-shown',
+        step,
+        prompt: 'rollback',
+        text: [
+          `Aborted. Roll back what has run? The rollback of ${phases
+            .map((p) => `"${interpolate(p.title, context.vars)}"`)
+            .join(', then ')} runs:`,
+          ...steps.map((s, i) => `  ${i + 1}. ${interpolate(s.title, context.vars)}`),
+          'Type "rollback" to run it, or "abort" to end the session without rolling back.',
+        ].join('\n'),
+        expects: 'rollback',
+        rollback: steps.map((s) => s.key),
+      } as const;
+    }),
+    /** After the point of no return, an abort says why it offers no rollback. */
+    noRollbackOffered: enqueueActions(
+      ({context, enqueue}, params: {phases: readonly RollbackPhase[]}) => {
+        if (context.noReturn && phasesToRollBack(context, params.phases).length)
+          enqueue.emit({
+            type: 'notice',
+            level: 'warn',
+            text: 'rolling back is no longer offered: the point of no return was passed',
+            step: context.noReturn,
+          });
+      },
+    ),
+    failureBranch: emit(
+      (_, params: {step: string; steps: number}) =>
+        ({
+          type: 'notice',
+          step: params.step,
+          level: 'warn',
+          text: `failed: its on-failure steps run (${params.steps})`,
+        }) as const,
+    ),
     nextAttempt: assign({attempt: ({context}) => context.attempt + 1}),
     resetAttempt: assign({attempt: () => 1}),
     /** A step whose `when` does not hold: skipped, saying which condition and what value. */
@@ -205,7 +335,10 @@ export const engineSetup = setup({
       const reason =
         event.type === 'SKIP'
           ? event.reason
-          : event.type === 'MARK_DONE' || event.type === 'ABORT' || event.type === 'EXCLUDE'
+          : event.type === 'MARK_DONE' ||
+              event.type === 'ABORT' ||
+              event.type === 'EXCLUDE' ||
+              event.type === 'ROLLBACK'
             ? event.reason
             : event.type === 'TICK'
               ? event.note
@@ -230,8 +363,9 @@ export interface StartAt {
   /**
    * `unknown`: the step started and never finished, ask the driver first.
    * `failed`: it failed and the driver had not decided yet.
+   * `rollback-offer`: the driver aborted at it and had not answered the rollback offer.
    */
-  substate?: 'unknown' | 'failed';
+  substate?: 'unknown' | 'failed' | 'rollback-offer';
   /** For `unknown`: why its end is not known, said plainly. */
   why?: string;
 }
@@ -261,10 +395,38 @@ export function compileMachine(
   // Phase entries: the first applicable step of each phase in walking order.
   const firstOfPhase = new Set<string>();
   for (const s of ordered) {
-    if (s.branch) continue;
+    if (s.branch || s.standby) continue;
     if (s.phase.id !== previousPhase) firstOfPhase.add(s.key);
     previousPhase = s.phase.id;
   }
+  const rollbackPhases: RollbackPhase[] = plan.phaseRollbacks.map((r) => ({
+    id: r.id,
+    title: r.title,
+    steps: r.steps.filter((s) => s.applies).map((s) => ({key: s.key, title: s.step.title})),
+  }));
+  // Rolling back walks the phases' rollbacks, the latest phase first, each only if that
+  // phase ran: one junction per phase, the last one first.
+  const junction = (i: number): string => (i >= 0 ? `#rollback-${i}` : '#rolled-back');
+  const rollbackStates: Record<string, object> = {};
+  plan.phaseRollbacks.forEach((r, i) => {
+    rollbackStates[`rollback-${i}`] = {
+      id: `rollback-${i}`,
+      always: [
+        {guard: {type: 'rollingBackPhase', params: {phase: r.id}}, target: target(r.first)},
+        {target: junction(i - 1)},
+      ],
+    };
+  });
+  const flow: Flow = {
+    target,
+    rollbackPhases,
+    rollingBack: junction(plan.phaseRollbacks.length - 1),
+    afterLast: (s) => {
+      if (s.standby?.when !== 'rollback') return '#finished';
+      const i = plan.phaseRollbacks.findIndex((r) => r.id === s.standby!.of);
+      return i >= 0 ? junction(i - 1) : '#rolled-back';
+    },
+  };
   for (const s of ordered) {
     const when = s.step.when;
     const entersPhase = firstOfPhase.has(s.key);
@@ -276,7 +438,7 @@ export function compileMachine(
         always: [
           {guard: {type: 'whenHolds', params: {when}}, target: `#${stateId(plan, s.key)}`},
           {
-            target: target(s.next),
+            target: s.next ? target(s.next) : flow.afterLast(s),
             actions: [{type: 'skippedByCondition', params: {step: s.key, when}}],
           },
         ],
@@ -284,7 +446,7 @@ export function compileMachine(
     }
     states[stateId(plan, s.key)] = stepState(
       s,
-      target,
+      flow,
       plan,
       entersPhase && when === undefined,
       startAt,
@@ -292,14 +454,36 @@ export function compileMachine(
     );
   }
   // A resumed step the driver must decide on is entered as it was; any other, as usual.
-  const first = startAt
-    ? startAt.substate
-      ? `#${stateId(plan, startAt.key)}`
-      : target(startAt.key)
-    : target(plan.first);
+  const first = !startAt
+    ? target(plan.first)
+    : startAt.substate === 'rollback-offer'
+      ? '#offer-rollback'
+      : startAt.substate
+        ? `#${stateId(plan, startAt.key)}`
+        : target(startAt.key);
+  // Only where a phase has rollback steps: the offer after an abort.
+  const offer = {
+    id: 'offer-rollback',
+    entry: [{type: 'promptRollback', params: {phases: rollbackPhases}}],
+    on: {
+      ROLLBACK: {
+        target: flow.rollingBack,
+        actions: [{type: 'startRollback', params: {trigger: 'abort', phases: rollbackPhases}}],
+      },
+      ABORT: '#aborted',
+    },
+  };
   return engineSetup.createMachine({
     id: 'session',
-    context: ({input}) => ({vars: input.vars, attempt: 1, stepStartedAt: Date.now()}),
+    context: ({input}) => ({
+      vars: input.vars,
+      attempt: 1,
+      stepStartedAt: Date.now(),
+      ran: input.progress?.ran ?? [],
+      rollingBack: input.progress?.rollingBack ?? [],
+      ...(input.progress?.noReturn ? {noReturn: input.progress.noReturn} : {}),
+      ...(input.progress?.abortedAt ? {abortedAt: input.progress.abortedAt} : {}),
+    }),
     // Entering the first step by a transition keeps its events in the same order as
     // every other step's (phase entered before step started).
     initial: 'starting',
@@ -307,22 +491,38 @@ export function compileMachine(
       // Left by BEGIN after start(): a transition from a started actor, like any other.
       starting: {on: {BEGIN: first}},
       ...states,
+      ...(rollbackPhases.length ? {'offer-rollback': offer} : {}),
+      ...rollbackStates,
       finished: {id: 'finished', type: 'final'},
       aborted: {id: 'aborted', type: 'final'},
+      ...(rollbackPhases.length || plan.namedRollbacks.size
+        ? {'rolled-back': {id: 'rolled-back', type: 'final'}}
+        : {}),
     },
   } as Parameters<typeof engineSetup.createMachine>[0]);
 }
 
+/** Where steps lead: to another step, into the rollback, or to an end. */
+interface Flow {
+  target: (key: string | undefined) => string;
+  rollbackPhases: readonly RollbackPhase[];
+  /** The first rollback junction (the latest phase's). */
+  rollingBack: string;
+  /** Where a step with no next goes: the end, or the rollback of an earlier phase. */
+  afterLast: (s: ResolvedStep) => string;
+}
+
 function stepState(
   s: ResolvedStep,
-  target: (key: string | undefined) => string,
+  flow: Flow,
   plan: ResolvedPlan,
   entersPhase: boolean,
   startAt: StartAt | undefined,
   describe: DescribePrompt,
 ): object {
+  const {target, rollbackPhases} = flow;
   const step = s.key;
-  const next = target(s.next);
+  const next = s.next ? target(s.next) : flow.afterLast(s);
   const finish = (outcome: Outcome) => ({type: 'finishedByDriver', params: {step, outcome}});
   const capturing = s.step.kind === 'command' ? s.step.capture?.as : undefined;
   const skip = {
@@ -332,9 +532,53 @@ function stepState(
       ...(capturing ? [{type: 'captureMissing', params: {step, name: capturing}}] : []),
     ],
   };
-  const abort = {target: '#aborted', actions: [finish('canceled')]};
+  // A rollback step is not rolled back again: an abort there ends the session.
+  const inRollback = s.standby?.when === 'rollback';
+  const offers = !inRollback && rollbackPhases.length > 0;
+  const phases = {phases: rollbackPhases};
+  const abort = !offers
+    ? {target: '#aborted', actions: [finish('canceled')]}
+    : [
+        {
+          guard: {type: 'offersRollback', params: phases},
+          target: '#offer-rollback',
+          actions: [finish('canceled'), {type: 'abortedAt', params: {step}}],
+        },
+        {
+          target: '#aborted',
+          actions: [finish('canceled'), {type: 'noRollbackOffered', params: phases}],
+        },
+      ];
+  const stop = {
+    ABORT: abort,
+    ...(!offers
+      ? {}
+      : {
+          ROLLBACK: {
+            guard: {type: 'offersRollback', params: phases},
+            target: flow.rollingBack,
+            actions: [
+              finish('canceled'),
+              {type: 'startRollback', params: {step, trigger: 'abort', ...phases}},
+            ],
+          },
+        }),
+  };
   const markDone = {target: next, actions: [finish('done')]};
-  const decide = {SKIP: skip, ABORT: abort, MARK_DONE: markDone};
+  const decide = {SKIP: skip, ...stop, MARK_DONE: markDone};
+  // The step began: its phase ran, and its point of no return (if any) is passed.
+  const began = inRollback
+    ? []
+    : [
+        {
+          type: 'began',
+          params: {
+            step,
+            phase: s.phase.id,
+            ...(s.pointOfNoReturn ? {pointOfNoReturn: true} : {}),
+          },
+        },
+      ];
   const entry = [
     'startClock',
     'resetAttempt',
@@ -408,7 +652,7 @@ function stepState(
     return {
       id: `step-${plan.steps.indexOf(s)}`,
       entry: [...entry, prompt('manual', text, {fill: true})],
-      on: {TICK: {target: next, actions: [finish('done')]}, SKIP: skip, ABORT: abort},
+      on: {TICK: {target: next, actions: [...began, finish('done')]}, SKIP: skip, ...stop},
     };
   }
   switch (s.step.kind) {
@@ -420,9 +664,10 @@ function stepState(
           GO: {
             guard: {type: 'typedWord', params: {word}},
             target: s.step.send ? 'sending' : 'done',
+            actions: began,
           },
           SKIP: skip,
-          ABORT: abort,
+          ...stop,
         },
       };
       return {
@@ -481,11 +726,11 @@ function stepState(
             return {
               guard: {type: 'choseOption', params: {option: o.id}},
               target: firstApplicable ? target(firstApplicable.key) : next,
-              actions: [finish('ok')],
+              actions: [...began, finish('ok')],
             };
           }),
           SKIP: skip,
-          ABORT: abort,
+          ...stop,
         },
       };
     }
@@ -500,19 +745,48 @@ function stepState(
           : []),
         {type: 'finishedWithResult', params: {step}},
       ];
+      const ended = {type: 'finishedWithResult', params: {step}};
+      // A step that says what runs when it fails goes there instead of asking.
+      const branch = s.onFailureSteps?.find((b) => b.applies);
+      const named = s.onFailureRollback ? plan.namedRollbacks.get(s.onFailureRollback) : undefined;
+      const onFailure = s.onFailureSteps
+        ? {
+            target: branch ? target(branch.key) : next,
+            actions: [
+              ended,
+              {
+                type: 'failureBranch',
+                params: {step, steps: s.onFailureSteps.filter((b) => b.applies).length},
+              },
+            ],
+          }
+        : named
+          ? {
+              target: named.first ? target(named.first) : '#rolled-back',
+              actions: [
+                ended,
+                {
+                  type: 'startNamedRollback',
+                  params: {
+                    step,
+                    rollback: s.onFailureRollback,
+                    steps: named.steps.filter((r) => r.applies).map((r) => r.key),
+                  },
+                },
+              ],
+            }
+          : undefined;
       const running = {
+        entry: began,
         invoke: {
           ...invokeStep(kind),
           onDone: [
             {guard: 'succeeded', target: next, actions: done},
-            ...(kind === 'watch'
-              ? [...unknownRoutes, {target: 'timedOut'}]
-              : [
-                  ...unknownRoutes,
-                  {target: 'failed', actions: [{type: 'finishedWithResult', params: {step}}]},
-                ]),
+            ...unknownRoutes,
+            onFailure ??
+              (kind === 'watch' ? {target: 'timedOut'} : {target: 'failed', actions: [ended]}),
           ],
-          onError: {target: 'failed', actions: [{type: 'finishedWithResult', params: {step}}]},
+          onError: onFailure ?? {target: 'failed', actions: [ended]},
         },
         on: {CANCEL: {target: 'failed', actions: [finish('canceled')]}},
       };
@@ -531,7 +805,7 @@ function stepState(
               on: {
                 CONFIRM: {guard: {type: 'typedWord', params: {word: s.danger}}, target: 'running'},
                 SKIP: skip,
-                ABORT: abort,
+                ...stop,
               },
             },
           }

@@ -27,6 +27,25 @@ export interface ResolvedStep {
   hash: string;
   /** For a choice: the steps of each option, by option id. */
   branches?: Record<string, ResolvedStep[]>;
+  /** The steps that run when this one fails (its `onFailure: {steps}`). */
+  onFailureSteps?: ResolvedStep[];
+  /** The named rollback that runs when this one fails (its `onFailure: {rollback}`). */
+  onFailureRollback?: string;
+  /** Runs only when something goes wrong (see PlanStep.standby). */
+  standby?: {when: 'on-failure' | 'rollback'; of: string};
+  /** Once it starts (or is answered), rolling back is no longer offered. */
+  pointOfNoReturn?: boolean;
+}
+
+/** The rollback steps of one phase, or of a named rollback. */
+export interface ResolvedRollback {
+  /** The phase id, or `rollback:NAME` for a named rollback. */
+  id: string;
+  title: string;
+  /** Its steps, applicable or not, in order. */
+  steps: ResolvedStep[];
+  /** The first applicable step (undefined: nothing to run on this profile). */
+  first?: string;
 }
 
 export interface ResolvedPlan {
@@ -40,6 +59,24 @@ export interface ResolvedPlan {
   hash: string;
   /** What the journal records at session start. */
   outline: Plan;
+  /** Phases with rollback steps that apply, in site order. */
+  phaseRollbacks: ResolvedRollback[];
+  /** Named rollbacks (`site.rollbacks`), by name. */
+  namedRollbacks: Map<string, ResolvedRollback>;
+}
+
+/** The pseudo-phase id a named rollback's steps carry. */
+export const namedRollbackId = (name: string): string => `rollback:${name}`;
+
+/**
+ * The step keys a rollback of these phases runs, in order: each phase's applicable
+ * rollback steps, the latest phase first.
+ */
+export function rollbackSteps(plan: ResolvedPlan, phases: readonly string[]): string[] {
+  return plan.phaseRollbacks
+    .filter((r) => phases.includes(r.id))
+    .reverse()
+    .flatMap((r) => r.steps.filter((s) => s.applies).map((s) => s.key));
 }
 
 /**
@@ -158,6 +195,7 @@ export function resolvePlan(site: Site, profile: Profile): ResolvedPlan {
     phaseReason: string | undefined,
     prefix: string,
     branch: ResolvedStep['branch'],
+    standby?: ResolvedStep['standby'],
   ): ResolvedStep[] => {
     const level: ResolvedStep[] = [];
     for (const raw of list) {
@@ -183,6 +221,8 @@ export function resolvePlan(site: Site, profile: Profile): ResolvedPlan {
         ...(reason ? {reason} : {}),
         hosts,
         ...(branch ? {branch} : {}),
+        ...(standby ? {standby} : {}),
+        ...(step.pointOfNoReturn ? {pointOfNoReturn: true} : {}),
         ...(dueDate ? {due: dueDate} : {}),
         ...(danger ? {danger} : {}),
         hash: hashOf({
@@ -196,21 +236,66 @@ export function resolvePlan(site: Site, profile: Profile): ResolvedPlan {
       level.push(resolved);
       if (step.kind === 'choice') {
         for (const option of step.options) {
-          const inner = walk(option.steps, phase, reason, `${resolved.key}/${option.id}/`, {
-            choice: resolved.key,
-            option: option.id,
-          });
+          const inner = walk(
+            option.steps,
+            phase,
+            reason,
+            `${resolved.key}/${option.id}/`,
+            {choice: resolved.key, option: option.id},
+            standby,
+          );
           (resolved.branches ??= {})[option.id] = inner;
         }
       }
+      const failure = step.onFailure;
+      if (failure && 'steps' in failure) {
+        resolved.onFailureSteps = walk(
+          failure.steps,
+          phase,
+          reason,
+          `${resolved.key}/on-failure/`,
+          branch,
+          standby ?? {when: 'on-failure', of: resolved.key},
+        );
+      } else if (failure && 'rollback' in failure) resolved.onFailureRollback = failure.rollback;
     }
     return level;
   };
 
   const top: ResolvedStep[] = [];
+  const phaseRollbacks: ResolvedRollback[] = [];
+  const rollbackLevels: {rollback: ResolvedRollback; level: ResolvedStep[]}[] = [];
   for (const phase of site.phases) {
     const reason = applicability(phase, profile.flags);
-    top.push(...walk(phase.steps, phase, reason, `${phase.id}/`, undefined));
+    const level = walk(phase.steps, phase, reason, `${phase.id}/`, undefined);
+    // The phase's first step that runs carries the phase's point of no return.
+    const opening = level.find((s) => s.applies);
+    if (phase.pointOfNoReturn && opening) opening.pointOfNoReturn = true;
+    top.push(...level);
+    if (phase.rollback?.length) {
+      const steps = walk(phase.rollback, phase, reason, `${phase.id}/rollback/`, undefined, {
+        when: 'rollback',
+        of: phase.id,
+      });
+      const rollback = {id: phase.id, title: phase.title, steps};
+      rollbackLevels.push({rollback, level: steps});
+      if (steps.some((s) => s.applies)) phaseRollbacks.push(rollback);
+    }
+  }
+  const namedRollbacks = new Map<string, ResolvedRollback>();
+  const namedPhases: PlanPhase[] = [];
+  for (const r of site.rollbacks ?? []) {
+    const id = namedRollbackId(r.id);
+    // A named rollback reads as a phase of its own (the checklist shows it apart).
+    const asPhase: Phase = {id, title: r.title, steps: r.steps};
+    const steps = walk(r.steps, asPhase, undefined, `${id}/`, undefined, {
+      when: 'rollback',
+      of: id,
+    });
+    const rollback = {id, title: r.title, steps};
+    rollbackLevels.push({rollback, level: steps});
+    namedRollbacks.set(r.id, rollback);
+    namedPhases.push({id, title: interpolate(r.title, vars), applies: true});
   }
 
   const link = (level: ResolvedStep[], after: string | undefined): string | undefined => {
@@ -220,24 +305,33 @@ export function resolvePlan(site: Site, profile: Profile): ResolvedPlan {
       if (!s.applies) continue;
       if (next !== undefined) s.next = next;
       for (const inner of Object.values(s.branches ?? {})) link(inner, s.next);
+      if (s.onFailureSteps) link(s.onFailureSteps, s.next);
       next = s.key;
     }
     return next;
   };
   const first = link(top, undefined);
+  // A rollback's last step has no next: the engine goes on to the next rollback, or ends.
+  for (const {rollback, level} of rollbackLevels) {
+    const start = link(level, undefined);
+    if (start) rollback.first = start;
+  }
 
   const byKey = new Map(steps.map((s) => [s.key, s]));
-  const phases: PlanPhase[] = site.phases.map((p) => {
-    const reason = applicability(p, profile.flags);
-    const due = p.due && profile.release ? resolveDue(p.due, profile.release) : undefined;
-    return {
-      id: p.id,
-      title: p.title,
-      applies: reason === undefined,
-      ...(reason ? {reason} : {}),
-      ...(due ? {due} : {}),
-    };
-  });
+  const phases: PlanPhase[] = [
+    ...site.phases.map((p) => {
+      const reason = applicability(p, profile.flags);
+      const due = p.due && profile.release ? resolveDue(p.due, profile.release) : undefined;
+      return {
+        id: p.id,
+        title: p.title,
+        applies: reason === undefined,
+        ...(reason ? {reason} : {}),
+        ...(due ? {due} : {}),
+      };
+    }),
+    ...namedPhases,
+  ];
   const outline: Plan = {
     phases,
     steps: steps.map((s): PlanStep => ({
@@ -251,6 +345,8 @@ export function resolvePlan(site: Site, profile: Profile): ResolvedPlan {
       ...(s.danger ? {danger: s.danger} : {}),
       ...(s.due ? {due: s.due} : {}),
       ...(s.branch ? {branch: s.branch} : {}),
+      ...(s.standby ? {standby: s.standby} : {}),
+      ...(s.pointOfNoReturn ? {pointOfNoReturn: true} : {}),
       ...(s.hosts !== 'local' ? {hosts: s.hosts.map((h) => h.name)} : {}),
       ...(s.step.help ? {help: interpolate(s.step.help, vars)} : {}),
       ...(s.step.kind === 'manual' && s.step.links?.length
@@ -267,6 +363,8 @@ export function resolvePlan(site: Site, profile: Profile): ResolvedPlan {
     ...(first ? {first} : {}),
     hash: hashOf(outline.steps.map((s) => [s.key, s.hash, s.applies])),
     outline,
+    phaseRollbacks,
+    namedRollbacks,
   };
 }
 

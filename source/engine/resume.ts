@@ -3,8 +3,8 @@
  * (restoring one re-runs actors that were in flight, and `after` delays never fire).
  */
 import type {JournalEntry, Plan} from '../journal/events.js';
-import type {StartAt} from './machine.js';
-import type {ResolvedPlan} from './plan.js';
+import type {RollbackProgress, StartAt} from './machine.js';
+import type {ResolvedPlan, ResolvedStep} from './plan.js';
 import {isRepeatable, whenUnfinished} from './unfinished.js';
 
 export interface ResumePoint {
@@ -47,6 +47,50 @@ export function describeChanges(before: Plan, after: Plan): string[] {
 
 const DONE = new Set(['ok', 'done', 'skipped']);
 
+/**
+ * Where the session stands on rollback, from its journal: the phases that ran (a step of
+ * them started, or was answered), the point of no return, a rollback under way, and a
+ * rollback offer the driver had not answered.
+ */
+export function rollbackProgress(
+  plan: ResolvedPlan,
+  entries: readonly JournalEntry[],
+): RollbackProgress {
+  const ran: string[] = [];
+  const progress: RollbackProgress = {ran, rollingBack: []};
+  const began = (key: string): void => {
+    const step = plan.byKey.get(key);
+    // A rollback step undoes; it is not something to undo.
+    const phase = step?.standby?.when === 'rollback' ? undefined : step?.phase?.id;
+    if (phase && !ran.includes(phase)) ran.push(phase);
+  };
+  let offer: string | undefined;
+  for (const e of entries) {
+    if (e.type === 'step-started') began(e.step);
+    else if (e.type === 'step-finished' && (e.outcome === 'ok' || e.outcome === 'done'))
+      began(e.step);
+    else if (e.type === 'no-return-passed') progress.noReturn ??= e.step;
+    else if (e.type === 'rollback-started') {
+      progress.rollingBack = [...(e.phases ?? [])];
+      if (e.rollback) progress.rollback = e.rollback;
+    }
+    if (e.type === 'prompt-shown' && e.prompt === 'rollback') offer = e.step;
+    else if (e.type === 'decision' || e.type === 'rollback-started' || e.type === 'step-started')
+      offer = undefined;
+  }
+  if (offer !== undefined) progress.abortedAt = offer;
+  return progress;
+}
+
+/** The last rollback that began, if any: its steps are walked instead of the runbook. */
+function lastRollback(entries: readonly JournalEntry[]) {
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const e = entries[i]!;
+    if (e.type === 'rollback-started') return e;
+  }
+  return undefined;
+}
+
 /** Finds where to go on from. */
 export function resumePoint(plan: ResolvedPlan, entries: readonly JournalEntry[]): ResumePoint {
   const records = new Map<string, StepRecord>();
@@ -86,16 +130,31 @@ export function resumePoint(plan: ResolvedPlan, entries: readonly JournalEntry[]
     }
   }
 
-  let key = plan.first;
+  const progress = rollbackProgress(plan, entries);
+  if (progress.abortedAt !== undefined && !closed)
+    return {startAt: {key: progress.abortedAt, substate: 'rollback-offer'}, vars, closed};
+  // Rolling back: its steps, in the order it journaled, by the same rules as any step.
+  const rollback = lastRollback(entries);
+  const order = rollback ? [...rollback.steps] : undefined;
+  let key = order ? order.shift() : plan.first;
+  const after = (step: ResolvedStep): string | undefined => (order ? order.shift() : step.next);
   while (key) {
     const step = plan.byKey.get(key)!;
     const r = records.get(key);
     if (r?.finished && DONE.has(r.finished) && !r.started) {
       if (step.step.kind === 'choice' && r.chosen) {
         const branch = step.branches?.[r.chosen]?.find((b) => b.applies);
-        key = branch ? branch.key : step.next;
-      } else key = step.next;
+        key = branch ? branch.key : after(step);
+      } else key = after(step);
       continue;
+    }
+    // It failed and says what runs then: that ran instead (the branch's own records say how far).
+    if (r?.finished && !r.started && ['failed', 'timed-out'].includes(r.finished)) {
+      const branch = step.onFailureSteps?.find((b) => b.applies);
+      if (step.onFailureSteps) {
+        key = branch ? branch.key : after(step);
+        continue;
+      }
     }
     const repeatable = isRepeatable(step);
     // Started and never finished (crash, kill), or finished with its end unknown (link

@@ -17,6 +17,7 @@ import type {Redactor} from '../journal/redact.js';
 import type {Transport} from '../transport/types.js';
 import {compileMachine, type DriverEvent, type EngineMachine, type StartAt} from './machine.js';
 import {builtInVariables, type ResolvedPlan} from './plan.js';
+import {rollbackProgress} from './resume.js';
 import {describePrompts} from './prompt-facts.js';
 import {localShell, SHELL_RULE} from '../transport/shell.js';
 import {stepActors, type Background, type StepServices} from './steps.js';
@@ -51,7 +52,7 @@ export interface SessionOptions {
  * How a session ended here: `detached` means it can be resumed; `journal-error` that the
  * journal could not be written, so it stopped before any further effect (resume later).
  */
-export type SessionEnd = 'finished' | 'aborted' | 'detached' | 'journal-error';
+export type SessionEnd = 'finished' | 'aborted' | 'rolled-back' | 'detached' | 'journal-error';
 
 /** Why a session is left open, journaled as a `session-left` event. */
 export interface Leaving {
@@ -71,6 +72,7 @@ const decisionOf: Record<DriverEvent['type'], DecisionKind> = {
   EXCLUDE: 'exclude',
   MARK_DONE: 'mark-done',
   ABORT: 'abort',
+  ROLLBACK: 'rollback',
   CHOOSE: 'choose',
   KEEP_WAITING: 'keep-waiting',
   INVESTIGATE: 'investigate',
@@ -195,7 +197,8 @@ export class Session {
       }),
     );
     const vars = this.options.resume?.vars ?? builtInVariables(plan.profile);
-    const actor = createActor(machine, {input: {vars}});
+    const progress = rollbackProgress(plan, this.options.resume?.history ?? []);
+    const actor = createActor(machine, {input: {vars, progress}});
     this.actor = actor;
     actor.on('*', (event) => {
       try {
@@ -208,7 +211,13 @@ export class Session {
     actor.subscribe({
       next: (snapshot) => {
         if (snapshot.status === 'done')
-          this.finish(snapshot.value === 'aborted' ? 'aborted' : 'finished');
+          this.finish(
+            snapshot.value === 'aborted'
+              ? 'aborted'
+              : snapshot.value === 'rolled-back'
+                ? 'rolled-back'
+                : 'finished',
+          );
       },
       error: (error) => {
         this.append({
@@ -220,7 +229,8 @@ export class Session {
       },
     });
     if (this.options.resume && !this.options.resume.startAt) {
-      this.finish('finished');
+      // Nothing left to run: a rollback that ran to its end closes as rolled back.
+      this.finish(progress.rollingBack.length || progress.rollback ? 'rolled-back' : 'finished');
       return;
     }
     actor.start();
@@ -286,7 +296,10 @@ export class Session {
     const reason =
       event.type === 'SKIP'
         ? event.reason
-        : event.type === 'MARK_DONE' || event.type === 'ABORT' || event.type === 'EXCLUDE'
+        : event.type === 'MARK_DONE' ||
+            event.type === 'ABORT' ||
+            event.type === 'EXCLUDE' ||
+            event.type === 'ROLLBACK'
           ? event.reason
           : event.type === 'TICK'
             ? event.note
@@ -318,9 +331,11 @@ export class Session {
     return !!this.actor && !this.closed && this.actor.getSnapshot().can(event);
   }
 
-  /** The step the machine is in. */
+  /** The step the machine is in (at the rollback offer: the step aborted at). */
   currentStep(): string | undefined {
-    const value = this.actor?.getSnapshot().value;
+    const snapshot = this.actor?.getSnapshot();
+    if (snapshot?.value === 'offer-rollback') return snapshot.context.abortedAt;
+    const value = snapshot?.value;
     const name = typeof value === 'string' ? value : value ? Object.keys(value)[0] : undefined;
     const index = name?.startsWith('step-') ? Number(name.slice(5)) : -1;
     return this.options.plan.steps[index]?.key;
@@ -356,7 +371,7 @@ export class Session {
     this.resolveDone('detached');
   }
 
-  private finish(end: 'finished' | 'aborted', reason?: string): void {
+  private finish(end: 'finished' | 'aborted' | 'rolled-back', reason?: string): void {
     if (this.closed) return;
     for (const background of this.backgrounds.values()) background.stop?.();
     try {

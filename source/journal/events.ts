@@ -45,6 +45,14 @@ export interface PlanStep {
   hosts?: readonly string[];
   /** Hash of the step's definition after interpolation of profile values. */
   hash: string;
+  /**
+   * v2: a step that runs only when something goes wrong: when step `of` fails
+   * (`on-failure`), or while rolling back (`rollback`: `of` is the phase it undoes, or
+   * `rollback:NAME` for a named rollback).
+   */
+  standby?: {when: 'on-failure' | 'rollback'; of: string};
+  /** v2: once this step starts (or is answered), rolling back is no longer offered. */
+  pointOfNoReturn?: boolean;
 }
 
 export interface PlanPhase {
@@ -82,10 +90,20 @@ export type DecisionKind =
   /** A new driver took over a session whose driver's process is gone (with a reason). */
   | 'take-over'
   /** The driver went on although the team's journal database was unreachable (with a reason). */
-  | 'without-team';
+  | 'without-team'
+  /** Run the rollback of what has run (at the offer after an abort, or at any prompt). */
+  | 'rollback';
 
 export type PromptKind =
-  'gate' | 'confirm' | 'manual' | 'choice' | 'failed' | 'unknown' | 'watch-timeout';
+  | 'gate'
+  | 'confirm'
+  | 'manual'
+  | 'choice'
+  | 'failed'
+  | 'unknown'
+  | 'watch-timeout'
+  /** After an abort before the point of no return: run the rollback of what has run? */
+  | 'rollback';
 
 /** Who gave a decision: typed by a person, given by a command-line flag, or by autopilot. */
 export type AnsweredVia = 'typed' | 'flag' | 'autopilot';
@@ -237,6 +255,8 @@ export type JournalEvent =
       guards?: string;
       /** v2: a watch's timeout prompt: the last value seen and its target. */
       count?: {value: number | null; target: string; unit?: string};
+      /** v2: the rollback prompt: the step keys that would run, in order. */
+      rollback?: readonly string[];
     }
   | {
       type: 'decision';
@@ -271,6 +291,29 @@ export type JournalEvent =
       state: LinkState;
       error?: string;
       attempt?: number;
+    }
+  | {
+      /**
+       * v2: the point of no return was passed at this step: from here on, an abort no
+       * longer offers to roll back.
+       */
+      type: 'no-return-passed';
+      step: string;
+    }
+  | {
+      /**
+       * v2: rolling back began: after an abort (the driver said `rollback`), or because a
+       * step failed whose `onFailure` names a rollback. `steps` run in this order.
+       */
+      type: 'rollback-started';
+      /** The step where it began (aborted or failed). */
+      step: string;
+      trigger: 'abort' | 'failure';
+      /** A named rollback's id; absent when it is the rollback of the phases that ran. */
+      rollback?: string;
+      /** The phases rolled back, the latest first (absent for a named rollback). */
+      phases?: readonly string[];
+      steps: readonly string[];
     }
   | {
       /** v2: the session was left open; `resume` goes on from here. */
@@ -311,4 +354,6 @@ export const syncEvents: ReadonlySet<JournalEventType> = new Set([
   'variable-captured',
   'step-skipped',
   'session-left',
+  'no-return-passed',
+  'rollback-started',
 ]);

@@ -42,6 +42,7 @@ export const statusWord = (status: string): string =>
     waiting: 'waiting for the driver',
     'not-applicable': 'not applicable',
     'not-chosen': 'not chosen',
+    standby: 'not needed',
   })[status] ?? status;
 
 export function renderMarkdown(r: Report): string {

@@ -363,8 +363,16 @@ export function buildReport(input: ReportInput): Report {
 
   const closed = state.closed;
   const outcome: ReportOutcome = closed ? (closed.outcome as ReportOutcome) : 'left open';
+  // Said as a reader says it: "rolled back", and what began the rollback.
+  const rolledBack = state.rollback
+    ? ` (${state.rollback.trigger === 'abort' ? 'the driver aborted at' : 'on the failure of'} "${
+        state.steps.find((x) => x.key === state.rollback!.step)?.title ?? state.rollback.step
+      }"; ${state.rollback.steps.length} rollback steps)`
+    : '';
   const outcomeText = closed
-    ? `${closed.outcome}${closed.reason ? `: ${closed.reason}` : ''}`
+    ? closed.outcome === 'rolled-back'
+      ? `rolled back${rolledBack}${closed.reason ? `: ${closed.reason}` : ''}`
+      : `${closed.outcome}${closed.reason ? `: ${closed.reason}` : ''}`
     : `left open${state.left ? `: ${state.left.text}` : ' (no close in the journal)'}; crewchief resume ${state.session.id} goes on`;
   const closeEntry = entries.find((e) => e.type === 'session-closed');
   const damage = input.damage ?? [];

@@ -24,9 +24,14 @@ const WATCH_FIELDS = ['equals', 'atMost', 'atLeast', 'below', 'above', 'near', '
 const NUMBER_FIELDS = new Set(['below', 'above', 'atMost', 'atLeast']);
 const BUILT_IN = new Set(['site', 'profile', 'release']);
 
+/** Where a step stands: in the runbook, a choice's branch, an on-failure branch, a rollback. */
+type Placement = 'runbook' | 'choice' | 'on-failure' | 'rollback';
+
 interface Walked {
   step: Step;
   phase: Phase;
+  /** The innermost kind of branch the step is in (`runbook`: none). */
+  placement: Placement;
   /** Variables captured by steps before this one (in walking order). */
   capturedBefore: Set<string>;
   backgroundsBefore: Set<string>;
@@ -36,22 +41,35 @@ function walkSteps(site: Site): Walked[] {
   const out: Walked[] = [];
   const captured = new Set<string>();
   const backgrounds = new Set<string>();
-  const visit = (steps: readonly Step[], phase: Phase): void => {
-    for (const step of steps ?? []) {
+  const visit = (steps: readonly Step[], phase: Phase, placement: Placement): void => {
+    for (const step of Array.isArray(steps) ? steps : []) {
       out.push({
         step,
         phase,
+        placement,
         capturedBefore: new Set(captured),
         backgroundsBefore: new Set(backgrounds),
       });
       if (step.kind === 'command' && step.capture?.as) captured.add(step.capture.as);
       if (step.kind === 'command' && step.background?.name) backgrounds.add(step.background.name);
-      if (step.kind === 'choice') for (const o of step.options ?? []) visit(o.steps, phase);
+      // A branch inside a rollback is still part of the rollback.
+      const inner = (p: Placement): Placement => (placement === 'rollback' ? placement : p);
+      if (step.kind === 'choice')
+        for (const o of step.options ?? []) visit(o.steps, phase, inner('choice'));
+      if (step.onFailure && 'steps' in step.onFailure)
+        visit(step.onFailure.steps, phase, inner('on-failure'));
     }
   };
-  for (const phase of site.phases ?? []) visit(phase.steps, phase);
+  for (const phase of site.phases ?? []) visit(phase.steps, phase, 'runbook');
+  // Rollbacks run after any step: they may use what the runbook captured.
+  for (const phase of site.phases ?? []) visit(phase.rollback ?? [], phase, 'rollback');
+  for (const r of Array.isArray(site.rollbacks) ? site.rollbacks : [])
+    visit(r.steps, {id: `rollback:${r.id}`, title: r.title, steps: r.steps}, 'rollback');
   return out;
 }
+
+/** Kinds of step that can fail and so may say what runs then. */
+const FAILING_KINDS: ReadonlySet<string> = new Set(['command', 'check', 'notify', 'watch']);
 
 const where = (value: object, fallback: string): {file: string; line: number} => {
   const loc = locationOf(value);
@@ -107,6 +125,19 @@ export function validateSite(site: Site, file: string): ValidationError[] {
       );
     }
   }
+  const rollbackIds = new Set<string>();
+  for (const r of site.rollbacks ?? []) {
+    if (!r.id || !ID.test(r.id))
+      fail(r, 'id', `rollback "${r.title}": expected an id (letters, digits, - and _)`);
+    else if (rollbackIds.has(r.id)) fail(r, 'id', `rollback id "${r.id}" is used twice`);
+    rollbackIds.add(r.id);
+    if (!Array.isArray(r.steps) || !r.steps.length)
+      fail(r, 'steps', `rollback ${r.id}: expected a non-empty list of steps`);
+  }
+  for (const phase of site.phases) {
+    if (phase.rollback !== undefined && !Array.isArray(phase.rollback))
+      fail(phase, 'rollback', `phase ${phase.id}: expected a list of rollback steps`);
+  }
   const stepIds = new Set<string>();
   const duration = (step: Step, field: string, value: Duration | undefined): void => {
     if (value !== undefined && parseDuration(value) === null) {
@@ -159,7 +190,7 @@ export function validateSite(site: Site, file: string): ValidationError[] {
         `step ${step.id}: expected a factor of at least 1, found ${JSON.stringify(value.factor)}`,
       );
   };
-  for (const {step, backgroundsBefore} of walkSteps(site)) {
+  for (const {step, backgroundsBefore, placement} of walkSteps(site)) {
     if (!stepKinds.includes(step.kind)) {
       fail(
         step,
@@ -178,6 +209,43 @@ export function validateSite(site: Site, file: string): ValidationError[] {
       );
     stepIds.add(step.id);
     required(step, 'title', step.title);
+    if (step.pointOfNoReturn && placement !== 'runbook') {
+      fail(
+        step,
+        'pointOfNoReturn',
+        placement === 'choice'
+          ? `step ${step.id}: a point of no return inside a choice is passed only if the driver picks that branch; mark the choice step itself`
+          : `step ${step.id}: a point of no return belongs to the runbook's own steps, not to ${placement === 'rollback' ? 'a rollback' : 'an on-failure branch'}`,
+      );
+    }
+    if (step.onFailure !== undefined) {
+      const onFailure = step.onFailure as Partial<{steps: unknown; rollback: unknown}>;
+      if (!FAILING_KINDS.has(step.kind))
+        fail(
+          step,
+          'onFailure',
+          `step ${step.id}: a ${step.kind} step does not fail; onFailure is for command, check, notify and watch steps`,
+        );
+      else if ('rollback' in onFailure) {
+        if (placement === 'rollback')
+          fail(
+            step,
+            'onFailure.rollback',
+            `step ${step.id}: a rollback step cannot start a rollback`,
+          );
+        else if (!rollbackIds.has(String(onFailure.rollback)))
+          fail(
+            step,
+            'onFailure.rollback',
+            `step ${step.id}: no rollback named "${String(onFailure.rollback)}" (the site's rollbacks: ${[...rollbackIds].join(', ') || 'none'})`,
+          );
+      } else if (!Array.isArray(onFailure.steps) || !onFailure.steps.length)
+        fail(
+          step,
+          'onFailure',
+          `step ${step.id}: expected onFailure: {steps: [...]} (at least one step) or {rollback: 'name'}`,
+        );
+    }
     if (step.due !== undefined && !/^T-\d+(d|wd)$/.test(step.due)) {
       fail(
         step,

@@ -2,8 +2,13 @@
  * The runbook vocabulary: a site is a list of phases, a phase a list of steps.
  *
  * Runbook authors write machines/*.ts with the helpers at the bottom of this file
- * (`site`, `phase`, `manual`, `command`, `watch`, `gate`, `check`, `notify`, `choice`),
- * so an editor completes every field and shows these comments.
+ * (`site`, `phase`, `manual`, `command`, `watch`, `gate`, `check`, `notify`, `choice`,
+ * `rollback`, `onFailure`), so an editor completes every field and shows these comments.
+ *
+ * What happens when things go wrong is part of the runbook too: a step's `onFailure`
+ * (steps that run instead of asking, or a named rollback), a phase's `rollback` (the steps
+ * that undo it), and `pointOfNoReturn` on a phase or step (after it, rolling back is no
+ * longer offered).
  *
  * Strings in `run`, `probe`, `text`, `title` and check targets may use `${name}`:
  * profile variables, values captured by earlier steps, `${site}`, `${profile}`,
@@ -107,6 +112,40 @@ export interface StepBase {
    * condition does not hold is journaled as skipped, with the condition and the value.
    */
   when?: ValueCondition | readonly ValueCondition[];
+  /**
+   * What runs when this step fails, instead of asking the driver (commands, checks,
+   * notifications, and watches that time out): steps, after which the runbook goes on
+   * after this step, or a named rollback (see {@link Site.rollbacks}), which ends the
+   * session as rolled back. An unknown end (a dropped link) is never a failure: the
+   * driver is asked as always. Write it with {@link onFailure}.
+   */
+  onFailure?: OnFailure;
+  /**
+   * Once this step starts (or, for a manual step, a gate or a choice, once the driver
+   * answers it), rolling back is no longer offered: an abort after it ends the session
+   * without running any phase's rollback. Mark the step that changes what the
+   * rollback could undo (the database migration, the DNS switch, going live).
+   */
+  pointOfNoReturn?: boolean;
+}
+
+/** What runs when a step fails (see {@link StepBase.onFailure}). */
+export type OnFailure =
+  /** These steps run; then the runbook goes on after the failed step. */
+  | {steps: readonly Step[]}
+  /** The rollback of this name (from the site's `rollbacks`) runs; the session ends as rolled back. */
+  | {rollback: string};
+
+/**
+ * A named rollback: steps that undo the release, run when a step's `onFailure` names it.
+ * When they all complete, the session ends with outcome "rolled back".
+ */
+export interface Rollback {
+  /** The name a step's `onFailure: {rollback: …}` uses. */
+  id: string;
+  /** What the driver reads while it runs, e.g. "Back to the committed images". */
+  title: string;
+  steps: readonly Step[];
 }
 
 /** A checklist item a person does outside the console; ticked, with an optional note. */
@@ -325,6 +364,18 @@ export interface Phase {
   unless?: FlagCondition;
   due?: Due;
   steps: readonly Step[];
+  /**
+   * The steps that undo this phase. When the driver aborts before the point of no return,
+   * crewchief offers to roll back: the rollback of every phase that ran (a step of it
+   * started or was done), the latest phase first. Completed, it ends the session as
+   * rolled back. Step ids here are unique across the site like any other.
+   */
+  rollback?: readonly Step[];
+  /**
+   * Once this phase's first step starts, rolling back is no longer offered (as
+   * {@link StepBase.pointOfNoReturn} on that step).
+   */
+  pointOfNoReturn?: boolean;
 }
 
 /** A site: a runbook. */
@@ -339,6 +390,8 @@ export interface Site {
   secrets?: Readonly<Record<string, string>>;
   /** Host groups the runbook targets (validated against the profile). */
   phases: readonly Phase[];
+  /** Named rollbacks a step's `onFailure: {rollback: 'name'}` runs (see {@link rollback}). */
+  rollbacks?: readonly Rollback[];
 }
 
 /** A module in machines/ exports a site (default export) or several (`sites`). */
@@ -368,3 +421,18 @@ export const check = (s: Fields<CheckStep>): CheckStep => recordCaller({kind: 'c
 export const notify = (s: Fields<NotifyStep>): NotifyStep => recordCaller({kind: 'notify', ...s});
 /** A branch the driver picks. */
 export const choice = (s: Fields<ChoiceStep>): ChoiceStep => recordCaller({kind: 'choice', ...s});
+/**
+ * A named rollback for the site's `rollbacks`, run by a step's
+ * `onFailure: onFailure.rollback('images')`.
+ */
+export const rollback = (r: Rollback): Rollback => recordCaller({...r});
+/**
+ * A step's `onFailure`, read aloud: `onFailure.steps([...])` runs those steps and goes on,
+ * `onFailure.rollback('name')` runs the named rollback and ends the session as rolled back.
+ */
+export const onFailure = {
+  /** Run these steps when the step fails, then go on after it. */
+  steps: (steps: readonly Step[]): OnFailure => ({steps}),
+  /** Run the site's rollback of this name when the step fails; the session ends rolled back. */
+  rollback: (name: string): OnFailure => ({rollback: name}),
+} as const;

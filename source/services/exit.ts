@@ -11,6 +11,8 @@ export const EXIT = {
   needsDriver: 5,
   /** Another driver holds the site and profile, or the driver may not take this session over. */
   locked: 6,
+  /** The session ended rolled back: the release did not happen, what ran was undone. */
+  rolledBack: 7,
   detached: 130,
 } as const;
 
@@ -37,5 +39,6 @@ export class UsageError extends LaunchError {
 export function exitForEnd(end: 'finished' | 'aborted' | string): number {
   if (end === 'finished') return EXIT.ok;
   if (end === 'aborted') return EXIT.failed;
+  if (end === 'rolled-back') return EXIT.rolledBack;
   return EXIT.detached;
 }

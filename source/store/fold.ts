@@ -16,7 +16,14 @@ import type {
 } from '../journal/events.js';
 
 export type StepStatus =
-  'pending' | 'running' | 'waiting' | 'not-applicable' | 'not-chosen' | Outcome;
+  | 'pending'
+  | 'running'
+  | 'waiting'
+  | 'not-applicable'
+  | 'not-chosen'
+  /** Runs only if something goes wrong (an on-failure or rollback step), and has not. */
+  | 'standby'
+  | Outcome;
 
 export interface StepView extends PlanStep {
   status: StepStatus;
@@ -94,6 +101,8 @@ export interface PromptView {
   guards?: string;
   /** At a watch's timeout: the last value and its target (v2). */
   count?: {value: number | null; target: string; unit?: string};
+  /** The rollback offer: the steps it would run, in order (v2). */
+  rollback?: readonly string[];
   seq: number;
   time: string;
 }
@@ -146,6 +155,17 @@ export interface SessionState {
   links: Readonly<Record<string, LinkView>>;
   /** Why the session was last left open. */
   left?: {reason: LeftReason; signal?: string; text: string; time: string};
+  /** Where the point of no return was passed: from then on, no rollback is offered. */
+  noReturn?: {step: string; time: string};
+  /** A rollback under way (or done): why it began and the steps it runs. */
+  rollback?: {
+    step: string;
+    trigger: 'abort' | 'failure';
+    name?: string;
+    phases?: readonly string[];
+    steps: readonly string[];
+    time: string;
+  };
   lastSeq: number;
   lastTime?: string;
   events: number;
@@ -198,7 +218,7 @@ export function fold(state: SessionState, e: JournalEntry): SessionState {
         phases: e.plan.phases,
         steps: e.plan.steps.map((s) => ({
           ...s,
-          status: s.applies ? 'pending' : 'not-applicable',
+          status: !s.applies ? 'not-applicable' : s.standby ? 'standby' : 'pending',
           attempt: 0,
         })),
         vars: e.variables,
@@ -356,20 +376,25 @@ export function fold(state: SessionState, e: JournalEntry): SessionState {
           ...(e.checks ? {checks: e.checks} : {}),
           ...(e.guards !== undefined ? {guards: e.guards} : {}),
           ...(e.count ? {count: e.count} : {}),
+          ...(e.rollback ? {rollback: e.rollback} : {}),
           seq: e.seq,
           time: e.time,
         },
-        // A failed or unknown step keeps saying so while it waits for the driver.
-        steps: updateStep(state, e.step, () => ({
-          status:
-            e.prompt === 'unknown'
-              ? 'unknown'
-              : e.prompt === 'watch-timeout'
-                ? 'timed-out'
-                : e.prompt === 'failed'
-                  ? 'failed'
-                  : 'waiting',
-        })),
+        // A failed or unknown step keeps saying so while it waits for the driver; the
+        // rollback offer belongs to the step aborted at, which keeps its end.
+        steps:
+          e.prompt === 'rollback'
+            ? state.steps
+            : updateStep(state, e.step, () => ({
+                status:
+                  e.prompt === 'unknown'
+                    ? 'unknown'
+                    : e.prompt === 'watch-timeout'
+                      ? 'timed-out'
+                      : e.prompt === 'failed'
+                        ? 'failed'
+                        : 'waiting',
+              })),
       };
     case 'decision': {
       const {prompt: _prompt, ...rest} = base;
@@ -417,6 +442,14 @@ export function fold(state: SessionState, e: JournalEntry): SessionState {
             : s,
         );
       }
+      // A failed step that says what runs then: its on-failure steps are coming.
+      if (e.outcome === 'failed' || e.outcome === 'timed-out') {
+        steps = steps.map((s) =>
+          s.standby?.when === 'on-failure' && s.standby.of === e.step && s.status === 'standby'
+            ? {...s, status: 'pending'}
+            : s,
+        );
+      }
       return {...(state.prompt?.step === e.step ? rest : base), steps};
     }
     case 'link': {
@@ -428,6 +461,42 @@ export function fold(state: SessionState, e: JournalEntry): SessionState {
         ...(e.attempt ? {attempt: e.attempt} : {}),
       };
       return {...base, links: {...state.links, [e.host]: link}};
+    }
+    case 'no-return-passed':
+      return {
+        ...base,
+        noReturn: {step: e.step, time: e.time},
+        log: appendLog(
+          state.log,
+          e,
+          e.step,
+          'warn',
+          'point of no return passed: rolling back is no longer offered',
+        ),
+      };
+    case 'rollback-started': {
+      const running = new Set(e.steps);
+      return {
+        ...base,
+        rollback: {
+          step: e.step,
+          trigger: e.trigger,
+          ...(e.rollback ? {name: e.rollback} : {}),
+          ...(e.phases ? {phases: e.phases} : {}),
+          steps: e.steps,
+          time: e.time,
+        },
+        steps: state.steps.map((s) =>
+          running.has(s.key) && s.status === 'standby' ? {...s, status: 'pending'} : s,
+        ),
+        log: appendLog(
+          state.log,
+          e,
+          e.step,
+          'warn',
+          `rolling back (${e.trigger === 'abort' ? 'the driver aborted' : 'the step failed'}): ${e.steps.length} steps`,
+        ),
+      };
     }
     case 'session-left':
       return {

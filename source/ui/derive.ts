@@ -20,6 +20,7 @@ export const FINISHED: ReadonlySet<StepStatus> = new Set([
   'skipped',
   'not-applicable',
   'not-chosen',
+  'standby',
   'failed',
   'timed-out',
   'canceled',
@@ -32,6 +33,25 @@ const COUNTED_DONE: ReadonlySet<StepStatus> = new Set([
   'not-applicable',
   'not-chosen',
 ]);
+
+/** What every prompt says once the point of no return is passed. */
+export const NO_RETURN_LINE =
+  '⚑ past the point of no return: rolling back is no longer offered (abort ends the session as it stands)';
+
+/** How a session ended, in the driver's words ("rolled back", not "rolled-back"). */
+export const outcomeWords = (outcome: string): string =>
+  outcome === 'rolled-back' ? 'rolled back' : outcome;
+
+/**
+ * Where the session stands on rollback, for the header: rolling back, rolled back, or
+ * past the point of no return (no rollback offered); empty otherwise.
+ */
+export function rollbackMark(state: SessionState): string {
+  if (state.closed?.outcome === 'rolled-back') return 'ROLLED BACK';
+  if (state.rollback && !state.closed) return 'ROLLING BACK';
+  if (state.noReturn && !state.closed) return 'PAST NO RETURN';
+  return '';
+}
 
 /** `hh:mm:ss` of an ISO time (UTC, as the journal and the plain view write it). */
 export const clock = (iso: string | undefined): string => (iso ? iso.slice(11, 19) : '--:--:--');
@@ -264,7 +284,8 @@ export function checklistRows(
   const rows: ChecklistRow[] = [];
   for (const phase of state.phases) {
     const steps = state.steps.filter((s) => s.phase === phase.id);
-    const top = steps.filter((s) => !s.branch && s.applies);
+    // Steps in a branch, on failure or in a rollback run only if needed: not counted.
+    const top = steps.filter((s) => !s.branch && !s.standby && s.applies);
     const done = top.filter((s) => COUNTED_DONE.has(s.status)).length;
     const expanded = open.has(phase.id) || steps.length === 0;
     rows.push({
@@ -290,7 +311,7 @@ export function checklistRows(
         kind: 'step',
         key: step.key,
         step,
-        depth: step.branch ? 1 : 0,
+        depth: step.branch || step.standby ? 1 : 0,
         overdue: !!step.due && step.due < today && !FINISHED.has(step.status),
       });
     }

@@ -6,7 +6,7 @@ import readline from 'node:readline';
 import type {JournalEntry} from '../journal/events.js';
 import {formatDuration} from '../runbook/duration.js';
 import {describeAttempt, type SessionState} from '../store/fold.js';
-import {fill} from './derive.js';
+import {fill, NO_RETURN_LINE, outcomeWords} from './derive.js';
 import {sanitize} from './sanitize.js';
 
 const clock = (iso: string): string => iso.slice(11, 19);
@@ -73,6 +73,7 @@ function describeRaw(e: JournalEntry, state: SessionState): string | undefined {
         `${t} ? ${stepTitle(state, e.step)}`,
         ...e.text.split('\n').map((l) => `    ${l}`),
         ...options,
+        ...(state.noReturn && e.prompt !== 'rollback' ? [`    ${NO_RETURN_LINE}`] : []),
       ]
         .map((l) => sanitize(fill(l, state.vars)))
         .join('\n');
@@ -98,7 +99,13 @@ function describeRaw(e: JournalEntry, state: SessionState): string | undefined {
     case 'step-skipped':
       return `${t} ↷ ${stepTitle(state, e.step)}: ${e.reason}`;
     case 'session-closed':
-      return `${t} session ${e.outcome}${e.reason ? `: ${e.reason}` : ''}`;
+      return `${t} session ${outcomeWords(e.outcome)}${e.reason ? `: ${e.reason}` : ''}`;
+    case 'no-return-passed':
+      return `${t} ⚑ point of no return: ${stepTitle(state, e.step)}; from here on, rolling back is no longer offered`;
+    case 'rollback-started':
+      return `${t} ↺ rolling back${e.rollback ? ` (${e.rollback})` : ''}: ${e.trigger === 'abort' ? 'the driver chose to roll back' : `"${stepTitle(state, e.step)}" failed`}; ${e.steps.length} steps run:\n${e.steps
+        .map((k, i) => `    ${i + 1}. ${stepTitle(state, k)}`)
+        .join('\n')}`;
   }
 }
 

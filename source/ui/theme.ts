@@ -41,4 +41,5 @@ export const statusMarks: Record<StepStatus, {mark: string; colour?: Colour; wor
   unknown: {mark: '?', colour: 'magenta', word: 'outcome unknown'},
   'not-applicable': {mark: '–', colour: 'gray', word: 'does not apply'},
   'not-chosen': {mark: '–', colour: 'gray', word: 'not chosen'},
+  standby: {mark: '↺', colour: 'gray', word: 'only if needed'},
 };

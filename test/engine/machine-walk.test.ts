@@ -34,6 +34,7 @@ function eventsFor(plan: ResolvedPlan): (state: AnyMachineSnapshot) => EventObje
     {type: 'RETRY'},
     {type: 'MARK_DONE', reason: 'walk'},
     {type: 'ABORT', reason: 'walk'},
+    {type: 'ROLLBACK'},
     {type: 'KEEP_WAITING'},
     {type: 'INVESTIGATE'},
     {type: 'CANCEL'},

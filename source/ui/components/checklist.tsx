@@ -32,6 +32,10 @@ export function stepSuffix(step: StepView, now: number): string {
     case 'not-applicable':
     case 'not-chosen':
       return step.reason ?? statusMarks[step.status].word;
+    case 'standby':
+      return step.standby?.when === 'rollback'
+        ? 'rollback: runs only when rolling back'
+        : 'runs only if the step above fails';
     case 'skipped':
       return `↷ SKIPPED, not done${step.reason ? `: ${step.reason}` : ''}`;
     case 'done':

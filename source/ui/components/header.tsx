@@ -2,7 +2,7 @@
 import {Box, Text} from 'ink';
 import React from 'react';
 import type {SessionState} from '../../store/fold.js';
-import {hostLinks, safe, spanMinutes} from '../derive.js';
+import {hostLinks, rollbackMark, safe, spanMinutes} from '../derive.js';
 import type {Mode} from '../keys.js';
 import {padToWidth, textWidth, truncateToWidth} from '../text-width.js';
 import {useColour} from '../theme.js';
@@ -64,8 +64,9 @@ export function Header({state, mode, now, width, following}: HeaderProps) {
         : following
           ? 'FOLLOWING'
           : 'REPLAY';
+  const rollback = rollbackMark(state);
   const first = firstLine(
-    `${modeWord}${s?.dryRun ? ' · DRY RUN' : ''}${elapsed ? ` ${elapsed}` : ''}`,
+    `${modeWord}${s?.dryRun ? ' · DRY RUN' : ''}${rollback ? ` · ${rollback}` : ''}${elapsed ? ` ${elapsed}` : ''}`,
     [
       s?.siteTitle ?? 'waiting for the journal…',
       s?.profile,

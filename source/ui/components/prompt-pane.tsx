@@ -8,6 +8,7 @@ import React from 'react';
 import {DONE_WORD} from '../../decisions/parse.js';
 import type {PromptView, SessionState} from '../../store/fold.js';
 import {
+  NO_RETURN_LINE,
   promptCommands,
   promptHosts,
   safe,
@@ -79,9 +80,14 @@ function storeModel(
       .map((text) => ({text, ...(colour ? {colour} : {})}));
   const readOnly = mode !== 'live';
   // What skipping would give up, from the step's `guards` (prompt-shown, v2).
-  const guards: PromptLine[] = prompt.guards
-    ? [{text: `↷ skipping gives up: ${safe(prompt.guards)}`, colour: 'yellow'}]
-    : [];
+  const guards: PromptLine[] = [
+    ...(prompt.guards
+      ? [{text: `↷ skipping gives up: ${safe(prompt.guards)}`, colour: 'yellow' as const}]
+      : []),
+    ...(state.noReturn && prompt.prompt !== 'rollback'
+      ? [{text: NO_RETURN_LINE, colour: 'magenta' as const}]
+      : []),
+  ];
   const model = (m: Omit<PromptModel, 'keep'> & {keep?: number}): PromptModel => ({
     keep: 0,
     ...m,
@@ -196,6 +202,13 @@ function storeModel(
         tone: 'trouble',
         lines: [{text: `⌛ TIMED OUT · ${title}`, bold: true, colour: 'red'}, ...body()],
         hint: `wait (keep waiting) · investigate · ${ANYWHERE}`,
+        input: 'text',
+      });
+    case 'rollback':
+      return model({
+        tone: 'danger',
+        lines: [{text: `↺ ROLL BACK? · aborted at ${title}`, bold: true, colour: 'red'}, ...body()],
+        hint: 'type "rollback" then Enter to run the rollback · "abort" ends without rolling back',
         input: 'text',
       });
   }

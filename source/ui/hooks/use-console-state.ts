@@ -19,6 +19,7 @@ import {
   filledState,
   hostTabs,
   outputLines,
+  outcomeWords,
   span,
   viewedStep,
   visibleCounts,
@@ -251,8 +252,13 @@ function bannerText(
   if (state.closed) {
     const took = s ? ` after ${span(Date.parse(state.closed.time) - Date.parse(s.started))}` : '';
     return {
-      text: `■ session ${state.closed.outcome} at ${clock(state.closed.time)}${took}${state.closed.reason ? `: ${state.closed.reason}` : ''}`,
-      colour: state.closed.outcome === 'finished' ? 'green' : 'red',
+      text: `■ session ${outcomeWords(state.closed.outcome)} at ${clock(state.closed.time)}${took}${state.closed.reason ? `: ${state.closed.reason}` : ''}`,
+      colour:
+        state.closed.outcome === 'finished'
+          ? 'green'
+          : state.closed.outcome === 'rolled-back'
+            ? 'yellow'
+            : 'red',
     };
   }
   if (ended)
