@@ -33,7 +33,7 @@ describe('the command line', () => {
       [['run', 'rubin', '--profile', 'nosuch'], /no profile "nosuch" \(known: .*rubin-tts/],
       [
         ['run', 'rubin', '--profile', 'rubin-tts', '--on-failure', 'pray'],
-        /--on-failure expects one of abort, skip, retry, not "pray"/,
+        /--on-failure expects one of abort, skip, retry, rollback, not "pray"/,
       ],
       [['run', 'rubin', '--colour'], /Unknown option '--colour'/],
       [['resume', 'no-such-session'], /no session "no-such-session"/],
