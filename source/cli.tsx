@@ -6,6 +6,7 @@
 import {parseArgs, type ParseArgsConfig} from 'node:util';
 import {LaunchError, UsageError} from './services/exit.js';
 import {installInterrupts} from './services/interrupt.js';
+import {parseVarFlags} from './services/variables.js';
 
 process.setSourceMapsEnabled(true);
 // React's development build costs start-up time and CPU on every frame.
@@ -21,6 +22,8 @@ ${usageBlock()}
 
 Options for run, resume and demo:
   -p, --profile NAME     profile name (profiles/NAME.yaml) or path
+      --var NAME=VALUE   a value for a variable the site declares (repeatable; also graph
+                         and validate); one the profile leaves out is asked on a terminal
       --dry-run          run nothing: record what would run
       --plain            line-oriented output (also when stdout is not a terminal)
       --journal PATH     where the journal goes (default $XDG_STATE_HOME/crewchief/sessions/)
@@ -78,6 +81,7 @@ const options = {
   html: {type: 'string'},
   json: {type: 'boolean'},
   output: {type: 'string', short: 'o'},
+  var: {type: 'string', multiple: true},
 } satisfies ParseArgsConfig['options'];
 
 async function main(argv: string[]): Promise<number> {
@@ -137,6 +141,7 @@ async function main(argv: string[]): Promise<number> {
     case 'validate':
       return (await import('./commands/validate.js')).validate(args, undefined, {
         json: !!flags.json,
+        vars: parseVarFlags(flags.var),
       });
     case 'report':
       return (await import('./commands/report.js')).report(args, {
@@ -158,7 +163,12 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./commands/list.js')).list(undefined, {json: !!flags.json});
     case 'graph': {
       if (!args[0]) throw new UsageError('graph expects a SITE: crewchief graph rubin');
-      return (await import('./commands/graph.js')).graph(args[0], flags.profile);
+      return (await import('./commands/graph.js')).graph(
+        args[0],
+        flags.profile,
+        undefined,
+        parseVarFlags(flags.var),
+      );
     }
     default:
       throw new UsageError(

@@ -40,6 +40,8 @@ export async function graph(
   siteName: string,
   profileName?: string,
   write: (s: string) => void = (s) => void process.stdout.write(`${s}\n`),
+  /** Run-time values (`--var`) for variables the site declares. */
+  vars: Readonly<Record<string, string>> = {},
 ): Promise<number> {
   // The same checks as run: an unknown site is a usage error, a profile for another site
   // is refused (a LaunchError, said in one line by the command line).
@@ -53,7 +55,7 @@ export async function graph(
   const name = profileName ?? listProfiles().find((p) => p.site === site)?.name;
   if (!name)
     throw new UsageError(`no profile for site ${site} to resolve the graph with (give --profile)`);
-  const checked = await loadChecked(siteName, name);
+  const checked = await loadChecked(siteName, name, {given: vars, missing: 'leave'});
   write(mermaid(resolvePlan(checked.site, checked.profile)));
   return 0;
 }

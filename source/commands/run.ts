@@ -7,6 +7,8 @@ import type {SessionStoreApi} from '../store/store.js';
 import {drive} from '../services/drive.js';
 import {UsageError} from '../services/exit.js';
 import {driverIdentity, launch, resume, type Launched} from '../services/open.js';
+import {askOnTerminal} from '../services/ask-variable.js';
+import {parseVarFlags} from '../services/variables.js';
 
 function oneOf<T extends string>(
   name: string,
@@ -33,6 +35,7 @@ export async function run(
   }
   const confirm = (flags['confirm'] as string[] | undefined) ?? [];
   const interactive = !!process.stdin.isTTY && !!process.stdout.isTTY;
+  const vars = parseVarFlags(flags['var'] as string[] | undefined);
   const demoAuto = command === 'demo' && (!!flags['auto'] || !interactive);
   const onFailure = oneOf(
     'on-failure',
@@ -61,6 +64,9 @@ export async function run(
   };
   const launchOptions = {
     version,
+    vars,
+    // A declared variable nothing gives is asked on a terminal (never in a read-only console).
+    ...(interactive && !flags['read-only'] ? {ask: askOnTerminal()} : {}),
     ...(flags['dry-run'] ? {dryRun: true} : {}),
     ...(flags['journal'] ? {journalPath: flags['journal'] as string} : {}),
     ...(flags['sim-faults'] ? {simFaults: String(flags['sim-faults']).split(',')} : {}),

@@ -21,6 +21,7 @@ export interface CommandSpec {
 
 const RUN_FLAGS = [
   'profile',
+  'var',
   'dry-run',
   'plain',
   'journal',
@@ -66,10 +67,10 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'validate',
-    usage: 'validate [PATHS...] [--json]',
+    usage: 'validate [PATHS...] [--var NAME=VALUE] [--json]',
     summary: ['check machines and profiles (all when none given)'],
     args: 'file',
-    flags: ['json'],
+    flags: ['json', 'var'],
   },
   {
     name: 'import',
@@ -87,10 +88,10 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'graph',
-    usage: 'graph SITE [--profile NAME]',
+    usage: 'graph SITE [--profile NAME] [--var NAME=VALUE]',
     summary: ['the machine as a Mermaid state diagram'],
     args: 'site',
-    flags: ['profile'],
+    flags: ['profile', 'var'],
   },
   {
     name: 'list',

@@ -11,6 +11,8 @@ import {
 } from '../runbook/profile.js';
 import {rawUses, validateAgainstProfile, validateSite} from '../runbook/validate.js';
 import {knownSims} from '../sim/index.js';
+import {UsageError} from '../services/exit.js';
+import {withRunTimeValues} from '../services/variables.js';
 import type {Site} from '../runbook/vocabulary.js';
 
 /** A problem as `--json` gives it: line and field are null when the problem has none. */
@@ -44,7 +46,7 @@ const formatProblem = (p: Problem): string =>
 export async function validate(
   paths: string[],
   write: (s: string) => void = (s) => void process.stdout.write(`${s}\n`),
-  options: {json?: boolean} = {},
+  options: {json?: boolean; vars?: Readonly<Record<string, string>>} = {},
 ): Promise<number> {
   const errors: Problem[] = [];
   const sites = new Map<string, {site: Site; file: string}>();
@@ -86,26 +88,42 @@ export async function validate(
   }
   const collected: ValidationError[] = [];
   for (const {site, file} of sites.values()) collected.push(...validateSite(site, file));
-  for (const profile of profiles) {
-    let found = sites.get(profile.site);
+  const vars = options.vars ?? {};
+  const declaredBy = new Set<string>();
+  for (const loaded of profiles) {
+    let found = sites.get(loaded.site);
     if (!found) {
       try {
-        found = (await shippedSites()).get(profile.site);
+        found = (await shippedSites()).get(loaded.site);
       } catch (error) {
         if (!(error instanceof LoadError)) throw error;
       }
     }
     if (!found) {
       collected.push({
-        file: profile.file,
-        line: profile.lineOf('site'),
+        file: loaded.file,
+        line: loaded.lineOf('site'),
         field: 'site',
-        message: `no site "${profile.site}" (known: ${[...(await shippedSites()).keys()].join(', ')})`,
+        message: `no site "${loaded.site}" (known: ${[...(await shippedSites()).keys()].join(', ')})`,
       });
       continue;
     }
+    // --var values fill the variables each profile's site declares, as at run time.
+    const declared = found.site.variables ?? {};
+    const given = Object.fromEntries(Object.entries(vars).filter(([name]) => name in declared));
+    for (const name of Object.keys(given)) declaredBy.add(name);
+    const profile = await withRunTimeValues(found.site, loaded, {given, missing: 'leave'});
     collected.push(...validateAgainstProfile(found.site, found.file, profile, knownSims()));
   }
+  const undeclared = Object.keys(vars).filter((name) => !declaredBy.has(name));
+  if (undeclared.length)
+    throw new UsageError(
+      `--var ${undeclared.join(', ')}: no site of the profiles validated declares ${undeclared.length === 1 ? 'it' : 'them'} (declared: ${
+        [
+          ...new Set(profiles.flatMap((p) => Object.keys(sites.get(p.site)?.site.variables ?? {}))),
+        ].join(', ') || 'none'
+      })`,
+    );
   errors.push(...collected.map(problemOf));
   // Raw `${raw:…}` uses are allowed, and each is said: a value pasted as shell text.
   // Sites that share a machine file share its raw uses: say each once.

@@ -153,6 +153,13 @@ export class Session {
         dryRun: !!this.options.dryRun,
         plan: plan.outline,
         variables,
+        ...(plan.profile.runTime
+          ? {
+              runTimeVariables: Object.fromEntries(
+                Object.keys(plan.profile.runTime).map((k) => [k, variables[k] ?? '']),
+              ),
+            }
+          : {}),
       });
     }
     for (const e of this.options.resume?.history ?? []) {

@@ -144,6 +144,8 @@ export type JournalEvent =
       dryRun: boolean;
       plan: Plan;
       variables: Record<string, string>;
+      /** v2, issue 13: the values given at run time (`--var`, or asked), also in `variables`; resume uses them again. */
+      runTimeVariables?: Record<string, string>;
     }
   | {type: 'session-resumed'; driver: Actor; version: string; from: number}
   | {type: 'phase-entered'; phase: string}

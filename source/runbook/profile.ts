@@ -85,6 +85,10 @@ export interface Profile {
   hosts: Record<string, HostSpec>;
   groups: Record<string, string[]>;
   variables: Record<string, string>;
+  /** Variables written `name: ~`: no value in the file, given at run time (`--var`, or asked). */
+  runTimeVariables?: readonly string[];
+  /** Values given at run time (`--var`, asked, or a resumed session's), already in `variables`. */
+  runTime?: Readonly<Record<string, string>>;
   flags: string[];
   secrets: Record<string, SecretRef>;
   /** Per-step timing overrides: `{step id: {every, patience, timeout, interval}}`. */
@@ -143,6 +147,18 @@ const SSH_FIELDS = [
 ];
 const OVERRIDE_FIELDS = ['every', 'patience', 'timeout', 'interval'];
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+/**
+ * What is wrong with a variable's name or value, or undefined: one rule for values
+ * written in a profile and values given at run time (`--var NAME=VALUE`, or asked).
+ */
+export function variableProblem(name: string, value: string): string | undefined {
+  if (!NAME.test(name))
+    return `"${name}" is not a variable name (letters, digits, . _ -, starting with a letter or digit)`;
+  if (/[\x00-\x08\x0b-\x1f\x7f]/.test(value))
+    return 'the value holds a control character (an escape, a carriage return …): type it as plain text';
+  return undefined;
+}
 
 const expandHome = (p: string): string =>
   p === '~' || p.startsWith('~/') ? path.join(os.homedir(), p.slice(1)) : p;
@@ -367,13 +383,26 @@ class Validator {
     const hosts = this.hosts();
     const groups = this.groups(hosts);
     const variables: Record<string, string> = {};
+    const runTimeVariables: string[] = [];
     for (const [key, value] of Object.entries(this.map(['variables']))) {
-      if (!NAME.test(key))
-        this.fail(['variables', key], 'expected a variable name (letters, digits, _)');
-      if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
-        variables[key] = String(value);
+      if (value === null) {
+        // `name: ~`: no value here on purpose, given at run time (--var, or asked).
+        if (!NAME.test(key))
+          this.fail(['variables', key], variableProblem(key, '') ?? 'expected a variable name');
+        else runTimeVariables.push(key);
+      } else if (
+        typeof value === 'string' ||
+        typeof value === 'number' ||
+        typeof value === 'boolean'
+      ) {
+        const problem = variableProblem(key, String(value));
+        if (problem) this.fail(['variables', key], problem);
+        else variables[key] = String(value);
       } else {
-        this.fail(['variables', key], `expected a string or number, found ${describe(value)}`);
+        this.fail(
+          ['variables', key],
+          `expected a string or number (or ~: given at run time), found ${describe(value)}`,
+        );
       }
     }
     const flags = this.stringList(['flags']);
@@ -412,6 +441,7 @@ class Validator {
       hosts,
       groups,
       variables,
+      ...(runTimeVariables.length ? {runTimeVariables} : {}),
       flags,
       secrets,
       overrides,

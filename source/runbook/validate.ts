@@ -397,7 +397,11 @@ export function validateAgainstProfile(
     errors.push({...where(value, file), field, message});
   };
   const profileLine = (field: string): number => profile.lineOf(field);
-  const defined = new Set([...BUILT_IN, ...Object.keys(profile.variables)]);
+  const defined = new Set([
+    ...BUILT_IN,
+    ...Object.keys(profile.variables),
+    ...(profile.runTimeVariables ?? []),
+  ]);
   const declared = new Set(Object.keys(site.variables ?? {}));
   const stepIds = new Set<string>();
   for (const {step, phase, capturedBefore} of walkSteps(site)) {
@@ -505,12 +509,12 @@ export function validateAgainstProfile(
     });
   }
   for (const name of Object.keys(site.variables ?? {})) {
-    if (!(name in profile.variables)) {
+    if (!(name in profile.variables) && !profile.runTimeVariables?.includes(name)) {
       errors.push({
         file: profile.file,
         line: profileLine('variables'),
         field: `variables.${name}`,
-        message: `site ${site.id} expects this variable (${site.variables![name]})`,
+        message: `site ${site.id} expects this variable (${site.variables![name]}): give it a value here, or write \`${name}: ~\` to give it at run time (--var ${name}=VALUE, or asked)`,
       });
     }
   }

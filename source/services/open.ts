@@ -35,6 +35,12 @@ import type {SessionExtension} from '../engine/extension.js';
 import {findJournal} from './catalogue.js';
 import {EXIT, LaunchError} from './exit.js';
 import {readSecrets, secretsNeeded} from './secrets.js';
+import {
+  resumedRunTimeValues,
+  withRunTimeValues,
+  type AskVariable,
+  type RunTimeValues,
+} from './variables.js';
 
 export const driverIdentity = (env = process.env): string =>
   env['CREWCHIEF_DRIVER'] || `${os.userInfo().username}@${os.hostname()}`;
@@ -52,6 +58,10 @@ export interface LaunchOptions {
   transports?: {transport: Transport; local: Transport};
   /** Team mode: the driver lock, the PostgreSQL mirror, hand-over, notifications. */
   team?: TeamOptions;
+  /** Run-time values (`--var NAME=VALUE`) for variables the site declares. */
+  vars?: Readonly<Record<string, string>>;
+  /** Asks for a declared variable nothing gives (a terminal is present); else such a variable is refused. */
+  ask?: AskVariable;
 }
 
 export interface Launched {
@@ -73,10 +83,15 @@ const formatErrors = (errors: ValidationError[]): string =>
     )
     .join('\n');
 
-/** Loads and checks a site and a profile together. Throws LaunchError (exit 3) on any problem. */
+/**
+ * Loads and checks a site and a profile together, with run-time values filled in first
+ * (default: none given, declared variables without a value left unfilled). Throws
+ * LaunchError (exit 3) on any problem.
+ */
 export async function loadChecked(
   siteName: string | undefined,
   profileName: string,
+  runTime: RunTimeValues = {given: {}, missing: 'leave'},
 ): Promise<{site: Site; siteFile: string; profile: Profile}> {
   let profile: Profile;
   try {
@@ -86,12 +101,13 @@ export async function loadChecked(
     if (error instanceof LoadError) throw new LaunchError(error.message, EXIT.usage);
     throw error;
   }
-  return checkedWith(siteName ?? profile.site, profile);
+  return checkedWith(siteName ?? profile.site, profile, runTime);
 }
 
 async function checkedWith(
   siteName: string,
-  profile: Profile,
+  loaded: Profile,
+  runTime: RunTimeValues,
 ): Promise<{site: Site; siteFile: string; profile: Profile}> {
   let found: {site: Site; file: string};
   try {
@@ -100,12 +116,13 @@ async function checkedWith(
     if (error instanceof LoadError) throw new LaunchError(error.message, EXIT.usage);
     throw error;
   }
-  if (profile.site !== found.site.id) {
+  if (loaded.site !== found.site.id) {
     throw new LaunchError(
-      `${profile.file}:${profile.lineOf('site')}: site: profile ${profile.name} is for site "${profile.site}", not "${found.site.id}"`,
+      `${loaded.file}:${loaded.lineOf('site')}: site: profile ${loaded.name} is for site "${loaded.site}", not "${found.site.id}"`,
       EXIT.invalid,
     );
   }
+  const profile = await withRunTimeValues(found.site, loaded, runTime);
   const errors = [
     ...validateSite(found.site, found.file),
     ...validateAgainstProfile(found.site, found.file, profile, knownSims()),
@@ -214,7 +231,10 @@ export async function launch(
   options: LaunchOptions,
 ): Promise<Launched> {
   const env = options.env ?? process.env;
-  const checked = await loadChecked(siteName, profileName);
+  const checked = await loadChecked(siteName, profileName, {
+    given: options.vars ?? {},
+    missing: options.ask ? {ask: options.ask} : 'refuse',
+  });
   const profile = withSshDefaults(checked.profile);
   const plan = resolvePlan(checked.site, profile);
   const secrets = readSecrets(profile, secretsNeeded(plan), env);
@@ -431,15 +451,30 @@ async function resumeLocked(
   } catch (error) {
     throw new LaunchError((error as Error).message, EXIT.invalid);
   }
-  const checked = await checkedWith(opened.siteFile, profile).catch(async (error: unknown) => {
-    // A shipped site may have moved between source and dist, or share its machine file
-    // with other sites (the file's first site is not this one): fall back to its id.
-    if (error instanceof LaunchError && (error.code === EXIT.usage || error.code === EXIT.invalid))
-      return checkedWith(opened.site, profile).catch(() => {
-        throw error;
-      });
-    throw error;
-  });
+  // The session's run-time values are its journaled ones (--var may only repeat them).
+  const runTime: RunTimeValues = {
+    given: resumedRunTimeValues(
+      read.header.session,
+      opened.runTimeVariables ?? {},
+      options.vars ?? {},
+    ),
+    missing: 'refuse',
+  };
+  const checked = await checkedWith(opened.siteFile, profile, runTime).catch(
+    async (error: unknown) => {
+      // A shipped site may have moved between source and dist, or share its machine file
+      // with other sites (the file's first site is not this one): fall back to its id.
+      if (
+        error instanceof LaunchError &&
+        (error.code === EXIT.usage || error.code === EXIT.invalid)
+      )
+        return checkedWith(opened.site, profile, runTime).catch(() => {
+          throw error;
+        });
+      throw error;
+    },
+  );
+  profile = checked.profile;
   const plan = resolvePlan(checked.site, profile);
   const changes = describeChanges(opened.plan, plan.outline);
   if (changes.length) {

@@ -138,6 +138,8 @@ export interface SessionState {
     dryRun: boolean;
     started: string;
     runbookHash: string;
+    /** Values given at run time (`--var`, or asked), shown in the header. */
+    runTimeVariables?: Readonly<Record<string, string>>;
   };
   phases: readonly (PlanPhase & {entered?: string})[];
   steps: readonly StepView[];
@@ -214,6 +216,7 @@ export function fold(state: SessionState, e: JournalEntry): SessionState {
           dryRun: e.dryRun,
           started: e.time,
           runbookHash: e.runbookHash,
+          ...(e.runTimeVariables ? {runTimeVariables: e.runTimeVariables} : {}),
         },
         phases: e.plan.phases,
         steps: e.plan.steps.map((s) => ({

@@ -32,7 +32,13 @@ function describeRaw(e: JournalEntry, state: SessionState): string | undefined {
   const t = `[${clock(e.time)}]`;
   switch (e.type) {
     case 'session-opened':
-      return `${t} session ${e.session}: ${e.siteTitle} on ${e.profile}${e.dryRun ? ' (dry run: nothing runs)' : ''}, driven by ${e.driver}`;
+      return `${t} session ${e.session}: ${e.siteTitle} on ${e.profile}${e.dryRun ? ' (dry run: nothing runs)' : ''}, driven by ${e.driver}${
+        e.runTimeVariables && Object.keys(e.runTimeVariables).length
+          ? `\n    run-time values: ${Object.entries(e.runTimeVariables)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(', ')}`
+          : ''
+      }`;
     case 'session-resumed':
       return `${t} resumed by ${e.driver} after event ${e.from}`;
     case 'phase-entered':

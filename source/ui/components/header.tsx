@@ -71,6 +71,7 @@ export function Header({state, mode, now, width, following}: HeaderProps) {
       s?.siteTitle ?? 'waiting for the journal…',
       s?.profile,
       s?.release ? `release ${s.release}` : undefined,
+      ...Object.entries(s?.runTimeVariables ?? {}).map(([k, v]) => safe(`${k}=${v}`)),
     ].filter((x): x is string => !!x),
     s?.driver ?? '',
     width,
