@@ -7,10 +7,23 @@
  * a TODO.
  */
 import type {Block, CodeBlock, HeadingBlock, ItemBlock, TextBlock} from './markdown.js';
+import {
+  asksToTypeGo,
+  CONTENTS,
+  dueHintOf,
+  isGate,
+  isImperative,
+  isLabel,
+  onlyHintOf,
+  sentenceKind,
+  titleOf,
+  untilOf,
+  URL,
+  type DraftUntil,
+} from './sentences.js';
 import {inlineCommands, looksDangerous, splitJoined, straightQuotes, tidy} from './shell-text.js';
 
-/** What a watch waits for, as far as the sentence says. */
-export type DraftUntil = 'zero' | 'x-of-x' | 'back-to-before' | 'unknown';
+export type {DraftUntil} from './sentences.js';
 
 /** A step as the text suggests it, before it becomes vocabulary. */
 export interface DraftStep {
@@ -49,64 +62,6 @@ export interface Outline {
   phases: DraftPhase[];
   /** Numbered items in the source (`1.`, `4.5`, `Step 3:`), for the author's comparison. */
   numberedInSource: number;
-}
-
-const IMPERATIVE = new Set(
-  (
-    'add announce apply back bring build change check choose clean cleanup clone commit confirm ' +
-    'copy cordon create delete deploy detach disable do double download drain edit enable ' +
-    'ensure execute fill get go inform install kill launch log login make mark merge move ' +
-    'notify open ping post prepare pull push reboot rebase record reduce remember remove repeat ' +
-    'report restart restore return review roll run scale schedule select send set shut ' +
-    'shutdown ssh start startup stop submit swap switch sync tag tell test tick trigger type ' +
-    'uncordon update upgrade upload use verify wait watch'
-  ).split(' '),
-);
-
-const GATE =
-  /\b(type|enter|say)\s+["'“‘`]?go\b|\bpress\s+(enter|return)\b|(?<!\b(cannot|not|can't|don't|needn't)\s)\bwait\s+(until|till|for)\b/i;
-const WAIT = /(?<!\b(cannot|not|can't|don't|needn't)\s)\bwait\s+(until|till|for)\b/i;
-const COUNT =
-  /\b(number|count|instances|reach(es)?|back (up|to)|x of x|\d+ of \d+|to (be )?0|is not 0|zero)\b/i;
-const CONTENTS = /^(table of )?contents$/i;
-const URL = /\bhttps?:\/\/[^\s)<>"'`\]]+[^\s)<>"'`\].,;:]/g;
-
-/** The first sentence of a text, and the rest. */
-function splitTitle(text: string): {title: string; rest: string} {
-  const clean = tidy(text);
-  const m = /^(.{12,}?[.!?])\s+(?=[A-Z“"(])/.exec(clean);
-  let title = m ? m[1]! : clean;
-  let rest = m ? clean.slice(m[0].length) : '';
-  if (title.length > 100) {
-    const cut = title.lastIndexOf(' ', 96);
-    rest = `…${title.slice(cut + 1)}${rest ? ` ${rest}` : ''}`;
-    title = `${title.slice(0, cut)} …`;
-  }
-  return {title: title.replace(/[.:]$/, ''), rest};
-}
-
-const untilOf = (text: string): DraftUntil =>
-  /\bx of x\b|\b(\d+) of \1\b/i.test(text)
-    ? 'x-of-x'
-    : /\b(back (up|to)|close to|originally|matches|pre-deploy|as before|than before)\b/i.test(text)
-      ? 'back-to-before'
-      : /\b(0|zero|none|go(es)? down|disconnected)\b/i.test(text)
-        ? 'zero'
-        : 'unknown';
-
-const onlyHintOf = (text: string): string | undefined =>
-  /^(.+?)\s+only\s*:?$/i.exec(text)?.[1] ?? /\(([^()]+?)\s+only\)/i.exec(text)?.[1];
-
-const WORDS: Record<string, number> = {one: 1, two: 2, three: 3, four: 4, five: 5, six: 6};
-
-/** "Two Weeks Prior to Release" → T-14d. */
-function dueHintOf(heading: string): string | undefined {
-  const m = /\b(\d+|one|two|three|four|five|six|a)?\s*(day|week)s?\s+(prior|before)\b/i.exec(
-    heading,
-  );
-  if (!m) return undefined;
-  const n = m[1] ? (WORDS[m[1].toLowerCase()] ?? (Number(m[1]) || 1)) : 1;
-  return `T-${m[2]!.toLowerCase() === 'week' ? n * 7 : n}d`;
 }
 
 /** The commands of a code block, and what is not a command (output under a `$ ` prompt). */
@@ -169,17 +124,7 @@ export function classify(blocks: readonly Block[]): Outline {
     line: number,
     number?: string,
   ): DraftStep => {
-    // Markdown links read as their text; the address goes to the step's links.
-    const plain = text.replace(/\[([^\]]+)\]\(([^)\s]+)\)/g, '$1 ($2)').replace(/`([^`]+)`/g, '$1');
-    const {title: full, rest} = splitTitle(plain);
-    // "Deploy the proxy with `resinctl …`": the sentence without its command ends mid-way.
-    const title = full
-      .replace(
-        /\s+(with|by|using|via|by running|run|running|executing|the following|as follows)$/i,
-        '',
-      )
-      .replace(/[\s,;:]+$/, '');
-    const links = [...plain.matchAll(URL)].map((m) => m[0]);
+    const {title, rest, links} = titleOf(text);
     const only = onlyHintOf(title);
     return {
       kind,
@@ -195,14 +140,12 @@ export function classify(blocks: readonly Block[]): Outline {
   const sentenceSteps = (text: string, line: number, number?: string): DraftStep[] => {
     const found = inlineCommands(text);
     const sentence = found.rest || text;
-    const gateish = GATE.test(sentence);
     const steps: DraftStep[] = [];
-    if (gateish || !found.commands.length) {
-      const kind =
-        WAIT.test(sentence) && COUNT.test(sentence) ? 'watch' : gateish ? 'gate' : 'manual';
+    if (isGate(sentence) || !found.commands.length) {
+      const kind = sentenceKind(sentence);
       const step = draft(kind, sentence, line, number);
       if (kind === 'watch') step.until = untilOf(sentence);
-      if (kind === 'gate' && !WAIT.test(sentence)) step.typeGo = true;
+      if (kind === 'gate' && asksToTypeGo(sentence)) step.typeGo = true;
       steps.push(step);
     }
     for (const run of found.commands) {
@@ -325,7 +268,7 @@ export function classify(blocks: readonly Block[]): Outline {
       block.ordered ||
       (!parent && !notes) ||
       found.commands.length > 0 ||
-      GATE.test(found.rest || block.text);
+      isGate(found.rest || block.text);
     if (!isStep) {
       // A detail of the step above: its help, one bullet a line.
       const owner = parent?.step;
@@ -360,11 +303,7 @@ export function classify(blocks: readonly Block[]): Outline {
   }
 
   function textBlock(block: TextBlock, next: Block | undefined): void {
-    if (
-      /^(note|notes|attention|warning|caution|important|tip|hint|info|danger)\s*:?$/i.test(
-        block.text,
-      )
-    ) {
+    if (isLabel(block.text)) {
       label = block.text.replace(/:$/, '');
       return;
     }
@@ -385,16 +324,10 @@ export function classify(blocks: readonly Block[]): Outline {
       pendingTitles.set(next, text);
       return;
     }
-    const first = block.text
-      .split(/\s+/)[0]!
-      .toLowerCase()
-      .replace(/[^a-z]/g, '');
-    const endsWithLabel = /^\S+:/.test(block.text);
-    const found = inlineCommands(block.text);
     if (
-      (IMPERATIVE.has(first) && !endsWithLabel) ||
-      found.commands.length ||
-      GATE.test(block.text)
+      isImperative(block.text) ||
+      inlineCommands(block.text).commands.length ||
+      isGate(block.text)
     ) {
       sentenceSteps(text, block.line).forEach(add);
       return;

@@ -130,7 +130,7 @@ function emitStep(step: DraftStep, id: string, pad: string): {text: string; todo
   const inner = `${pad}  `;
   const fields: string[] = [`id: ${str(id)}`, `title: ${str(literal(step.title))}`];
   const help = step.help.join('\n').trim();
-  if (help) fields.push(`help: ${str(help)}`);
+  if (help) fields.push(`help: ${str(literal(help))}`);
   switch (step.kind) {
     case 'manual': {
       const links = [...new Set(step.links)];

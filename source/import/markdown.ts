@@ -6,6 +6,7 @@
  * commands on lines of their own after a blank line, `$ ` prompts with output below).
  * It says what the text looks like; the classifier decides what it means.
  */
+import {isLabel} from './sentences.js';
 import {looksLikeCommand} from './shell-text.js';
 
 /** A section title. */
@@ -47,9 +48,6 @@ export interface TextBlock {
 }
 
 export type Block = HeadingBlock | ItemBlock | CodeBlock | TextBlock;
-
-/** Admonition labels wikis put on a line of their own: not section titles. */
-const LABELS = /^(note|notes|attention|warning|caution|important|tip|hint|info|danger)\s*:?$/i;
 
 const ITEM =
   /^(\s*)(?:(\d+(?:\.\d+)+)\.?|(\d+)[.)]|step\s+(\d+(?:\.\d+)*)\s*[:.)-]|([-*+•●◦▪‣]))\s+(\S.*)$/i;
@@ -181,7 +179,7 @@ export function tokenize(source: string): Block[] {
       !looksLikeCommand(lines.slice(i).find((l) => l.trim()) ?? '') &&
       /^[A-Z0-9]/.test(only) &&
       !/[.,;:]$/.test(only) &&
-      !LABELS.test(only)
+      !isLabel(only)
     ) {
       blocks.push({kind: 'heading', level: 2, text: only, line: start});
       continue;

@@ -127,6 +127,15 @@ describe('the emitted machine', () => {
     expect(counted.map((c) => c.numberedInSource)).toEqual([39, 3, 25, 16, 20]);
   });
 
+  it('keeps a ${ in titles and help literal, as the console shows them', () => {
+    const {machine} = importRunbook('# P\n\n1. Check ${HOME} is set\n   - it holds ${USER}\n', {
+      siteId: 'p',
+      source: 'p.md',
+    });
+    expect(machine).toContain("title: 'Check $${HOME} is set',");
+    expect(machine).toContain("help: '• it holds $${USER}',");
+  });
+
   for (const seed of seeds) {
     it(`${seed}: ids are unique, stable, and every numbered item is a step`, () => {
       const text = fixture('seeds', seed);
