@@ -5,8 +5,12 @@ export interface Settings {
   rounds: number;
   /** Polls in a row (the poll case). */
   polls: number;
-  /** Hosts in the fan-out cases. */
+  /** Host aliases the bench's sshd gets (h01…): the largest fan-out. */
   hosts: number;
+  /** Hosts in the cold and warm fan-out cases. */
+  fleetHosts: number;
+  /** Fan-out sizes of the scale case (time and memory per added host). */
+  scaleHosts: number[];
   /** Bytes of output in the output case. */
   bigBytes: number;
   /** Events in the replayed journal. */
@@ -25,6 +29,8 @@ export function settingsFor(mode: Settings['mode']): Settings {
         rounds: 1,
         polls: 5,
         hosts: 5,
+        fleetHosts: 5,
+        scaleHosts: [2, 5],
         bigBytes: 20e6,
         journalEvents: 5000,
         idleSeconds: 2,
@@ -35,7 +41,9 @@ export function settingsFor(mode: Settings['mode']): Settings {
         mode,
         rounds: 2,
         polls: 30,
-        hosts: 50,
+        hosts: 200,
+        fleetHosts: 50,
+        scaleHosts: [10, 50, 200],
         bigBytes: 200e6,
         journalEvents: 100_000,
         idleSeconds: 10,
@@ -46,7 +54,9 @@ export function settingsFor(mode: Settings['mode']): Settings {
         mode,
         rounds: 5,
         polls: 30,
-        hosts: 50,
+        hosts: 200,
+        fleetHosts: 50,
+        scaleHosts: [10, 50, 200],
         bigBytes: 200e6,
         journalEvents: 100_000,
         idleSeconds: 60,
