@@ -173,6 +173,33 @@ describe('OpenSSH transport (real sshd)', {timeout: 30_000}, () => {
     await builtin.close();
   });
 
+  it('probes go to one shell through the master; sshd restarted, the next probe gets a new one', async () => {
+    const t = openssh({reconnect: {baseDelayMs: 100}});
+    const probe = (command: string) => {
+      const sink = capture();
+      return t
+        .start({host: target, command, probe: true}, sink)
+        .done.then((result) => ({...result, out: sink.out, err: sink.err}));
+    };
+    const first = await probe('echo "shell $PPID"; echo warn >&2; exit 5');
+    expect(first).toMatchObject({exitCode: 5, err: 'warn\n'});
+    const shell = first.out;
+    expect(shell).toMatch(/^shell \d+\n$/);
+    for (let i = 0; i < 3; i++) expect((await probe('echo "shell $PPID"')).out).toBe(shell);
+    // a probe in flight when sshd goes is unknown, never failed
+    const sink = capture();
+    const running = t.start({host: target, command: 'echo up; sleep 30', probe: true}, sink);
+    await sink.waitFor(/up/);
+    await lab.target.stop();
+    expect(await running.done).toMatchObject({exitCode: null, unknown: true});
+    await lab.target.start();
+    const after = await probe('echo "shell $PPID"');
+    expect(after, after.error).toMatchObject({exitCode: 0});
+    expect(after.out).toMatch(/^shell \d+\n$/);
+    expect(after.out).not.toBe(shell);
+    await t.close();
+  });
+
   it('sshd restarted: the command in flight is unknown, the master comes back by itself', async () => {
     const t = openssh({reconnect: {baseDelayMs: 100}});
     const changes: (LinkChange & {at: number})[] = [];
