@@ -154,8 +154,17 @@ export function outputLines(output: OutputView | undefined, keepColour: boolean)
   if (!output || !output.text) return [];
   const lines = sanitize(output.text, keepColour).replace(/\n$/, '').split('\n');
   // A colour left open on one line must not bleed into the next or into the panes.
-  return keepColour ? lines.map((l) => (l.includes('\u001b[') ? `${l}\u001b[0m` : l)) : lines;
+  return lines.map((l) => ownCopy(keepColour && l.includes('\u001b[') ? `${l}\u001b[0m` : l));
 }
+
+/**
+ * The line as a string of its own. A piece cut from the whole output keeps all of it
+ * alive, and Ink keeps every drawn text as a key of its measure cache for the life of the
+ * process: during a flood each frame's output would stay in memory. Short strings are
+ * copied by V8 anyway.
+ */
+const ownCopy = (line: string): string =>
+  line.length < 13 ? line : Buffer.from(line, 'utf8').toString('utf8');
 
 /** Counts still being watched, in runbook order; else the viewed step's last count. */
 export function visibleCounts(state: SessionState, viewed?: StepView): CountView[] {
