@@ -161,6 +161,28 @@ describe('crewchief import, the edges', () => {
     expect(dry.all).toMatch(/would connect: todo-host\.invalid/);
   }, 120_000);
 
+  it('against a real profile, validate names each step still on todo-host, with its line', async () => {
+    const dir = temp('cc-import-');
+    const state = temp('cc-import-state-');
+    const machine = path.join(dir, 'web.ts');
+    const source = path.join(fixtures, 'markdown', 'web-rollout.md');
+    expect((await cli(['import', source, '-o', machine], {state, cwd: dir})).exitCode).toBe(0);
+    const real = path.join(dir, 'prod.yaml');
+    fs.writeFileSync(
+      real,
+      'site: web\ntransport: ssh\nhosts:\n  web-1: {address: web-1.example.org}\n',
+    );
+    const result = await cli(['validate', machine, real], {state, cwd: dir});
+    expect(result.exitCode).toBe(3);
+    // The line of the step's command({ call, right above its id.
+    const lines = fs.readFileSync(machine, 'utf8').split('\n');
+    const line = lines.findIndex((l) => l.includes("id: '1-1-run-on-the-balancer',"));
+    expect(lines[line - 1]).toMatch(/command\(\{$/);
+    expect(result.all).toContain(
+      `${machine}:${line}: on: step 1-1-run-on-the-balancer runs on "todo-host", but profile prod`,
+    );
+  }, 60_000);
+
   it('without -o the machine goes to stdout and the summary to stderr', async () => {
     const state = temp('cc-import-state-');
     const source = path.join(fixtures, 'seeds', '003_020971b51ae52641.txt');
