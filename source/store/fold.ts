@@ -535,7 +535,9 @@ export function describeAttempt(e: Extract<JournalEntry, {type: 'attempt-ended'}
       : e.ok
         ? ''
         : '; no more attempts';
-  return `${what}: attempt ${e.attempt} of ${e.of} ${e.ok ? 'passed' : 'failed'}${exit}${e.error ? `: ${e.error}` : ''}${next}`;
+  // A bare `exit N` says nothing the exit status has not said already.
+  const error = e.error && e.error !== `exit ${e.exitCode}` ? `: ${e.error}` : '';
+  return `${what}: attempt ${e.attempt} of ${e.of} ${e.ok ? 'passed' : 'failed'}${exit}${error}${next}`;
 }
 
 function appendLog(

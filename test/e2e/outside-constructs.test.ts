@@ -4,7 +4,8 @@
  * sshd on loopback, using the conditions and retries vocabulary: a per-host watch with a
  * strict comparison, a command and a check that retry, an escaped shell `$${VAR}`, targets
  * from a profile variable and from a captured value, and steps that run only when a
- * captured value satisfies a condition (one runs, one is skipped with the reason).
+ * captured value satisfies a condition (one runs, one is skipped with the reason), an
+ * outcome branch, and a named rollback that ends the session rolled back.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,13 +17,27 @@ import {cli} from '../helpers/cli.js';
 import {tempDir, writeFile} from '../helpers/fixtures.js';
 import {startSshLab, type SshLab} from '../harness/sshd.js';
 
-const machine = `import {site, phase, command, watch, check} from 'crewchief';
+const machine = `import {site, phase, command, watch, check, rollback, onFailure} from 'crewchief';
 
 // Written outside the package, with only the README: a replica failover drill.
 export default site({
   id: 'drill',
   title: 'Failover drill',
   variables: {work: 'a scratch directory the hosts share', standby: 'the standby host'},
+  rollbacks: [
+    rollback({
+      id: 'back',
+      title: 'Back to the old primary',
+      steps: [
+        command({
+          id: 'restore',
+          title: 'Make \${standby} primary again',
+          run: 'echo "$\${CREWCHIEF_HOST}" > \${work}/restored',
+          on: '\${standby}',
+        }),
+      ],
+    }),
+  ],
   phases: [
     phase({
       id: 'prepare',
@@ -92,6 +107,25 @@ export default site({
           on: '@replicas',
           probes: [{command: 'grep -qx db3 \${work}/promoted'}],
           retry: {attempts: 2, backoff: '200ms'},
+        }),
+        command({
+          id: 'fence',
+          title: 'Fence the old primary',
+          run: 'echo "no fencing agent" >&2; exit 4',
+          on: '\${standby}',
+          // An outcome branch: fails, so these run instead, and the runbook goes on.
+          onFailure: onFailure.steps([
+            command({id: 'fence-by-hand', title: 'Fence by hand', run: 'touch \${work}/fenced', on: '\${standby}'}),
+          ]),
+        }),
+        command({
+          id: 'writes',
+          title: 'Writes reach the new primary',
+          run: 'echo "read-only" >&2; exit 9',
+          on: '\${primary}',
+          retry: {attempts: 2, backoff: '100ms'},
+          // Still failing after its retries: roll back, ending the session rolled back.
+          onFailure: onFailure.rollback('back'),
         }),
       ],
     }),
@@ -163,9 +197,10 @@ describe('a machine outside the package, over the real sshd', () => {
       env,
     });
     const output = String(run.all ?? '');
-    expect(run.exitCode, output.slice(-3000)).toBe(0);
+    // The rollback ran to its end: exit 7, the session closed rolled back.
+    expect(run.exitCode, output.slice(-3000)).toBe(7);
     const entries = readJournal(journal).entries;
-    expect(entries.at(-1)).toMatchObject({type: 'session-closed', outcome: 'finished'});
+    expect(entries.at(-1)).toMatchObject({type: 'session-closed', outcome: 'rolled-back'});
 
     // Retries: the first attempt failed (exit 3) with 300 ms before the next; the second passed.
     const attempts = of(entries, 'attempt-ended', 'prepare/flaky');
@@ -206,5 +241,20 @@ describe('a machine outside the package, over the real sshd', () => {
     );
     expect(output).toMatch(/↷ Full resync \(lag too high\): not run: its condition lag ≥ 100/);
     expect(of(entries, 'step-finished', 'failover/promoted')[0]?.outcome).toBe('ok');
+
+    // The outcome branch ran after the fence failed, and the runbook went on.
+    expect(of(entries, 'step-finished', 'failover/fence')[0]?.outcome).toBe('failed');
+    expect(fs.existsSync(path.join(work, 'fenced'))).toBe(true);
+    // The last step failed twice (its retry), then the named rollback ran on the standby.
+    expect(
+      of(entries, 'attempt-ended', 'failover/writes').map((a) => [a.attempt, a.ok, a.exitCode]),
+    ).toEqual([
+      [1, false, 9],
+      [2, false, 9],
+    ]);
+    expect(fs.readFileSync(path.join(work, 'restored'), 'utf8').trim()).toBe('db1');
+    expect(output).toMatch(/↺ rolling back \(back\)/);
+    expect(output).toMatch(/session rolled back/);
+    expect(output).toMatch(/attempt 1 of 2 failed \(exit 9\); next in 100ms/);
   }, 180_000);
 });

@@ -71,7 +71,7 @@ describe('a per-host count', () => {
       nextInMs: 5000,
     });
     expect(describeEntry(attempt, state)).toMatch(
-      /↻ command on db1: attempt 1 of 3 failed \(exit 7\): exit 7; next in 5s/,
+      /↻ command on db1: attempt 1 of 3 failed \(exit 7\); next in 5s/,
     );
   });
 });
