@@ -5,7 +5,8 @@
  * strict comparison, a command and a check that retry, an escaped shell `$${VAR}`, targets
  * from a profile variable and from a captured value, and steps that run only when a
  * captured value satisfies a condition (one runs, one is skipped with the reason), an
- * outcome branch, and a named rollback that ends the session rolled back.
+ * outcome branch, a named rollback that ends the session rolled back, and a `--var`
+ * (the standby host, a target from a run-time variable).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -171,36 +172,56 @@ describe('a machine outside the package, over the real sshd', () => {
         },
         hosts: {db1: host('db1'), db2: host('db2'), db3: host('db3')},
         groups: {replicas: ['db2', 'db3']},
-        variables: {work, standby: 'db1'},
+        // The standby is given at run time: --var standby=db1.
+        variables: {work, standby: null},
       }),
     );
     const state = tempDir('cc-state-');
     const home = fs.mkdtempSync(path.join(dir, 'home-'));
     const env = {HOME: home, SSH_AUTH_SOCK: ''};
 
-    const validated = await cli(['validate', file, '--profile', profile], {state, cwd: dir, env});
-    expect(validated.all).not.toMatch(/error|Cannot find module/i);
+    const given = ['--var', 'standby=db1'];
+    const validated = await cli(['validate', file, profile, ...given], {
+      state,
+      cwd: dir,
+      env,
+    });
+    expect(validated.all).toMatch(/ok: 1 site \(drill\), 1 profile/);
     expect(validated.exitCode).toBe(0);
 
     const dryJournal = path.join(dir, 'dry.jsonl');
     const dry = await cli(
-      ['run', file, '--profile', profile, '--dry-run', '--plain', '--journal', dryJournal],
+      [
+        'run',
+        file,
+        '--profile',
+        profile,
+        ...given,
+        '--dry-run',
+        '--plain',
+        '--journal',
+        dryJournal,
+      ],
       {state, cwd: dir, env},
     );
     expect(dry.all).toMatch(/session finished/);
     expect(dry.exitCode).toBe(0);
 
     const journal = path.join(dir, 'session.jsonl');
-    const run = await cli(['run', file, '--profile', profile, '--plain', '--journal', journal], {
-      state,
-      cwd: dir,
-      env,
-    });
+    const run = await cli(
+      ['run', file, '--profile', profile, ...given, '--plain', '--journal', journal],
+      {
+        state,
+        cwd: dir,
+        env,
+      },
+    );
     const output = String(run.all ?? '');
     // The rollback ran to its end: exit 7, the session closed rolled back.
     expect(run.exitCode, output.slice(-3000)).toBe(7);
     const entries = readJournal(journal).entries;
     expect(entries.at(-1)).toMatchObject({type: 'session-closed', outcome: 'rolled-back'});
+    expect(of(entries, 'session-opened')[0]?.variables).toMatchObject({standby: 'db1'});
 
     // Retries: the first attempt failed (exit 3) with 300 ms before the next; the second passed.
     const attempts = of(entries, 'attempt-ended', 'prepare/flaky');
