@@ -26,6 +26,8 @@ import {
 import {drive} from '../../source/services/drive.js';
 import {EXIT} from '../../source/services/exit.js';
 import {foldAll} from '../../source/store/fold.js';
+import {promptModel} from '../../source/ui/components/prompt-pane.js';
+import {rollbackMark} from '../../source/ui/derive.js';
 import {describeEntry} from '../../source/ui/plain.js';
 import type {Script} from '../helpers/fake-transport.js';
 import {tempDir, vocabularyPath} from '../helpers/fixtures.js';
@@ -158,6 +160,9 @@ describe('rollback', () => {
     });
     expect(offer.prompt?.text).toMatch(/"Upgrade", then "Prepare"/);
     expect(offer.steps.find((s) => s.key === 'upgrade/looks-good')?.status).toBe('canceled');
+    const pane = promptModel(offer, offer.prompt, undefined, 'live', 120);
+    expect(pane?.lines[0]?.text).toBe('↺ ROLL BACK? · aborted at The new version looks good');
+    expect(pane?.hint).toMatch(/type "rollback" then Enter/);
 
     expect(session.decide({type: 'ROLLBACK'})).toBe(true);
     expect(await session.done).toBe('rolled-back');
@@ -181,6 +186,7 @@ describe('rollback', () => {
     expect(entries.at(-1)).toMatchObject({type: 'session-closed', outcome: 'rolled-back'});
     const end = h.state();
     expect(end.steps.find((s) => s.key === 'later/rollback/later-undo')?.status).toBe('standby');
+    expect(rollbackMark(end)).toBe('ROLLED BACK');
 
     // The plain view says so, line by line.
     const plain = plainLines(entries);
@@ -224,6 +230,12 @@ describe('rollback', () => {
     const atAnnounce = await h.until((s) => s.prompt?.step === 'upgrade/announce');
     expect(atAnnounce.noReturn?.step).toBe('upgrade/migrate');
     expect(session.can({type: 'ROLLBACK'})).toBe(false);
+    // The console's prompt and header say it too.
+    const pane = promptModel(atAnnounce, atAnnounce.prompt, undefined, 'live', 120);
+    expect(pane?.lines.map((l) => l.text).join('\n')).toMatch(
+      /past the point of no return: rolling back is no longer offered/,
+    );
+    expect(rollbackMark(atAnnounce)).toBe('PAST NO RETURN');
 
     expect(session.decide({type: 'ABORT'})).toBe(true);
     expect(await session.done).toBe('aborted');
