@@ -43,6 +43,82 @@ const buildHere = (repo: 'atmosphere' | 'troposphere'): Step =>
     timeout: '45m',
   });
 
+/**
+ * Back to the images step 4 committed: compose points at them, the containers are
+ * recreated from them, and run them. `prefix` keeps the ids apart where it is used twice
+ * (the go-live choice's option, and the upgrade phase's rollback).
+ */
+const backToCommittedImages = (prefix: string, title: string): Step[] => [
+  command({
+    id: `${prefix}-tags`,
+    title: `${title}: point docker-compose.prod.yml at the committed images`,
+    run: "sed -i -E 's#image: cyverse/(atmosphere|troposphere):.*#image: old_atmosphere-docker_\\1#' ${compose_dir}/docker-compose.prod.yml",
+    on: 'atmo',
+    timeout: '1m',
+  }),
+  command({
+    id: `${prefix}-up`,
+    title: `${title}: recreate the containers from the committed images`,
+    run: '${raw:atmosphere_docker} up -d',
+    on: 'atmo',
+    timeout: '10m',
+  }),
+  check({
+    id: `${prefix}-running`,
+    title: `${title}: the containers run the committed images`,
+    on: 'atmo',
+    probes: [
+      {
+        command: 'docker ps --filter name=atmosphere-docker_ --format "{{.Names}} {{.Image}}"',
+        expect: 'atmosphere_1 old_atmosphere-docker_atmosphere',
+      },
+    ],
+    retries: 3,
+  }),
+];
+
+/**
+ * Seed steps 8–9: the proxy back to the site, the maintenance ended in both apps, and the
+ * public site answering without it. The end of a release, and the end of a rollback
+ * (the maintenance phase's rollback, with `prefix` for its own ids).
+ */
+const endMaintenance = (prefix = ''): Step[] => [
+  command({
+    id: `${prefix}proxy-live`,
+    title: '8. Remove the maintenance page from the proxy',
+    run: nginxSwap('proxy.conf'),
+    on: 'proxy',
+    timeout: '2m',
+  }),
+  command({
+    id: `${prefix}maintenance-stop-tropo`,
+    title: '9. End the maintenance in Troposphere',
+    help: 'If this does not work, go inside the container and run ./manage.py maintenance stop there; then mark the step done.',
+    run: manage('troposphere', 'troposphere', 'maintenance stop'),
+    on: 'atmo',
+    timeout: '5m',
+  }),
+  command({
+    id: `${prefix}maintenance-stop-atmo`,
+    title: '9. End the maintenance in Atmosphere',
+    help: 'If this does not work, go inside the container and run ./manage.py maintenance stop there; then mark the step done.',
+    run: manage('atmosphere', 'atmo', 'maintenance stop'),
+    on: 'atmo',
+    timeout: '5m',
+  }),
+  check({
+    id: `${prefix}public-site-live`,
+    title: '8–9. The public site answers without the maintenance',
+    on: 'proxy',
+    probes: [
+      {http: '${public_url}', status: 200},
+      {http: '${public_url}/api/v2/maintenance_records', contains: '"in_maintenance": false'},
+    ],
+    retries: 10,
+    interval: '5s',
+  }),
+];
+
 /** The public site answers, with or without the maintenance banner. */
 const appAnswers = (id: string, title: string, url: string, extra: object = {}): Step =>
   check({
@@ -288,6 +364,15 @@ const atmosphere = site({
     phase({
       id: 'maintenance',
       title: 'Deployment day: back up and start the maintenance',
+      // Rolled back last: the site comes back, on whatever images the upgrade's rollback left.
+      rollback: [
+        ...endMaintenance('undo-'),
+        notify({
+          id: 'rolled-back-notice',
+          title: 'Rollback: tell the crew chief',
+          text: '${release_tag} was rolled back on ${profile}: the site runs the images committed before the upgrade, and the maintenance is over.',
+        }),
+      ],
       steps: [
         command({
           id: 'backup-atmo',
@@ -341,6 +426,8 @@ const atmosphere = site({
     phase({
       id: 'upgrade',
       title: 'Deployment day: upgrade with Atmosphere-Docker',
+      // Aborted before the site is live again: back to the images committed in step 4.
+      rollback: backToCommittedImages('undo', 'Rollback'),
       steps: [
         command({
           id: 'secrets-branch',
@@ -507,33 +594,7 @@ const atmosphere = site({
               id: 'rollback',
               label: 'Roll back to old_atmosphere-docker_* images',
               steps: [
-                command({
-                  id: 'rollback-tags',
-                  title: 'Rollback: point docker-compose.prod.yml at the committed images',
-                  run: "sed -i -E 's#image: cyverse/(atmosphere|troposphere):.*#image: old_atmosphere-docker_\\1#' ${compose_dir}/docker-compose.prod.yml",
-                  on: 'atmo',
-                  timeout: '1m',
-                }),
-                command({
-                  id: 'rollback-up',
-                  title: 'Rollback: recreate the containers from the committed images',
-                  run: '${raw:atmosphere_docker} up -d',
-                  on: 'atmo',
-                  timeout: '10m',
-                }),
-                check({
-                  id: 'rollback-running',
-                  title: 'Rollback: the containers run the committed images',
-                  on: 'atmo',
-                  probes: [
-                    {
-                      command:
-                        'docker ps --filter name=atmosphere-docker_ --format "{{.Names}} {{.Image}}"',
-                      expect: 'atmosphere_1 old_atmosphere-docker_atmosphere',
-                    },
-                  ],
-                  retries: 3,
-                }),
+                ...backToCommittedImages('rollback', 'Rollback'),
                 notify({
                   id: 'rollback-notice',
                   title: 'Rollback: tell the crew chief',
@@ -556,41 +617,10 @@ const atmosphere = site({
     phase({
       id: 'end-maintenance',
       title: 'Deployment day: end the maintenance',
+      // Once users are back on the release, rolling back is no longer offered.
+      pointOfNoReturn: true,
       steps: [
-        command({
-          id: 'proxy-live',
-          title: '8. Remove the maintenance page from the proxy',
-          run: nginxSwap('proxy.conf'),
-          on: 'proxy',
-          timeout: '2m',
-        }),
-        command({
-          id: 'maintenance-stop-tropo',
-          title: '9. End the maintenance in Troposphere',
-          help: 'If this does not work, go inside the container and run ./manage.py maintenance stop there; then mark the step done.',
-          run: manage('troposphere', 'troposphere', 'maintenance stop'),
-          on: 'atmo',
-          timeout: '5m',
-        }),
-        command({
-          id: 'maintenance-stop-atmo',
-          title: '9. End the maintenance in Atmosphere',
-          help: 'If this does not work, go inside the container and run ./manage.py maintenance stop there; then mark the step done.',
-          run: manage('atmosphere', 'atmo', 'maintenance stop'),
-          on: 'atmo',
-          timeout: '5m',
-        }),
-        check({
-          id: 'public-site-live',
-          title: '8–9. The public site answers without the maintenance',
-          on: 'proxy',
-          probes: [
-            {http: '${public_url}', status: 200},
-            {http: '${public_url}/api/v2/maintenance_records', contains: '"in_maintenance": false'},
-          ],
-          retries: 10,
-          interval: '5s',
-        }),
+        ...endMaintenance(),
         notify({
           id: 'released',
           title: 'Tell everyone the maintenance is over',

@@ -161,6 +161,65 @@ describe('atmosphere over sshd', () => {
     expect(secrets.at(-1)?.text).toMatch(/passed/);
   });
 
+  it('jetstream: a release that does not answer, rolled back to the committed images to outcome rolled back', async () => {
+    // The released image answers 500 on the server: the upgrade's test fails.
+    const profile = await lab.profile('jetstream', {
+      sim: 'atmosphere',
+      variables,
+      name: 'jetstream-broken-release',
+      faults: ['release-broken'],
+    });
+    const run = await lab.run('atmosphere', profile, [
+      '--yes',
+      '--confirm',
+      'all',
+      '--choose',
+      'go-live=keep',
+      '--on-failure',
+      'rollback',
+    ]);
+
+    expect(run.exitCode).toBe(7);
+    const outcome = (key: string) =>
+      entriesOf(run.entries, 'step-finished', key).map((e) => e.outcome);
+    expect(outcome('test/app-answers')).toEqual(['failed', 'canceled']);
+    // The phases that ran with a rollback, the latest first: the images, then the maintenance.
+    expect(run.entries.find((e) => e.type === 'rollback-started')).toMatchObject({
+      step: 'test/app-answers',
+      trigger: 'abort',
+      phases: ['upgrade', 'maintenance'],
+      steps: [
+        'upgrade/rollback/undo-tags',
+        'upgrade/rollback/undo-up',
+        'upgrade/rollback/undo-running',
+        'maintenance/rollback/undo-proxy-live',
+        'maintenance/rollback/undo-maintenance-stop-tropo',
+        'maintenance/rollback/undo-maintenance-stop-atmo',
+        'maintenance/rollback/undo-public-site-live',
+        'maintenance/rollback/rolled-back-notice',
+      ],
+    });
+    for (const key of [
+      'upgrade/rollback/undo-running',
+      'maintenance/rollback/undo-public-site-live',
+    ])
+      expect(outcome(key), key).toEqual(['ok']);
+    // Nothing after the failure ran: not the go-live choice, not the end of the maintenance.
+    expect(started(run.entries).has('end-maintenance/proxy-live')).toBe(false);
+    expect(run.entries.some((e) => e.type === 'no-return-passed')).toBe(false);
+    expect(run.entries.at(-1)).toMatchObject({type: 'session-closed', outcome: 'rolled-back'});
+    // The server runs the committed images, and the public site is back, out of maintenance.
+    const compose = fs.readFileSync(
+      path.join(profile.sim.home, 'opt/dev/atmosphere-docker/docker-compose.prod.yml'),
+      'utf8',
+    );
+    expect(compose).toMatch(/image: old_atmosphere-docker_atmosphere/);
+    expect(
+      simCalls(profile).filter((c) => c.host === 'proxy' && c.line === 'systemctl restart nginx'),
+    ).toHaveLength(2);
+    expect(run.output).toMatch(/session rolled back/);
+  });
+
   it('refuses to go on after a backup that produced an empty file', async () => {
     const profile = await lab.profile('cyverse', {
       sim: 'atmosphere',

@@ -223,7 +223,8 @@ export function entriesOf<T extends JournalEntry['type']>(
 /**
  * What every run must show: the session closed `finished`; every applicable step outside
  * a branch finished ok (or done, for the driver's own steps); steps that do not apply on
- * this profile never started; each chosen branch ran all its applicable steps.
+ * this profile never started, and neither did rollback or on-failure steps; each chosen
+ * branch ran all its applicable steps.
  */
 export function expectFinishedRun(
   run: SiteRun,
@@ -252,6 +253,13 @@ export function expectFinishedRun(
         false,
       );
       expect(outcome[step.key], `${step.key} does not apply but finished`).toBe(undefined);
+      continue;
+    }
+    // Rollback and on-failure steps run only when something goes wrong: not in a finished run.
+    if (step.standby) {
+      expect(ran.has(step.key), `${step.key} runs only if needed (${step.standby.when})`).toBe(
+        false,
+      );
       continue;
     }
     const inChosenBranch = !step.branch || chosen.get(step.branch.choice) === step.branch.option;

@@ -549,6 +549,10 @@ function serve(url: URL): HttpAnswer {
   if (!atmo || atmo.state !== 'running')
     return {status: 502, body: '<html><head><title>502 Bad Gateway</title></head></html>\n'};
   if (!ready(atmo)) return {status: 503, body: 'Atmosphere is starting\n'};
+  // CREWCHIEF_SIM_FAULTS=release-broken[:HOST]: a released image (cyverse/*) answers 500 there.
+  const broken = fault('release-broken');
+  if (broken && appHost === (broken.arg ?? 'atmo') && /^cyverse\//.test(atmo.image))
+    return {status: 500, body: 'Internal Server Error\n'};
   const inMaintenance = Object.values(h.maintenance).some(Boolean);
   if (url.pathname.startsWith('/api/v2/maintenance_records'))
     return {
