@@ -50,6 +50,8 @@ export interface OutputView {
   omitted: number;
   /** The journaled head, once the output passed the cap (text then adds a live tail). */
   head?: string;
+  /** The journaled head's bytes, once progress counts the total instead. */
+  headBytes?: number;
 }
 
 /** The link to one host, from `link` events. */
@@ -281,6 +283,7 @@ export function fold(state: SessionState, e: JournalEntry): SessionState {
             [e.host]: {
               ...prev,
               head,
+              headBytes: prev.headBytes ?? prev.bytes,
               bytes: e.totalBytes,
               text: `${head}\n… ${e.totalBytes} bytes so far; the journal keeps the head and the tail …\n${e.tail}`,
             },
@@ -291,7 +294,7 @@ export function fold(state: SessionState, e: JournalEntry): SessionState {
     case 'output-truncated': {
       const byHost = state.output[e.step] ?? {};
       const prev = byHost[e.host] ?? {text: '', bytes: 0, omitted: 0};
-      const {head, ...rest} = prev;
+      const {head, headBytes, ...rest} = prev;
       return {
         ...base,
         output: {
@@ -300,6 +303,8 @@ export function fold(state: SessionState, e: JournalEntry): SessionState {
             ...byHost,
             [e.host]: {
               ...rest,
+              // the head and what was left out; the tail's output event adds the rest
+              bytes: (headBytes ?? prev.bytes) + e.omittedBytes,
               omitted: e.omittedBytes,
               text: `${head ?? prev.text}\n… ${e.omittedBytes} bytes not kept (of ${e.totalBytes}, sha256 ${e.sha256.slice(0, 12)}) …\n`,
             },

@@ -15,7 +15,7 @@ describe('output past the per-step cap', () => {
       capBytes: 1000,
       append: (e) => void events.push(e),
     });
-    const lines = Array.from({length: 500}, (_, i) => `line ${String(i).padStart(4, '0')}\n`);
+    const lines = Array.from({length: 5000}, (_, i) => `line ${String(i).padStart(4, '0')}\n`);
     for (const line of lines) recorder.sink.stdout(Buffer.from(line));
     recorder.end();
     const all = lines.join('');
@@ -63,8 +63,11 @@ describe('output past the per-step cap', () => {
     );
     const after = foldAll(entries).output['s']!['h']!;
     expect(after.text).toContain(`bytes not kept (of ${all.length}`);
-    expect(after.text.endsWith('line 0499\n')).toBe(true);
+    expect(after.text.endsWith('line 4999\n')).toBe(true);
     expect(after.head).toBeUndefined();
+    // what the screen and the report say was printed: every byte, not the last progress
+    expect(after.bytes).toBe(all.length);
+    expect(after.omitted).toBe((truncated as {omittedBytes: number}).omittedBytes);
   });
 });
 
