@@ -22,8 +22,8 @@ ${usageBlock()}
 
 Options for run, resume and demo:
   -p, --profile NAME     profile name (profiles/NAME.yaml) or path
-      --var NAME=VALUE   a value for a variable the site declares (repeatable; also graph
-                         and validate); one the profile leaves out is asked on a terminal
+      --var NAME=VALUE   a value for a variable the site declares (repeatable; also graph,
+                         validate, diff); one the profile leaves out is asked on a terminal
       --dry-run          run nothing: record what would run
       --plain            line-oriented output (also when stdout is not a terminal)
       --journal PATH     where the journal goes (default $XDG_STATE_HOME/crewchief/sessions/)
@@ -53,7 +53,7 @@ Exit status: 0 finished · 1 aborted or failed · 2 usage error · 3 invalid mac
 130 left before the end (resume later)`;
 
 const options = {
-  profile: {type: 'string', short: 'p'},
+  profile: {type: 'string', short: 'p', multiple: true},
   'dry-run': {type: 'boolean'},
   plain: {type: 'boolean'},
   journal: {type: 'string'},
@@ -96,7 +96,14 @@ async function main(argv: string[]): Promise<number> {
   } catch (error) {
     throw new UsageError((error as Error).message.replace(/^TypeError \[[A-Z_]+\]: /, ''));
   }
-  const {values: flags, positionals} = parsed;
+  const {values, positionals} = parsed;
+  // --profile twice is for diff only; every other command takes one.
+  const profiles = values.profile ?? [];
+  if (profiles.length > 1 && positionals[0] !== 'diff')
+    throw new UsageError(
+      `--profile is given ${profiles.length} times; only diff takes two (crewchief diff SITE --profile A --profile B)`,
+    );
+  const flags = {...values, profile: profiles[0]};
   if (flags.version) {
     process.stdout.write(`${version}\n`);
     return 0;
@@ -161,6 +168,11 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./commands/completion.js')).completion(['__complete', ...args]);
     case 'list':
       return (await import('./commands/list.js')).list(undefined, {json: !!flags.json});
+    case 'diff':
+      return (await import('./commands/diff.js')).diff(args[0], profiles, {
+        json: !!flags.json,
+        vars: parseVarFlags(flags.var),
+      });
     case 'graph': {
       if (!args[0]) throw new UsageError('graph expects a SITE: crewchief graph rubin');
       return (await import('./commands/graph.js')).graph(
@@ -172,7 +184,7 @@ async function main(argv: string[]): Promise<number> {
     }
     default:
       throw new UsageError(
-        `unknown command "${command}" (expected run, resume, replay, report, validate, import, demo, graph, list or completion; team mode: watch, sessions, mirror; crewchief --help)`,
+        `unknown command "${command}" (expected run, resume, replay, report, validate, import, demo, graph, diff, list or completion; team mode: watch, sessions, mirror; crewchief --help)`,
       );
   }
 }

@@ -94,6 +94,16 @@ export const COMMANDS: readonly CommandSpec[] = [
     flags: ['profile', 'var'],
   },
   {
+    name: 'diff',
+    usage: 'diff SITE --profile A --profile B [--var NAME=VALUE] [--json]',
+    summary: [
+      'the plan on two profiles side by side: steps on',
+      'one side only; commands, hosts, timings that differ',
+    ],
+    args: 'site',
+    flags: ['profile', 'var', 'json'],
+  },
+  {
     name: 'list',
     usage: 'list [--json]',
     summary: ['sites, profiles and sessions'],
