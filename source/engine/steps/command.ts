@@ -295,22 +295,24 @@ export async function fanOut<R extends {ok: boolean}>(
   if (batch) {
     const pause = parseDuration(step.fanOut?.pause) ?? 0;
     const results: R[] = [];
-    let previousEnded: number | undefined;
+    // When the batch before ended in an earlier process (a resume): only the rest of the
+    // pause is owed. A batch that ran in this process is always followed by the whole pause.
+    let endedBefore: number | undefined;
     for (let i = 0; i < hosts.length && !signal.aborted; i += batch) {
       const members = hosts.slice(i, i + batch);
       const pending = todo(members);
       if (!pending.length) {
-        previousEnded = options.lastDoneAt ?? previousEnded;
+        endedBefore = options.lastDoneAt ?? endedBefore;
         continue;
       }
       const fresh = pending.length === members.length;
       if (i > 0 && pause && fresh) {
-        const left = previousEnded === undefined ? pause : previousEnded + pause - Date.now();
+        const left = endedBefore === undefined ? pause : endedBefore + pause - Date.now();
         if (left > 0) await wait(Math.min(pause, left), signal);
         if (signal.aborted) break;
       }
       const group = await Promise.all(pending.map(runOne));
-      previousEnded = Date.now();
+      endedBefore = undefined;
       results.push(...group);
       if (group.some((r) => !r.ok)) break;
     }
