@@ -91,7 +91,8 @@ describe('powo over sshd', () => {
       variables,
       faults: ['small-nodes'],
       name: 'powo-prod-pending',
-      overrides: {'new-release-running': {every: '300ms', patience: '1s', timeout: '4s'}},
+      // the timeout leaves room for the pods to settle and the count to stall on a loaded machine
+      overrides: {'new-release-running': {every: '300ms', patience: '1s', timeout: '10s'}},
     });
     const run = await lab.run('powo', profile, [
       '--yes',
