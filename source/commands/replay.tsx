@@ -3,8 +3,16 @@
  * read-only, against a clock the viewer controls (pause, speed, step, jump to a phase
  * or a time). `--follow` keeps reading a journal that is still being written. The
  * final state equals the live session's final state: the store is a pure fold.
+ *
+ * A journal file is read once, streamed: each chunk is parsed, checked and folded as it
+ * comes, and only each entry's offset and time are kept (the player reads lines back when
+ * it seeks). After the last entry the reader's end fact — sealed, closed, open, damaged —
+ * is folded in like an event, so every view says how the journal ended.
  */
+import type {JournalEntry} from '../journal/events.js';
 import {describeDamage, readJournal} from '../journal/file.js';
+import {FileLog, MemoryLog, type ReplayLog} from '../journal/replay-log.js';
+import {journalEnd, scanJournalFile, type JournalDamage, type JournalEnd} from '../journal/scan.js';
 import {parseSize, writeCast} from './cast.js';
 import {EXIT} from '../services/exit.js';
 import {onInterrupt} from '../services/interrupt.js';
@@ -17,10 +25,10 @@ import {
   sequence,
   storeSink,
   type Clock,
+  type EventSource,
 } from '../services/pipeline.js';
 import {createSessionStore, type SessionStoreApi} from '../store/store.js';
-import {mountConsole} from '../ui/render.js';
-import {ReplayPlayer} from '../ui/replay-player.js';
+import {ReplayPlayer, type PlayerOptions} from '../ui/replay-player.js';
 
 export interface ReplayOptions {
   plain: boolean;
@@ -44,6 +52,65 @@ export interface ReplayOptions {
   clock?: Clock;
 }
 
+/** What reading a journal gave: how it ended, and what was wrong with it. */
+export interface Read {
+  end: JournalEnd;
+  damage: readonly JournalDamage[];
+  warnings: readonly string[];
+  lastSeq: number;
+}
+
+/**
+ * Reads a journal file in one pass, handing each batch of entries (up to the first damaged
+ * line) to `batch` as it is parsed and checked.
+ */
+function readFile(
+  file: string,
+  batch: (entries: JournalEntry[], starts: number[], ends: number[]) => void,
+): Read {
+  let last: JournalEntry | undefined;
+  let events = 0;
+  const scan = scanJournalFile(
+    file,
+    (entries, starts, ends) => {
+      last = entries.at(-1);
+      events += entries.length;
+      batch(entries, starts, ends);
+    },
+    {untilDamage: true},
+  );
+  return {
+    end: journalEnd(scan, last, events),
+    damage: scan.damage,
+    warnings: scan.warnings,
+    lastSeq: last?.seq ?? 0,
+  };
+}
+
+/** A session from the PostgreSQL mirror (the seal cannot be checked there), in memory. */
+async function readMirror(url: string, session: string): Promise<Read & {log: MemoryLog}> {
+  const read = await (await import('../journal/pg-read.js')).readJournalFromPg(url, session);
+  const firstDamage = read.damage[0]?.line;
+  const entries =
+    firstDamage === undefined ? read.entries : read.entries.filter((_, i) => i + 2 < firstDamage);
+  return {
+    log: new MemoryLog(entries),
+    end: journalEnd(read, entries.at(-1), entries.length, {sealChecked: false}),
+    damage: read.damage,
+    warnings: read.warnings,
+    lastSeq: entries.at(-1)?.seq ?? 0,
+  };
+}
+
+const say = (read: Read, file: string): void => {
+  for (const w of read.warnings) process.stderr.write(`warning: ${w}\n`);
+  if (read.damage.length) {
+    process.stderr.write(
+      `${describeDamage(file, read.damage)}\nreplaying the events before the first damaged line\n`,
+    );
+  }
+};
+
 export async function replay(args: string[], options: ReplayOptions): Promise<number> {
   const file = args[0];
   if (!file || args.length > 1) {
@@ -54,13 +121,172 @@ export async function replay(args: string[], options: ReplayOptions): Promise<nu
     process.stderr.write('crewchief: --speed expects a number (1 = as it happened)\n');
     return 2;
   }
+  if (options.journalDb && options.follow) {
+    process.stderr.write(
+      `crewchief: to follow a session live from PostgreSQL: crewchief watch ${file} --journal-db URL\n`,
+    );
+    return 4;
+  }
+  if (options.cast !== undefined) return castOf(file, options);
+  if (!options.plain && !process.stdin.isTTY) {
+    process.stderr.write('crewchief: the console needs a terminal on stdin; use --plain\n');
+    return EXIT.usage;
+  }
+  const store = createSessionStore();
+  options.onStore?.(store);
+  return options.plain ? replayPlain(file, store, options) : replayConsole(file, store, options);
+}
+
+async function replayPlain(
+  file: string,
+  store: SessionStoreApi,
+  options: ReplayOptions,
+): Promise<number> {
+  const write = options.write ?? ((line: string) => void process.stdout.write(`${line}\n`));
+  const sink = storeSink(store, options.json ? jsonView(write) : plainView(write));
+  const speed = options.speed ?? 0;
+  let read: Read;
+  let log: ReplayLog | undefined;
+  try {
+    if (options.journalDb) ({log, ...read} = await readMirror(options.journalDb, file));
+    else if (speed > 0) {
+      const fileLog = new FileLog(file);
+      read = readFile(file, (entries, starts, ends) => fileLog.add(entries, starts, ends));
+      log = fileLog;
+    } else {
+      // As fast as possible: the one pass is the replay (nothing kept but the store).
+      read = readFile(file, (entries) => sink.take(entries));
+    }
+  } catch (error) {
+    process.stderr.write(`crewchief: ${(error as Error).message}\n`);
+    return 4;
+  }
+  say(read, file);
+  const follow = !!options.follow && !read.damage.length;
+  let stop!: () => void;
+  const interrupted = new Promise<void>((resolve) => (stop = resolve));
+  const offInterrupt = onInterrupt(() => stop());
+  // The one pipeline: the recorded journal against the clock, its end fact (then,
+  // following, the file as it grows) into the store and plain lines.
+  const recorded = log
+    ? replayClockSource(log, {
+        speed,
+        ...(options.clock ? {clock: options.clock} : {}),
+        ...(follow ? {} : {end: read.end}),
+      })
+    : doneSource(follow ? [] : [read.end]);
+  const feeding = feed(follow ? sequence(recorded, tail(file, read.lastSeq)) : recorded, sink);
+  await Promise.race([follow ? feeding.ended : recorded.played, interrupted]);
+  await feeding.stop();
+  offInterrupt();
+  return read.damage.length ? EXIT.journal : EXIT.ok;
+}
+
+/** A replay ready to show: the player over the journal, and what reading it found. */
+export interface LoadedReplay {
+  player: ReplayPlayer;
+  read: Read;
+  /** Following a journal still being written (its end fact waits). */
+  following: boolean;
+}
+
+/**
+ * Reads a journal for the console in one pass: each batch is folded into `store` as it is
+ * read, with checkpoints for going back; then the end fact. Throws when it cannot be read.
+ */
+export async function loadReplay(
+  file: string,
+  store: SessionStoreApi,
+  options: Pick<ReplayOptions, 'speed' | 'follow' | 'journalDb'> &
+    Pick<PlayerOptions, 'now' | 'setTimer' | 'clearTimer'> = {},
+): Promise<LoadedReplay> {
+  const {speed, follow, journalDb, ...clock} = options;
+  const make = (log: ReplayLog) =>
+    new ReplayPlayer(store, log, {
+      // --speed 0 starts at the end; stepping back plays at the fastest speed.
+      speed: speed === 0 ? 256 : (speed ?? 10),
+      follow: !!follow,
+      take: storeSink(store).take,
+      ...clock,
+    });
+  let read: Read;
+  let player: ReplayPlayer;
+  if (journalDb) {
+    const mirror = await readMirror(journalDb, file);
+    player = make(mirror.log);
+    player.loaded();
+    read = mirror;
+  } else {
+    const log = new FileLog(file);
+    const made = make(log);
+    player = made;
+    read = readFile(file, (entries, starts, ends) => {
+      log.add(entries, starts, ends);
+      made.loaded();
+    });
+  }
+  const following = !!follow && !read.damage.length;
+  if (!following) player.endWith(read.end);
+  return {player, read, following};
+}
+
+async function replayConsole(
+  file: string,
+  store: SessionStoreApi,
+  options: ReplayOptions,
+): Promise<number> {
+  // The console, loaded while the journal is read (start-up and reading overlap).
+  const console = import('../ui/render.js');
+  let loaded: LoadedReplay;
+  try {
+    loaded = await loadReplay(file, store, options);
+  } catch (error) {
+    process.stderr.write(`crewchief: ${(error as Error).message}\n`);
+    return 4;
+  }
+  const {player, read, following} = loaded;
+  say(read, file);
+  let stop!: () => void;
+  const interrupted = new Promise<void>((resolve) => (stop = resolve));
+  const offInterrupt = onInterrupt(() => stop());
+  // Following: the file as it grows goes to the player, which plays it at the live edge.
+  const feeding = following
+    ? feed(tail(file, read.lastSeq), {take: (more) => player.append(more as JournalEntry[])})
+    : undefined;
+  // --speed 0: straight to the end (the controls still go back from there).
+  if (options.speed === 0) player.end();
+  const mounted = (await console).mountConsole({store, mode: 'replay', replay: player});
+  if (options.speed !== 0) player.play();
+  await Promise.race([mounted.done, interrupted]);
+  mounted.unmount();
+  await feeding?.stop();
+  player.dispose();
+  offInterrupt();
+  return read.damage.length ? EXIT.journal : EXIT.ok;
+}
+
+/** The file as it grows, after `afterSeq`. */
+const tail = (file: string, afterSeq: number): EventSource =>
+  fileTailSource(file, {
+    afterSeq,
+    onProblem: (text) => process.stderr.write(`warning: ${text}\n`),
+  });
+
+/** Delivers `items` at once and is played. */
+function doneSource(items: readonly JournalEnd[]): EventSource & {played: Promise<void>} {
+  return {
+    played: Promise.resolve(),
+    start(deliver) {
+      if (items.length) deliver(items);
+    },
+    stop() {},
+  };
+}
+
+/** `--cast FILE`: the console's frames written as an asciicast instead of played. */
+async function castOf(file: string, options: ReplayOptions): Promise<number> {
   let read;
   try {
-    // Team mode: the same playback, from the PostgreSQL mirror (follow a live one with watch).
-    if (options.journalDb && options.follow)
-      throw new Error(
-        `to follow a session live from PostgreSQL: crewchief watch ${file} --journal-db URL`,
-      );
     read = options.journalDb
       ? await (await import('../journal/pg-read.js')).readJournalFromPg(options.journalDb, file)
       : readJournal(file);
@@ -77,78 +303,21 @@ export async function replay(args: string[], options: ReplayOptions): Promise<nu
   const firstDamage = read.damage[0]?.line;
   const entries =
     firstDamage === undefined ? read.entries : read.entries.filter((_, i) => i + 2 < firstDamage);
-  if (options.cast !== undefined) {
-    const size = parseSize(options.size);
-    if (!size) {
-      process.stderr.write('crewchief: --size expects COLSxROWS, e.g. 100x32 (at least 40x10)\n');
-      return EXIT.usage;
-    }
-    try {
-      const cast = await writeCast(entries, options.cast, size);
-      process.stderr.write(
-        `wrote ${options.cast}: ${cast.frames} frames, ${cast.seconds.toFixed(1)}s, ${cast.bytes} bytes (${size.cols}x${size.rows})\n`,
-      );
-    } catch (error) {
-      process.stderr.write(
-        `crewchief: could not write ${options.cast}: ${(error as Error).message}\n`,
-      );
-      return 4;
-    }
-    return read.damage.length ? EXIT.journal : EXIT.ok;
-  }
-  const store = createSessionStore();
-  options.onStore?.(store);
-  const lastSeq = entries.at(-1)?.seq ?? 0;
-  const follow = !!options.follow && !read.damage.length;
-  const tail = (): ReturnType<typeof fileTailSource> =>
-    fileTailSource(file, {
-      afterSeq: lastSeq,
-      onProblem: (text) => process.stderr.write(`warning: ${text}\n`),
-    });
-  let stop!: () => void;
-  const interrupted = new Promise<void>((resolve) => (stop = resolve));
-  const offInterrupt = onInterrupt(() => stop());
-  const code = read.damage.length ? EXIT.journal : EXIT.ok;
-  if (options.plain) {
-    // The one pipeline: the recorded journal against the clock (then, following, the
-    // file as it grows) into the store and plain lines.
-    const write = options.write ?? ((line: string) => void process.stdout.write(`${line}\n`));
-    const clock = replayClockSource(entries, {
-      speed: options.speed ?? 0,
-      ...(options.clock ? {clock: options.clock} : {}),
-    });
-    const feeding = feed(
-      follow ? sequence(clock, tail()) : clock,
-      storeSink(store, options.json ? jsonView(write) : plainView(write)),
-    );
-    await Promise.race([follow ? feeding.ended : clock.played, interrupted]);
-    await feeding.stop();
-    offInterrupt();
-    return code;
-  }
-  if (!process.stdin.isTTY) {
-    offInterrupt();
-    process.stderr.write('crewchief: the console needs a terminal on stdin; use --plain\n');
+  const size = parseSize(options.size);
+  if (!size) {
+    process.stderr.write('crewchief: --size expects COLSxROWS, e.g. 100x32 (at least 40x10)\n');
     return EXIT.usage;
   }
-  // --speed 0 starts at the end; stepping back plays at the fastest speed.
-  const player = new ReplayPlayer(store, entries, {
-    speed: options.speed === 0 ? 256 : (options.speed ?? 10),
-    follow,
-    take: storeSink(store).take,
-  });
-  // Following: the file as it grows goes to the player, which plays it at the live edge.
-  const feeding = player.position().follow
-    ? feed(tail(), {take: (more) => player.append(more)})
-    : undefined;
-  // --speed 0: at once, straight to the end (the controls still go back from there).
-  if (options.speed === 0) player.end();
-  const mounted = mountConsole({store, mode: 'replay', replay: player});
-  if (options.speed !== 0) player.play();
-  await Promise.race([mounted.done, interrupted]);
-  mounted.unmount();
-  await feeding?.stop();
-  player.dispose();
-  offInterrupt();
-  return code;
+  try {
+    const cast = await writeCast(entries, options.cast!, size);
+    process.stderr.write(
+      `wrote ${options.cast}: ${cast.frames} frames, ${cast.seconds.toFixed(1)}s, ${cast.bytes} bytes (${size.cols}x${size.rows})\n`,
+    );
+  } catch (error) {
+    process.stderr.write(
+      `crewchief: could not write ${options.cast}: ${(error as Error).message}\n`,
+    );
+    return 4;
+  }
+  return read.damage.length ? EXIT.journal : EXIT.ok;
 }

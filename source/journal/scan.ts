@@ -102,8 +102,16 @@ export function parseEntry(line: string): JournalEntry {
   return parseLineBytes(buf, 0, buf.length);
 }
 
-/** Receives entries as they are read, in order, a batch at a time. */
-export type EntryBatch = (entries: JournalEntry[]) => void;
+/**
+ * Receives entries as they are read, in order, a batch at a time, with the byte offsets
+ * where each one's line starts and ends (after its newline).
+ */
+export type EntryBatch = (entries: JournalEntry[], starts: number[], ends: number[]) => void;
+
+export interface ScanOptions {
+  /** Hand over no entry after the first damaged line (the rest is still checked). */
+  untilDamage?: boolean;
+}
 
 /**
  * The scanner: `push` chunks of the file in order, then `end`. Entries go to `deliver` in
@@ -128,20 +136,28 @@ export class JournalScanner {
   constructor(
     private readonly name: string,
     private readonly deliver: EntryBatch,
+    private readonly options: ScanOptions = {},
   ) {}
 
   push(chunk: Buffer): void {
     const buf = this.rest?.length ? Buffer.concat([this.rest, chunk]) : chunk;
     let pos = 0;
     const batch: JournalEntry[] = [];
+    const starts: number[] = [];
+    const ends: number[] = [];
     for (let nl = buf.indexOf(NL); nl >= 0; nl = buf.indexOf(NL, pos)) {
-      this.line(buf, pos, nl, batch);
+      const entry = this.line(buf, pos, nl);
+      if (entry && !(this.options.untilDamage && this.damage.length)) {
+        batch.push(entry);
+        starts.push(this.base + pos);
+        ends.push(this.base + nl + 1);
+      }
       pos = nl + 1;
     }
     this.hashTo(buf, this.base + pos);
     this.rest = pos < buf.length ? buf.subarray(pos) : undefined;
     this.base += pos;
-    if (batch.length) this.deliver(batch);
+    if (batch.length) this.deliver(batch, starts, ends);
   }
 
   /** The file is over: what was found besides the entries. */
@@ -167,13 +183,13 @@ export class JournalScanner {
     };
   }
 
-  private line(buf: Buffer, start: number, nl: number, batch: JournalEntry[]): void {
+  private line(buf: Buffer, start: number, nl: number): JournalEntry | undefined {
     this.lineNo++;
     const offset = this.base + start;
     if (!this.header) {
       this.header = this.readHeader(buf.toString('utf8', start, nl));
       this.validBytes = offset + nl - start + 1;
-      return;
+      return undefined;
     }
     try {
       const entry = parseLineBytes(buf, start, nl);
@@ -186,7 +202,6 @@ export class JournalScanner {
       this.lastSeq = entry.seq;
       this.events++;
       if (this.close) this.close.later++;
-      batch.push(entry);
       this.validBytes = offset + nl - start + 1;
       if (entry.type === 'session-closed' && !this.close) {
         this.close = {
@@ -198,8 +213,10 @@ export class JournalScanner {
         this.hashTo(buf, offset);
         this.closedOver = {events: this.lineNo - 2, sha256: this.seal.digest('hex')};
       }
+      return entry;
     } catch (error) {
       this.damage.push({offset, line: this.lineNo, reason: (error as Error).message});
+      return undefined;
     }
   }
 
@@ -268,14 +285,94 @@ export function verifySeal(
     : 'broken';
 }
 
+/**
+ * Not a journal event: what a reader found at the journal's end, handed over after the
+ * last entry (replay, report) and folded into the store like an event, so every view says
+ * the same: closed and sealed (checksum verified), closed without a seal (an older
+ * crewchief), a seal that does not match, no close at all (crashed, or still running), or
+ * damage at a byte offset.
+ */
+export interface JournalEnd {
+  type: 'journal-end';
+  state: 'sealed' | 'closed' | 'broken' | 'open' | 'left' | 'damaged';
+  /** The close's time; else the last readable event's. */
+  time?: string;
+  /** Events readable (before any damage). */
+  events: number;
+  /** The first damaged line. */
+  damage?: JournalDamage;
+  /** Said plainly, for the screen and the plain view. */
+  text: string;
+}
+
+const hhmm = (iso: string | undefined): string => (iso ? iso.slice(11, 16) : '--:--');
+
+/**
+ * The end fact of a scanned journal. `last` is the last event replayed (the one before any
+ * damage); `seal` says whether the seal could be checked (a file: yes; the mirror: no).
+ */
+export function journalEnd(
+  scan: Pick<JournalScan, 'damage' | 'closedOver' | 'close'> & {entries?: readonly JournalEntry[]},
+  last: JournalEntry | undefined,
+  events: number,
+  options: {sealChecked?: boolean} = {},
+): JournalEnd {
+  const damage = scan.damage[0];
+  if (damage)
+    return {
+      type: 'journal-end',
+      state: 'damaged',
+      ...(last ? {time: last.time} : {}),
+      events,
+      damage,
+      text: `damaged at byte ${damage.offset} (line ${damage.line}: ${damage.reason}); replayed the ${events} events before it, up to ${hhmm(last?.time)}`,
+    };
+  const closedAt = last?.type === 'session-closed' ? last.time : scan.close?.time;
+  if (closedAt) {
+    const seal = options.sealChecked === false ? undefined : verifySeal(scan);
+    const at = hhmm(closedAt);
+    const [state, text]: [JournalEnd['state'], string] =
+      seal === 'sealed'
+        ? ['sealed', `closed and sealed at ${at}, checksum verified`]
+        : seal === 'broken'
+          ? [
+              'broken',
+              `closed at ${at}, but the seal does not match: lines were changed, lost or added`,
+            ]
+          : seal === undefined
+            ? ['closed', `closed at ${at} (read from the mirror: the seal is not checked)`]
+            : ['closed', `closed at ${at}, without a seal (written by an older crewchief)`];
+    return {type: 'journal-end', state, time: closedAt, events, text};
+  }
+  if (last?.type === 'session-left')
+    return {
+      type: 'journal-end',
+      state: 'left',
+      time: last.time,
+      events,
+      text: `left open at ${hhmm(last.time)} (${last.text}), never closed`,
+    };
+  return {
+    type: 'journal-end',
+    state: 'open',
+    ...(last ? {time: last.time} : {}),
+    events,
+    text: `ended without a close at ${hhmm(last?.time)} — the session crashed or is still running`,
+  };
+}
+
 const CHUNK = 1 << 20;
 
 /**
  * Streams a journal file through `deliver` (a batch of entries per chunk read) and says
  * what else it found. Memory: one chunk and whatever the caller keeps.
  */
-export function scanJournalFile(file: string, deliver: EntryBatch): JournalScan {
-  const scanner = new JournalScanner(file, deliver);
+export function scanJournalFile(
+  file: string,
+  deliver: EntryBatch,
+  options: ScanOptions = {},
+): JournalScan {
+  const scanner = new JournalScanner(file, deliver, options);
   let fd: number;
   try {
     fd = fs.openSync(file, 'r');

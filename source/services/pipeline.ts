@@ -6,13 +6,16 @@
  * all go through here, so they can only differ in where the entries come from.
  */
 import type {JournalEntry} from '../journal/events.js';
+import {MemoryLog, type ReplayLog} from '../journal/replay-log.js';
+import type {JournalEnd} from '../journal/scan.js';
 import {PgTail, type PgTailOptions} from '../journal/pg-tail.js';
-import type {SessionState} from '../store/fold.js';
+import type {FoldItem, SessionState} from '../store/fold.js';
 import type {SessionStoreApi} from '../store/store.js';
 import {FileTail} from '../team/file-tail.js';
 import {describeEntry} from '../ui/plain.js';
 
-export type Deliver = (entries: readonly JournalEntry[]) => void;
+/** Entries in seq order; a recorded journal's reader adds its end fact after the last. */
+export type Deliver = (entries: readonly FoldItem[]) => void;
 
 /** Where entries come from. */
 export interface EventSource {
@@ -24,12 +27,16 @@ export interface EventSource {
 
 /** How entries are shown once folded into the store. */
 export interface View {
-  entry?(entry: JournalEntry, state: SessionState): void;
+  entry?(entry: FoldItem, state: SessionState): void;
 }
 
 /** Plain lines: one line per entry that says something (what `--plain` prints). */
 export const plainView = (write: (line: string) => void): View => ({
   entry(entry, state) {
+    if (entry.type === 'journal-end') {
+      write(`■ journal: ${entry.text}`);
+      return;
+    }
     const line = describeEntry(entry, state);
     if (line !== undefined) write(line);
   },
@@ -47,14 +54,14 @@ export const consoleView: View = {};
 
 /** Takes entries: the one "apply, describe, write" loop. */
 export interface Sink {
-  take(entries: readonly JournalEntry[]): void;
+  take(entries: readonly FoldItem[]): void;
 }
 
 export function storeSink(store: SessionStoreApi, view: View = consoleView): Sink {
   return {
     take(entries) {
       if (!view.entry) {
-        store.getState().applyMany(entries as JournalEntry[]);
+        store.getState().applyMany(entries);
         return;
       }
       for (const entry of entries) {
@@ -212,37 +219,46 @@ const realClock: Clock = {sleep: (ms) => new Promise((r) => setTimeout(r, ms))};
 
 /**
  * A recorded journal against a clock: the recorded gaps divided by `speed` (capped at
- * `maxGapMs`); speed 0 delivers everything at once.
+ * `maxGapMs`); speed 0 delivers everything at once. Then the reader's end fact, if given.
  */
 export function replayClockSource(
-  entries: readonly JournalEntry[],
-  options: {speed: number; maxGapMs?: number; clock?: Clock},
+  entries: readonly JournalEntry[] | ReplayLog,
+  options: {speed: number; maxGapMs?: number; clock?: Clock; end?: JournalEnd},
 ): EventSource & {played: Promise<void>} {
   let stopped = false;
   let played!: () => void;
   const done = new Promise<void>((resolve) => (played = resolve));
   const clock = options.clock ?? realClock;
   const maxGap = options.maxGapMs ?? 2000;
+  const log = Array.isArray(entries)
+    ? new MemoryLog(entries as readonly JournalEntry[])
+    : (entries as ReplayLog);
+  const BLOCK = 1024;
   return {
     played: done,
     start(deliver) {
       if (!(options.speed > 0)) {
-        deliver(entries);
+        for (let i = 0; i < log.length && !stopped; i += BLOCK)
+          deliver(log.slice(i, Math.min(log.length, i + BLOCK)));
+        if (options.end && !stopped) deliver([options.end]);
         played();
         return;
       }
       void (async () => {
         let previous: number | undefined;
-        for (const entry of entries) {
-          const at = Date.parse(entry.time);
-          if (previous !== undefined) {
-            const gap = Math.min(maxGap, (at - previous) / options.speed);
-            if (gap > 5) await clock.sleep(gap);
+        for (let i = 0; i < log.length && !stopped; i += BLOCK) {
+          for (const entry of log.slice(i, Math.min(log.length, i + BLOCK))) {
+            const at = Date.parse(entry.time);
+            if (previous !== undefined) {
+              const gap = Math.min(maxGap, (at - previous) / options.speed);
+              if (gap > 5) await clock.sleep(gap);
+            }
+            if (stopped) break;
+            previous = at;
+            deliver([entry]);
           }
-          if (stopped) break;
-          previous = at;
-          deliver([entry]);
         }
+        if (options.end && !stopped) deliver([options.end]);
         played();
       })();
     },

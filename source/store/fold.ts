@@ -4,6 +4,7 @@
  * the live run did.
  */
 import {escapeBytes} from '../journal/bytes.js';
+import type {JournalEnd} from '../journal/scan.js';
 import {formatDuration} from '../runbook/duration.js';
 import type {
   JournalEntry,
@@ -173,7 +174,12 @@ export interface SessionState {
   lastSeq: number;
   lastTime?: string;
   events: number;
+  /** How the journal read ended (replay: sealed, closed, open, damaged), from its reader. */
+  journalEnd?: Omit<JournalEnd, 'type'>;
 }
+
+/** What the fold takes: journal entries, and the reader's fact about the journal's end. */
+export type FoldItem = JournalEntry | JournalEnd;
 
 export const initialState = (): SessionState => ({
   phases: [],
@@ -199,8 +205,12 @@ const updateStep = (
   change: (step: StepView) => Partial<StepView>,
 ): readonly StepView[] => state.steps.map((s) => (s.key === key ? {...s, ...change(s)} : s));
 
-/** Applies one journal entry. Never mutates its arguments. */
-export function fold(state: SessionState, e: JournalEntry): SessionState {
+/** Applies one journal entry (or the end fact). Never mutates its arguments. */
+export function fold(state: SessionState, e: FoldItem): SessionState {
+  if (e.type === 'journal-end') {
+    const {type: _type, ...end} = e;
+    return {...state, journalEnd: end};
+  }
   const base = {...state, lastSeq: e.seq, lastTime: e.time, events: state.events + 1};
   switch (e.type) {
     case 'session-opened':
@@ -581,7 +591,7 @@ function markCommand(
  */
 function foldOutputRun(
   state: SessionState,
-  entries: readonly JournalEntry[],
+  entries: readonly FoldItem[],
   from: number,
   to: number,
 ): SessionState {
@@ -605,7 +615,7 @@ function foldOutputRun(
       bytes: prev.bytes + (bytes ? bytes.length : Buffer.byteLength(e.text!)),
     };
   }
-  const last = entries[to - 1]!;
+  const last = entries[to - 1] as JournalEntry;
   return {
     ...state,
     lastSeq: last.seq,
@@ -616,7 +626,7 @@ function foldOutputRun(
 }
 
 /** Folds a whole list of entries (runs of output at once: the same state, sooner). */
-export function foldAll(entries: readonly JournalEntry[], from = initialState()): SessionState {
+export function foldAll(entries: readonly FoldItem[], from = initialState()): SessionState {
   let state = from;
   for (let i = 0; i < entries.length;) {
     if (entries[i]!.type !== 'output') {

@@ -3,12 +3,11 @@
  * entries; the screen never reads anything else.
  */
 import {createStore, type StoreApi} from 'zustand/vanilla';
-import type {JournalEntry} from '../journal/events.js';
-import {fold, foldAll, initialState, type SessionState} from './fold.js';
+import {fold, foldAll, initialState, type FoldItem, type SessionState} from './fold.js';
 
 export interface SessionStore extends SessionState {
-  apply(entry: JournalEntry): void;
-  applyMany(entries: readonly JournalEntry[]): void;
+  apply(entry: FoldItem): void;
+  applyMany(entries: readonly FoldItem[]): void;
   reset(): void;
 }
 
@@ -19,8 +18,8 @@ export function createSessionStore(): SessionStoreApi {
     // Replace, never merge: the fold removes keys (a prompt answered), and a merge
     // would keep them.
     const actions = {
-      apply: (entry: JournalEntry) => set((state) => ({...fold(state, entry), ...actions}), true),
-      applyMany: (entries: readonly JournalEntry[]) =>
+      apply: (entry: FoldItem) => set((state) => ({...fold(state, entry), ...actions}), true),
+      applyMany: (entries: readonly FoldItem[]) =>
         set((state) => ({...foldAll(entries, state), ...actions}), true),
       reset: () => set({...initialState(), ...actions}, true),
     };

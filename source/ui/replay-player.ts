@@ -5,7 +5,9 @@
  * store ends exactly as a straight run would leave it.
  */
 import type {JournalEntry} from '../journal/events.js';
-import {initialState, type SessionState} from '../store/fold.js';
+import {MemoryLog, type ReplayLog} from '../journal/replay-log.js';
+import type {JournalEnd} from '../journal/scan.js';
+import {fold, initialState, type FoldItem, type SessionState} from '../store/fold.js';
 import type {SessionStoreApi} from '../store/store.js';
 import type {ReplayControls} from './app.js';
 import type {ReplayPosition} from './components/replay-bar.js';
@@ -13,7 +15,12 @@ import {parseDuration} from '../runbook/duration.js';
 
 /** Waits longer than this (at the current speed) are shortened to it. */
 export const MAX_GAP_MS = 2000;
-const CHECKPOINT_EVERY = 256;
+/**
+ * A checkpoint (the folded state) every this many entries: going back refolds at most this
+ * many. Each holds what changed since the last (shared otherwise), so a million entries
+ * keep ~500 of them.
+ */
+const CHECKPOINT_EVERY = 2048;
 const SPEEDS = [0.25, 0.5, 1, 2, 4, 8, 16, 32, 64, 128, 256];
 
 export interface PlayerOptions {
@@ -26,7 +33,7 @@ export interface PlayerOptions {
    * Folds entries into the store: the pipeline's sink (services/pipeline.ts), so replay
    * applies entries exactly as live, watch and plain replay do. Default: the store's own.
    */
-  take?: (entries: readonly JournalEntry[]) => void;
+  take?: (entries: readonly FoldItem[]) => void;
   /** Test seams. */
   now?: () => number;
   setTimer?: (fn: () => void, ms: number) => unknown;
@@ -34,7 +41,9 @@ export interface PlayerOptions {
 }
 
 export class ReplayPlayer implements ReplayControls {
-  private readonly entries: JournalEntry[] = [];
+  private readonly entries: ReplayLog;
+  /** The reader's fact about the journal's end: it holds at every position. */
+  private endFact: JournalEnd | undefined;
   private index = 0;
   private speed: number;
   private paused: boolean;
@@ -45,23 +54,24 @@ export class ReplayPlayer implements ReplayControls {
   private timer: unknown;
   private readonly listeners = new Set<() => void>();
   private readonly checkpoints = new Map<number, SessionState>();
-  /** Indices of the phase-entered entries. */
-  private readonly starts: number[] = [];
   private snapshot: ReplayPosition;
   private readonly now: () => number;
   private readonly setTimer: (fn: () => void, ms: number) => unknown;
   private readonly clearTimer: (timer: unknown) => void;
   private finished?: () => void;
-  private readonly take: (entries: readonly JournalEntry[]) => void;
+  private readonly take: (entries: readonly FoldItem[]) => void;
   /** Resolves when the last entry has been played (never while following). */
   readonly ended: Promise<void>;
 
   constructor(
     private readonly store: SessionStoreApi,
-    entries: readonly JournalEntry[],
+    entries: readonly JournalEntry[] | ReplayLog,
     options: PlayerOptions = {},
   ) {
-    this.push(entries);
+    this.entries =
+      'slice' in entries && 'at' in entries && 'phases' in entries
+        ? (entries as ReplayLog)
+        : new MemoryLog(entries as readonly JournalEntry[]);
     this.speed = options.speed ?? 1;
     this.paused = options.paused ?? false;
     this.follow = options.follow ?? false;
@@ -71,6 +81,21 @@ export class ReplayPlayer implements ReplayControls {
     this.clearTimer = options.clearTimer ?? ((t) => clearTimeout(t as NodeJS.Timeout));
     this.ended = new Promise((resolve) => (this.finished = resolve));
     this.snapshot = this.describe();
+  }
+
+  /**
+   * The log has more entries (the scan read on): fold them now, so the player stands at the
+   * end of what was read, with checkpoints on the way (before the console is up).
+   */
+  loaded(): void {
+    this.forward(this.entries.length);
+  }
+
+  /** The reader's fact about the journal's end, folded in at every position. */
+  endWith(end: JournalEnd): void {
+    this.endFact = end;
+    this.take([end]);
+    this.changed();
   }
 
   /** Starts the clock from the first entry (call once the console is up). */
@@ -139,15 +164,10 @@ export class ReplayPlayer implements ReplayControls {
    */
   phaseNumber(n: number): void {
     const starts = this.phaseStarts();
-    const numbered = starts.find((i) => {
-      const e = this.entries[i];
-      const title = e?.type === 'phase-entered' ? this.phaseTitle(e.phase) : '';
-      return new RegExp(`^\\s*${n}[.):]\\s`).test(title);
-    });
-    const anyNumbered = starts.some((i) => {
-      const e = this.entries[i];
-      return e?.type === 'phase-entered' && /^\s*\d+[.):]\s/.test(this.phaseTitle(e.phase));
-    });
+    const phases = this.entries.phases;
+    const title = (p: {phase: string}) => this.entries.phaseTitle(p.phase);
+    const numbered = phases.find((p) => new RegExp(`^\\s*${n}[.):]\\s`).test(title(p)))?.index;
+    const anyNumbered = phases.some((p) => /^\s*\d+[.):]\s/.test(title(p)));
     const start = numbered ?? (anyNumbered ? undefined : starts[n - 1]);
     if (start === undefined) return;
     this.pause();
@@ -155,21 +175,13 @@ export class ReplayPlayer implements ReplayControls {
     this.changed();
   }
 
-  private phaseTitle(id: string): string {
-    const opened = this.entries.find((e) => e.type === 'session-opened');
-    return opened?.type === 'session-opened'
-      ? (opened.plan.phases.find((p) => p.id === id)?.title ?? '')
-      : '';
-  }
-
   goTo(text: string): string | undefined {
-    const first = this.entries[0];
-    if (!first) return 'the journal is empty';
-    const target = parseTime(text.trim(), first.time);
+    if (!this.entries.length) return 'the journal is empty';
+    const target = parseTime(text.trim(), this.iso(0)!);
     if (target === undefined)
       return `"${text}" is not a time: hh:mm[:ss] (UTC) or +offset such as +90s or +1h5m`;
-    let i = this.entries.findIndex((e) => Date.parse(e.time) > target);
-    if (i < 0) i = this.entries.length;
+    let i = 0;
+    while (i < this.entries.length && !(this.entries.at(i) > target)) i++;
     this.pause();
     this.seek(i);
     this.changed();
@@ -193,7 +205,7 @@ export class ReplayPlayer implements ReplayControls {
   append(entries: readonly JournalEntry[]): void {
     if (!entries.length) return;
     const atEdge = this.index >= this.entries.length;
-    this.push(entries);
+    this.entries.append(entries);
     if (atEdge && !this.paused) {
       // At the live edge: show them as they come.
       this.seek(this.entries.length);
@@ -219,8 +231,8 @@ export class ReplayPlayer implements ReplayControls {
     if (this.timer !== undefined) this.clearTimer(this.timer);
     this.timer = undefined;
     if (this.paused) return;
-    const at = this.entries[this.index - 1] ?? this.entries[0];
-    this.virtual = at ? Date.parse(at.time) : 0;
+    const at = this.entries.length ? Math.max(0, this.index - 1) : undefined;
+    this.virtual = at === undefined ? 0 : this.entries.at(at);
     this.lastReal = this.now();
     this.tick();
   }
@@ -232,17 +244,17 @@ export class ReplayPlayer implements ReplayControls {
     this.virtual += (real - this.lastReal) * this.speed;
     this.lastReal = real;
     let end = this.index;
-    while (end < this.entries.length && Date.parse(this.entries[end]!.time) <= this.virtual) end++;
+    while (end < this.entries.length && this.entries.at(end) <= this.virtual) end++;
     if (end > this.index) this.forward(end);
-    const next = this.entries[this.index];
-    if (!next) {
+    if (this.index >= this.entries.length) {
       this.changed();
       if (!this.follow) this.finished?.();
       return;
     }
-    let wait = (Date.parse(next.time) - this.virtual) / this.speed;
+    const next = this.entries.at(this.index);
+    let wait = (next - this.virtual) / this.speed;
     if (wait > MAX_GAP_MS) {
-      this.virtual = Date.parse(next.time) - MAX_GAP_MS * this.speed;
+      this.virtual = next - MAX_GAP_MS * this.speed;
       wait = MAX_GAP_MS;
     }
     this.changed();
@@ -276,36 +288,40 @@ export class ReplayPlayer implements ReplayControls {
   }
 
   private setState(state: SessionState): void {
-    // Replace, never merge: keys the fold removed (an answered prompt) must go.
+    // Replace, never merge: keys the fold removed (an answered prompt) must go. The end
+    // fact is the journal's, not a position's: it holds wherever the player stands.
     const {apply, applyMany, reset} = this.store.getState();
-    this.store.setState({...state, apply, applyMany, reset}, true);
-  }
-
-  private push(entries: readonly JournalEntry[]): void {
-    for (const e of entries) {
-      if (e.type === 'phase-entered') this.starts.push(this.entries.length);
-      this.entries.push(e);
-    }
+    const at = this.endFact ? fold(state, this.endFact) : state;
+    this.store.setState({...at, apply, applyMany, reset}, true);
   }
 
   private phaseStarts(): readonly number[] {
-    return this.starts;
+    return this.entries.phases.map((p) => p.index);
+  }
+
+  private iso(i: number): string | undefined {
+    const t = this.entries.at(i);
+    return Number.isNaN(t) ? undefined : new Date(t).toISOString();
   }
 
   private describe(): ReplayPosition {
-    const starts = this.phaseStarts();
-    const last = this.entries[this.index - 1];
+    const phases = this.entries.phases;
+    const time = this.index ? this.iso(this.index - 1) : undefined;
+    const start = this.iso(0);
+    const end = this.iso(this.entries.length - 1);
+    let phase = 0;
+    while (phase < phases.length && phases[phase]!.index < this.index) phase++;
     return {
       index: this.index,
       total: this.entries.length,
       paused: this.paused,
       speed: this.speed,
       follow: this.follow,
-      ...(last ? {time: last.time} : {}),
-      ...(this.entries[0] ? {start: this.entries[0].time} : {}),
-      ...(this.entries.at(-1) ? {end: this.entries.at(-1)!.time} : {}),
-      phase: starts.filter((i) => i < this.index).length,
-      phases: starts.length,
+      ...(time ? {time} : {}),
+      ...(start ? {start} : {}),
+      ...(end ? {end} : {}),
+      phase,
+      phases: phases.length,
     };
   }
 

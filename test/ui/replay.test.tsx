@@ -1,6 +1,8 @@
+import path from 'node:path';
 import {cleanup, render} from 'ink-testing-library';
 import React from 'react';
 import {afterEach, describe, expect, it} from 'vitest';
+import {loadReplay} from '../../source/commands/replay.js';
 import {foldAll} from '../../source/store/fold.js';
 import {createSessionStore, snapshotOf} from '../../source/store/store.js';
 import {App} from '../../source/ui/app.js';
@@ -219,4 +221,50 @@ describe('the replay console', () => {
     text = await frame(r, (t) => !t.includes('Go to a time'));
     expect(text).toMatch(/ \+(2\d|30)s · event/);
   });
+});
+
+describe('how a replayed journal ended', () => {
+  const fixture = (name: string) => path.join(import.meta.dirname, '../fixtures/journals', name);
+  for (const [name, state, said] of [
+    [
+      'sealed.jsonl',
+      'sealed',
+      /■ session finished after \d+s · closed and sealed at 06:36, checksum verified/,
+    ],
+    [
+      'crashed.jsonl',
+      'open',
+      /■ ended without a close at 06:37 — the session crashed or is still running/,
+    ],
+    [
+      'damaged.jsonl',
+      'damaged',
+      /■ damaged at byte 5824 \(line 19: checksum mismatch\); replayed the 17/,
+    ],
+  ] as const) {
+    it(`says so at the end of ${name}, from the store's end fact, at 80×24`, async () => {
+      const store = createSessionStore();
+      const {player, read} = await loadReplay(fixture(name), store, {speed: 0, ...fakeClock()});
+      expect(read.damage.length).toBe(state === 'damaged' ? 1 : 0);
+      // The fact is in the store, folded like an event: the screen only shows it.
+      expect(store.getState().journalEnd?.state).toBe(state);
+      player.end();
+      const r = render(
+        <App
+          store={store}
+          mode="replay"
+          replay={player}
+          size={{rows: 24, columns: 80}}
+          cadenceMs={0}
+          pasteGapMs={0}
+        />,
+      );
+      const text = await frame(r, (t) => t.includes('■ '));
+      expect(text).toMatch(said);
+      // Going back keeps the fact (it is the journal's); only the end says it.
+      player.start();
+      await frame(r, (t) => !t.includes('■ '));
+      expect(store.getState().journalEnd?.state).toBe(state);
+    });
+  }
 });

@@ -231,23 +231,27 @@ function bannerText(
   position?: ReplayPosition,
 ): {text: string; colour: 'green' | 'red' | 'yellow'} | undefined {
   const s = state.session;
-  // A replay at the end of a journal that never closed says so plainly.
-  if (
-    position &&
-    !position.follow &&
-    position.total &&
-    position.index >= position.total &&
-    !state.closed
-  ) {
-    return state.left
-      ? {
-          text: `■ the journal ends here: the session was left open at ${clock(state.left.time)} (${state.left.text}), never closed; crewchief resume ${s?.id ?? ''} goes on with it`,
-          colour: 'yellow',
-        }
-      : {
-          text: `■ the journal ends here without a close: the run stopped (crashed or killed) at ${clock(state.lastTime)}; crewchief resume ${s?.id ?? ''} goes on with it`,
-          colour: 'red',
-        };
+  // A replay at its end says how the journal ended, as its reader found it (the store's
+  // journalEnd): closed and sealed, closed, left open, crashed, damaged.
+  const end = state.journalEnd;
+  if (end && position && position.total && position.index >= position.total) {
+    const resume = end.state === 'open' || end.state === 'left' || end.state === 'damaged';
+    const took =
+      state.closed && s
+        ? ` after ${span(Date.parse(state.closed.time) - Date.parse(s.started))}`
+        : '';
+    const closed = state.closed
+      ? `session ${state.closed.outcome}${took}${state.closed.reason ? `: ${state.closed.reason}` : ''} · `
+      : '';
+    return {
+      text: `■ ${closed}${end.text}${resume && !state.closed ? `; crewchief resume ${s?.id ?? ''} goes on with it` : ''}`,
+      colour:
+        end.state === 'left'
+          ? 'yellow'
+          : state.closed?.outcome === 'finished' && end.state !== 'broken'
+            ? 'green'
+            : 'red',
+    };
   }
   if (state.closed) {
     const took = s ? ` after ${span(Date.parse(state.closed.time) - Date.parse(s.started))}` : '';
