@@ -76,7 +76,7 @@ export function storeSink(store: SessionStoreApi, view: View = consoleView): Sin
 export const FRAME_MS = 100;
 
 /** Entries that only add output: they may wait for the next frame. */
-const deferrable = (entry: JournalEntry): boolean =>
+const deferrable = (entry: FoldItem): boolean =>
   entry.type === 'output' || entry.type === 'output-progress';
 
 export interface BatchedSink extends Sink {
@@ -91,7 +91,7 @@ export interface BatchedSink extends Sink {
  * result or the session's end is folded at once (drive answers prompts from the store).
  */
 export function frameBatched(sink: Sink, everyMs = FRAME_MS): BatchedSink {
-  let waiting: JournalEntry[] = [];
+  let waiting: FoldItem[] = [];
   let timer: NodeJS.Timeout | undefined;
   const flush = (): void => {
     if (timer) clearTimeout(timer);
