@@ -19,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {parseArgs} from 'node:util';
 import {fleetCases} from './cases/fleet.js';
-import {idleCase, replayCase, startupCases} from './cases/console.js';
+import {idleCase, replayCases, startupCases} from './cases/console.js';
 import {outputCases} from './cases/output.js';
 import {pollCase} from './cases/poll.js';
 import {cliJs, repoRoot, startBed, type Bed} from './lib/bed.js';
@@ -146,7 +146,7 @@ async function main(): Promise<number> {
           cases.push(...(await outputCases(bed, settings)));
           break;
         case 'replay':
-          cases.push(await replayCase(bed, settings));
+          cases.push(...(await replayCases(bed, settings)));
           break;
         case 'idle':
           cases.push(await idleCase(bed, settings));

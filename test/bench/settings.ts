@@ -15,6 +15,8 @@ export interface Settings {
   bigBytes: number;
   /** Events in the replayed journal. */
   journalEvents: number;
+  /** Events in the long replayed journal (time and peak memory). */
+  bigJournalEvents: number;
   /** Seconds the console waits at a gate (the idle case). */
   idleSeconds: number;
   /** Runs of `--help` and `node -e 0` per round. */
@@ -33,6 +35,7 @@ export function settingsFor(mode: Settings['mode']): Settings {
         scaleHosts: [2, 5],
         bigBytes: 20e6,
         journalEvents: 5000,
+        bigJournalEvents: 20_000,
         idleSeconds: 2,
         startupRuns: 3,
       };
@@ -46,6 +49,7 @@ export function settingsFor(mode: Settings['mode']): Settings {
         scaleHosts: [10, 50, 200],
         bigBytes: 200e6,
         journalEvents: 100_000,
+        bigJournalEvents: 1_000_000,
         idleSeconds: 10,
         startupRuns: 5,
       };
@@ -59,6 +63,7 @@ export function settingsFor(mode: Settings['mode']): Settings {
         scaleHosts: [10, 50, 200],
         bigBytes: 200e6,
         journalEvents: 100_000,
+        bigJournalEvents: 1_000_000,
         idleSeconds: 60,
         startupRuns: 4,
       };

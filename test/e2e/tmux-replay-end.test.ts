@@ -23,7 +23,7 @@ const fixture = (name: string) => path.join(repoRoot, 'test', 'fixtures', 'journ
 describe.skipIf(!tmuxAvailable())('the end of a replayed journal, in tmux at 80×24', () => {
   for (const [name, said] of [
     ['crashed.jsonl', '■ ended without a close at 06:37 — the session crashed or is still running'],
-    ['sealed.jsonl', 'closed and sealed at 06:36, checksum verified'],
+    ['sealed.jsonl', ' · sealed, checksum verified'],
     ['damaged.jsonl', '■ damaged at byte 5824 (line 19: checksum mismatch); replayed the 17'],
   ] as const) {
     it(`${name}: says how it ended, right above the replay bar`, async () => {

@@ -229,7 +229,7 @@ describe('how a replayed journal ended', () => {
     [
       'sealed.jsonl',
       'sealed',
-      /■ session finished after \d+s · closed and sealed at 06:36, checksum verified/,
+      /■ session finished at 06:36:\d\d after \d+s · sealed, checksum verified/,
     ],
     [
       'crashed.jsonl',

@@ -225,6 +225,14 @@ function holds(local: LocalPrompt, state: SessionState, mode: Mode): boolean {
   }
 }
 
+/** `■ session finished at 10:42:07 after 3m05s`: how a closed session ended. */
+function closedText(state: SessionState): string {
+  const closed = state.closed!;
+  const s = state.session;
+  const took = s ? ` after ${span(Date.parse(closed.time) - Date.parse(s.started))}` : '';
+  return `■ session ${outcomeWords(closed.outcome)} at ${clock(closed.time)}${took}${closed.reason ? `: ${closed.reason}` : ''}`;
+}
+
 function bannerText(
   state: SessionState,
   ended: string | undefined,
@@ -236,15 +244,12 @@ function bannerText(
   const end = state.journalEnd;
   if (end && position && position.total && position.index >= position.total) {
     const resume = end.state === 'open' || end.state === 'left' || end.state === 'damaged';
-    const took =
-      state.closed && s
-        ? ` after ${span(Date.parse(state.closed.time) - Date.parse(s.started))}`
-        : '';
-    const closed = state.closed
-      ? `session ${state.closed.outcome}${took}${state.closed.reason ? `: ${state.closed.reason}` : ''} · `
-      : '';
+    // A closed session: the live run's own line, then what the seal says.
+    const text = state.closed
+      ? `${closedText(state)} · ${end.state === 'sealed' ? 'sealed, checksum verified' : end.text}`
+      : `■ ${end.text}${resume ? `; crewchief resume ${s?.id ?? ''} goes on with it` : ''}`;
     return {
-      text: `■ ${closed}${end.text}${resume && !state.closed ? `; crewchief resume ${s?.id ?? ''} goes on with it` : ''}`,
+      text,
       colour:
         end.state === 'left'
           ? 'yellow'
@@ -254,9 +259,8 @@ function bannerText(
     };
   }
   if (state.closed) {
-    const took = s ? ` after ${span(Date.parse(state.closed.time) - Date.parse(s.started))}` : '';
     return {
-      text: `■ session ${outcomeWords(state.closed.outcome)} at ${clock(state.closed.time)}${took}${state.closed.reason ? `: ${state.closed.reason}` : ''}`,
+      text: closedText(state),
       colour:
         state.closed.outcome === 'finished'
           ? 'green'

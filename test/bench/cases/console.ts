@@ -77,7 +77,10 @@ export async function startupCases(bed: Bed, settings: Settings): Promise<CaseRe
   return [help, frame];
 }
 
-export async function replayCase(bed: Bed, settings: Settings): Promise<CaseResult> {
+/** A bare Node loop over a journal: read the file and JSON.parse every line (the peer). */
+const BARE_LOOP = `const t=require('fs').readFileSync(process.argv[1],'utf8');let n=0;for(const l of t.split('\\n'))if(l){JSON.parse(l);n++}`;
+
+export async function replayCases(bed: Bed, settings: Settings): Promise<CaseResult[]> {
   const n = settings.journalEvents;
   const c = newCase(
     'replay',
@@ -87,34 +90,32 @@ export async function replayCase(bed: Bed, settings: Settings): Promise<CaseResu
   );
   const SPEED0 = 'crewchief replay --speed 0';
   const END = 'crewchief replay, End pressed at the first frame';
-  c.targets.push({kind: 'absolute', of: SPEED0, bound: 'max', limit: 1000, label: '< 1 s'});
+  const BARE = 'node: read + JSON.parse every line';
+  c.targets.push({
+    kind: 'ratio',
+    of: SPEED0,
+    against: BARE,
+    bound: 'max',
+    limit: 1.5,
+    label: '≤ 1.5× the bare loop',
+  });
   seriesOf(c, SPEED0).crewchief = true;
   const end = seriesOf(c, END);
   end.crewchief = true;
   end.info = true;
+  seriesOf(c, BARE);
   const file = path.join(bed.dir, 'long.jsonl');
   const made = writeLongJournal(file, n);
   c.notes.push(
-    `the journal: ${made.events} events over ${(made.spanMs / 3_600_000).toFixed(1)} h of session time, ${(fs.statSync(file).size / 1e6).toFixed(1)} MB`,
+    `the journal: ${made.events} events over ${(made.spanMs / 3_600_000).toFixed(1)} h of session time, ${(fs.statSync(file).size / 1e6).toFixed(1)} MB; the bare loop is \`node -e\` timed in bash (start-up included, as crewchief's)`,
   );
-  // Where the time goes, in this process: read + parse + checksums, then the fold.
-  const reads: number[] = [];
-  const folds: number[] = [];
-  for (let i = 0; i < 3; i++) {
-    let t = performance.now();
-    const read = readJournal(file);
-    reads.push(performance.now() - t);
-    t = performance.now();
-    foldAll(read.entries);
-    folds.push(performance.now() - t);
-  }
-  c.notes.push(
-    `in-process: readJournal ${median(reads).toFixed(0)} ms, foldAll ${median(folds).toFixed(0)} ms (medians of 3)`,
-  );
+  c.notes.push(inProcess(file));
+  const big = bigReplayCase(bed, settings);
   if (!have('tmux')) {
     seriesOf(c, SPEED0).skipped = NO_TMUX;
     end.skipped = NO_TMUX;
-    return c;
+    seriesOf(c, BARE).skipped = NO_TMUX;
+    return [c, await big];
   }
   const last = new RegExp(`event ${n}\\s*/\\s*${n}\\b`);
   const cap = settings.mode === 'full' ? 20_000 : 10_000;
@@ -147,9 +148,77 @@ export async function replayCase(bed: Bed, settings: Settings): Promise<CaseResu
         if (!reached) throw new Error(`the last event was not on the screen after ${cap / 1000} s`);
         return [ms];
       },
+      [BARE]: () => timeInBash(`node -e "${BARE_LOOP}" ${file}`, 1),
     },
     settings.rounds,
   );
+  return [c, await big];
+}
+
+/** Where the time goes, in this process: the streamed read (parse + checks), then the fold. */
+function inProcess(file: string): string {
+  const reads: number[] = [];
+  const folds: number[] = [];
+  const bare: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    let t = performance.now();
+    const text = fs.readFileSync(file, 'utf8');
+    for (const line of text.split('\n')) if (line) JSON.parse(line);
+    bare.push(performance.now() - t);
+    t = performance.now();
+    const read = readJournal(file);
+    reads.push(performance.now() - t);
+    t = performance.now();
+    foldAll(read.entries);
+    folds.push(performance.now() - t);
+  }
+  return `in-process (medians of 3): read + JSON.parse ${median(bare).toFixed(0)} ms; readJournal (parse, checksums, seal) ${median(reads).toFixed(0)} ms, foldAll ${median(folds).toFixed(0)} ms`;
+}
+
+/** A million events: time to the last screen and the process's peak memory. */
+async function bigReplayCase(bed: Bed, settings: Settings): Promise<CaseResult> {
+  const n = settings.bigJournalEvents;
+  const c = newCase(
+    'replay-big',
+    `replay: a ${n.toLocaleString('en')}-event journal to its last screen`,
+    'ms / MB',
+    'lower',
+  );
+  const TIME = 'crewchief replay --speed 0, time [ms]';
+  const PEAK = 'crewchief replay --speed 0, peak memory [MB]';
+  c.targets.push({kind: 'absolute', of: TIME, bound: 'max', limit: 10_000, label: '< 10 s'});
+  c.targets.push({kind: 'absolute', of: PEAK, bound: 'max', limit: 300, label: '< 300 MB'});
+  seriesOf(c, TIME).crewchief = true;
+  seriesOf(c, PEAK).crewchief = true;
+  if (!have('tmux')) {
+    seriesOf(c, TIME).skipped = NO_TMUX;
+    seriesOf(c, PEAK).skipped = NO_TMUX;
+    return c;
+  }
+  const file = path.join(bed.dir, 'big.jsonl');
+  const made = writeLongJournal(file, n);
+  c.notes.push(
+    `the journal: ${made.events} events, ${(fs.statSync(file).size / 1e6).toFixed(0)} MB; peak memory = VmHWM of the replay process at the last screen`,
+  );
+  const last = new RegExp(`event ${n}\\s*/\\s*${n}\\b`);
+  const cap = 60_000;
+  for (let round = 0; round < settings.rounds; round++) {
+    const {ms, reached, peakMb} = await timeToScreen(
+      ['node', cliJs, 'replay', file, '--speed', '0'],
+      consoleEnv(),
+      (s) => last.test(s),
+      cap,
+    );
+    seriesOf(c, TIME).samples.push(ms);
+    if (peakMb !== undefined) seriesOf(c, PEAK).samples.push(peakMb);
+    if (!reached) {
+      c.notes.push(
+        `round ${round + 1}: the last event was not on the screen after ${cap / 1000} s`,
+      );
+      break;
+    }
+  }
+  fs.rmSync(file, {force: true});
   return c;
 }
 
@@ -164,7 +233,7 @@ async function timeToScreen(
   test: (screen: string) => boolean,
   capMs: number,
   atFirstFrame?: (pane: Pane) => void,
-): Promise<{ms: number; reached: boolean}> {
+): Promise<{ms: number; reached: boolean; peakMb?: number}> {
   const pane = Pane.start(argv, env, {held: true});
   let pid: number | undefined;
   try {
@@ -194,7 +263,11 @@ async function timeToScreen(
       capMs,
       3,
     );
-    return hit === undefined ? {ms: capMs, reached: false} : {ms: hit, reached: true};
+    const peak = pid ? peakRssMb(pid) : undefined;
+    const peakMb = peak === undefined ? {} : {peakMb: peak};
+    return hit === undefined
+      ? {ms: capMs, reached: false, ...peakMb}
+      : {ms: hit, reached: true, ...peakMb};
   } finally {
     pane.kill();
     if (pid) {
