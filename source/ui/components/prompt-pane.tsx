@@ -79,6 +79,13 @@ function storeModel(
       .filter((l) => l.trim() && l.trim() !== title)
       .map((text) => ({text, ...(colour ? {colour} : {})}));
   const readOnly = mode !== 'live';
+  // A gate's or a choice's help, where the driver is looking while it waits (the output
+  // pane shows the step that ran last; a to-do's help is its prompt text already).
+  const helpOf = state.steps.find((s) => s.key === prompt.step)?.help;
+  const help: PromptLine[] =
+    helpOf && (prompt.prompt === 'gate' || prompt.prompt === 'choice')
+      ? [{text: `ℹ ${safe(helpOf)}`, colour: 'cyan'}]
+      : [];
   // What skipping would give up, from the step's `guards` (prompt-shown, v2).
   const guards: PromptLine[] = [
     ...(prompt.guards
@@ -112,6 +119,7 @@ function storeModel(
         tone: 'attention',
         lines: [
           {text: `◆ GATE · ${title}`, bold: true, colour: 'yellow'},
+          ...help,
           ...prose
             .filter((l) => l.trim() && l.trim() !== title)
             .map((text) => ({text: `☐ ${text}`})),
@@ -161,6 +169,7 @@ function storeModel(
         tone: 'attention',
         lines: [
           {text: `◆ CHOOSE · ${title}`, bold: true, colour: 'yellow'},
+          ...help,
           ...body(),
           ...(prompt.options ?? []).map((o, i) => {
             const label = prompt.labels?.[i];
