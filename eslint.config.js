@@ -15,6 +15,7 @@ const FOLDERS = [
   'runbook',
   'import',
   'sim',
+  'lab',
   'store',
   'engine',
   'team',
@@ -31,6 +32,8 @@ const MAY_IMPORT = {
   // Markdown and wiki text → a machine file's text: it knows the vocabulary, nothing else.
   import: ['runbook'],
   sim: ['transport', 'runbook'],
+  // `crewchief lab`: real sshd around a simulated site (the tests' sshd harness uses it too).
+  lab: ['runbook', 'sim', 'transport'],
   store: ['journal', 'runbook'],
   engine: ['journal', 'runbook', 'transport'],
   team: ['engine', 'journal', 'runbook', 'transport'],
@@ -55,6 +58,7 @@ const MAY_IMPORT = {
     'engine',
     'import',
     'journal',
+    'lab',
     'report',
     'runbook',
     'services',

@@ -76,6 +76,7 @@ const options = {
   'journal-db': {type: 'string'},
   'take-over': {type: 'string'},
   'without-team': {type: 'string'},
+  dir: {type: 'string'},
   file: {type: 'string'},
   md: {type: 'string'},
   html: {type: 'string'},
@@ -166,6 +167,12 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./commands/completion.js')).completion(args);
     case '__complete':
       return (await import('./commands/completion.js')).completion(['__complete', ...args]);
+    case 'lab':
+      return (await import('./commands/lab.js')).lab(args, {
+        ...(flags.dir !== undefined ? {dir: flags.dir} : {}),
+        ...(flags.profile !== undefined ? {profile: flags.profile} : {}),
+        ...(flags.speed !== undefined ? {speed: flags.speed} : {}),
+      });
     case 'list':
       return (await import('./commands/list.js')).list(undefined, {json: !!flags.json});
     case 'diff':
@@ -184,7 +191,7 @@ async function main(argv: string[]): Promise<number> {
     }
     default:
       throw new UsageError(
-        `unknown command "${command}" (expected run, resume, replay, report, validate, import, demo, graph, diff, list or completion; team mode: watch, sessions, mirror; crewchief --help)`,
+        `unknown command "${command}" (expected run, resume, replay, report, validate, import, demo, lab, graph, diff, list or completion; team mode: watch, sessions, mirror; crewchief --help)`,
       );
   }
 }

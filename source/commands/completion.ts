@@ -35,6 +35,7 @@ ${cases}
     --journal|--file|--md|--html)
       COMPREPLY=( $(compgen -f -- "$cur") )
       return 0 ;;
+    --dir) COMPREPLY=( $(compgen -d -- "$cur") ); return 0 ;;
     --on-failure) COMPREPLY=( $(compgen -W "abort skip retry rollback" -- "$cur") ); return 0 ;;
     --on-unknown) COMPREPLY=( $(compgen -W "rerun done skip" -- "$cur") ); return 0 ;;
     --on-timeout) COMPREPLY=( $(compgen -W "abort skip keep-waiting" -- "$cur") ); return 0 ;;

@@ -87,6 +87,16 @@ export const COMMANDS: readonly CommandSpec[] = [
     flags: ['auto', ...RUN_FLAGS],
   },
   {
+    name: 'lab',
+    usage: 'lab SITE [--dir DIR] [--profile DEMO] [--speed N]',
+    summary: [
+      'the simulated site behind real sshd: a bastion and a',
+      'target on loopback; prints the `run` to use; Ctrl-C stops',
+    ],
+    args: 'site',
+    flags: ['dir', 'profile', 'speed'],
+  },
+  {
     name: 'graph',
     usage: 'graph SITE [--profile NAME] [--var NAME=VALUE]',
     summary: ['the machine as a Mermaid state diagram'],

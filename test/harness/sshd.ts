@@ -19,11 +19,19 @@ import {
   rmSync,
   copyFileSync,
 } from 'node:fs';
-import {createServer} from 'node:net';
 import {tmpdir, userInfo} from 'node:os';
 import {join} from 'node:path';
+import {
+  descendants,
+  freePort,
+  keygen as makeKey,
+  signal,
+  spawnSshd,
+  stopSshd,
+  writeSshd,
+} from '../../source/lab/sshd.js';
 
-export const SSHD_PATH = process.env['CREWCHIEF_SSHD'] ?? '/usr/sbin/sshd';
+export {freePort, SSHD_PATH} from '../../source/lab/sshd.js';
 
 const LAB_MARKER = 'CREWCHIEF_SSHD_LAB';
 
@@ -103,89 +111,10 @@ export interface SshLab {
   close(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (address && typeof address === 'object') resolve(address.port);
-        else reject(new Error('no port'));
-      });
-    });
-  });
-}
-
-function keygen(path: string, passphrase = ''): string {
-  execFileSync('ssh-keygen', [
-    '-q',
-    '-t',
-    'ed25519',
-    '-N',
-    passphrase,
-    '-C',
-    'crewchief-test',
-    '-f',
-    path,
-  ]);
-  return readFileSync(`${path}.pub`, 'utf8').trim().split(' ').slice(0, 2).join(' ');
-}
-
-/** Parent → children map from /proc (Linux). */
-function processTree(): Map<number, {ppid: number; comm: string}> {
-  const tree = new Map<number, {ppid: number; comm: string}>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const close = stat.lastIndexOf(')');
-      const comm = stat.slice(stat.indexOf('(') + 1, close);
-      const ppid = Number(stat.slice(close + 2).split(' ')[1]);
-      tree.set(Number(entry), {ppid, comm});
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return tree;
-}
-
-function descendants(root: number): {pid: number; comm: string}[] {
-  const tree = processTree();
-  const out: {pid: number; comm: string}[] = [];
-  const walk = (parent: number): void => {
-    for (const [pid, info] of tree) {
-      if (info.ppid === parent) {
-        out.push({pid, comm: info.comm});
-        walk(pid);
-      }
-    }
-  };
-  walk(root);
-  return out;
-}
-
-function signal(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(pid, sig);
-  } catch {
-    // already gone
-  }
-}
+const keygen = (path: string, passphrase = ''): string =>
+  makeKey(path, passphrase, 'crewchief-test');
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function openSshMinor(): number {
-  try {
-    const out = execFileSync('ssh', ['-V'], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']});
-    const m = /OpenSSH_(\d+)\.(\d+)/.exec(out);
-    return m ? Number(m[1]) * 100 + Number(m[2]) : 0;
-  } catch (error) {
-    const text = String((error as {stderr?: unknown}).stderr ?? '');
-    const m = /OpenSSH_(\d+)\.(\d+)/.exec(text);
-    return m ? Number(m[1]) * 100 + Number(m[2]) : 0;
-  }
-}
 
 function startSshd(
   name: string,
@@ -194,42 +123,9 @@ function startSshd(
   authorizedKeys: string,
   extra: string[],
 ): Sshd {
-  const hostKey = join(dir, `${name}_host_ed25519`);
-  const hostPublicKey = keygen(hostKey);
-  const logFile = join(dir, `${name}.log`);
-  const configPath = join(dir, `${name}_sshd_config`);
-  const version = openSshMinor();
-  writeFileSync(
-    configPath,
-    [
-      `Port ${port}`,
-      'ListenAddress 127.0.0.1',
-      `HostKey ${hostKey}`,
-      `PidFile ${join(dir, `${name}.pid`)}`,
-      `AuthorizedKeysFile ${authorizedKeys}`,
-      'PubkeyAuthentication yes',
-      'PasswordAuthentication no',
-      'KbdInteractiveAuthentication no',
-      'PermitRootLogin prohibit-password',
-      'StrictModes no',
-      'UsePAM no',
-      'MaxSessions 10',
-      // the bench fans out to 200 hosts at once (its aliases h01…h200)
-      'MaxStartups 1000',
-      'MaxAuthTries 6',
-      'LoginGraceTime 30',
-      // bash sources ~/.bashrc for commands run by sshd when it thinks it is the top-level
-      // shell; a developer's rc (pyenv init …) then costs ~35 ms per command and hides
-      // what the transport itself costs. SHLVL=1 makes bash skip it, for every client alike.
-      // The marker lets close() find every process started through this lab, orphans too.
-      `SetEnv SHLVL=1 ${LAB_MARKER}=${dir}`,
-      // OpenSSH >= 9.8 penalises addresses with failed logins: the wrong-key test would lock
-      // the other tests out of 127.0.0.1.
-      ...(version >= 908 ? ['PerSourcePenalties no'] : []),
-      ...extra,
-      '',
-    ].join('\n'),
-  );
+  // The marker lets close() find every process started through this lab, orphans too.
+  const files = writeSshd({name, dir, port, authorizedKeys, env: {[LAB_MARKER]: dir}, extra});
+  const {hostPublicKey, logFile} = files;
   let child: ChildProcess | undefined;
   let frozen: number[] = [];
 
@@ -240,41 +136,15 @@ function startSshd(
     logFile,
     pid: () => child?.pid,
     async start() {
-      if (process.getuid?.() === 0 && !existsSync('/run/sshd')) {
-        // privilege separation directory; systemd makes it when the service runs
-        mkdirSync('/run/sshd', {recursive: true, mode: 0o755});
-      }
-      const before = existsSync(logFile) ? readFileSync(logFile, 'utf8').length : 0;
-      const proc = spawn(SSHD_PATH, ['-D', '-f', configPath, '-E', logFile], {
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
-      child = proc;
-      let stderr = '';
-      proc.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
-      const deadline = Date.now() + 10_000;
-      for (;;) {
-        const text = existsSync(logFile) ? readFileSync(logFile, 'utf8').slice(before) : '';
-        if (text.includes('Server listening on')) return;
-        if (proc.exitCode !== null || text.includes('fatal') || Date.now() > deadline) {
-          signal(proc.pid ?? -1, 'SIGKILL');
-          throw new Error(`${name} sshd did not start on port ${port}: ${stderr}${text}`);
-        }
-        await sleep(20);
-      }
+      child = await spawnSshd(files);
     },
     async stop() {
-      const pid = child?.pid;
-      if (pid === undefined) return;
+      const proc = child;
+      if (proc === undefined) return;
       this.thaw();
       this.resumeListener();
-      const sessions = descendants(pid).filter((p) => p.comm.startsWith('sshd'));
-      signal(pid, 'SIGKILL');
-      for (const p of sessions) signal(p.pid, 'SIGKILL');
-      const proc = child;
       child = undefined;
-      if (proc && proc.exitCode === null && proc.signalCode === null) {
-        await new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-      }
+      await stopSshd(proc);
     },
     sessionPids() {
       const pid = child?.pid;
