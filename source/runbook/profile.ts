@@ -8,6 +8,21 @@ import path from 'node:path';
 import {isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document} from 'yaml';
 import type {HostSpec} from '../transport/types.js';
 import {parseDuration} from './duration.js';
+import {
+  fieldNames,
+  fieldsOf,
+  HOST_FIELDS,
+  NAME_PATTERN,
+  NOTIFY_FIELDS,
+  OVERRIDE_FIELDS,
+  PROFILE_FIELDS,
+  SSH_CLIENTS,
+  SSH_FIELDS,
+  STRICT_HOST_KEYS,
+  TEAM_FIELDS,
+  TEAM_NOTIFY_EVENTS,
+  TRANSPORTS,
+} from './profile-fields.js';
 
 /** Where a secret comes from. Secrets are never written inline in a profile. */
 export type SecretRef = {env: string} | {file: string};
@@ -31,14 +46,7 @@ export interface SshSettings {
   client?: 'ssh2' | 'openssh';
 }
 
-/** What a profile can subscribe the chat channel to (`team.notify.events`). */
-export const TEAM_NOTIFY_EVENTS = [
-  'phase-started',
-  'step-failed',
-  'waiting',
-  'finished',
-  'hand-over',
-] as const;
+export {TEAM_NOTIFY_EVENTS};
 export type TeamNotifyEvent = (typeof TEAM_NOTIFY_EVENTS)[number];
 
 /** Team mode: the journal mirrored to PostgreSQL, strict mode, chat notifications. */
@@ -116,37 +124,19 @@ export class ProfileError extends Error {
   }
 }
 
-const TOP_LEVEL = [
-  'site',
-  'title',
-  'release',
-  'transport',
-  'sim',
-  'ssh',
-  'hosts',
-  'groups',
-  'variables',
-  'flags',
-  'secrets',
-  'overrides',
-  'journal',
-  'team',
-] as const;
-const HOST_FIELDS = ['address', 'user', 'port', 'jump', 'env', 'prelude', 'client'];
-const SSH_FIELDS = [
-  'config',
-  'known_hosts',
-  'identity',
-  'user',
-  'jump',
-  'strict_host_keys',
-  'keepalive',
-  'forward_agent',
-  'reconnect_wait',
-  'client',
-];
-const OVERRIDE_FIELDS = ['every', 'patience', 'timeout', 'interval'];
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+// The field names come from the one table (profile-fields.ts) the JSON Schema is made from.
+const TOP_LEVEL = fieldNames(PROFILE_FIELDS);
+const HOST_FIELD_NAMES = fieldNames(HOST_FIELDS);
+const SSH_FIELD_NAMES = fieldNames(SSH_FIELDS);
+const OVERRIDE_FIELD_NAMES = fieldNames(OVERRIDE_FIELDS);
+const TEAM_FIELD_NAMES = fieldNames(TEAM_FIELDS);
+const NOTIFY_FIELD_NAMES = fieldNames(NOTIFY_FIELDS);
+const SIM_FIELD_NAMES = fieldNames(fieldsOf(PROFILE_FIELDS['sim']));
+const JOURNAL_FIELD_NAMES = fieldNames(fieldsOf(PROFILE_FIELDS['journal']));
+const KEEPALIVE_FIELD_NAMES = fieldNames(fieldsOf(SSH_FIELDS['keepalive']));
+const JOURNAL_DB_FIELD_NAMES = fieldNames(fieldsOf(TEAM_FIELDS['journal_db']));
+const oneOf = (values: readonly string[]): string => values.map((v) => `"${v}"`).join(' or ');
+const NAME = new RegExp(NAME_PATTERN);
 
 /**
  * What is wrong with a variable's name or value, or undefined: one rule for values
@@ -354,14 +344,14 @@ class Validator {
       this.fail(['release'], `expected a date as YYYY-MM-DD, found "${release}"`);
     }
     const transport = this.string(['transport']) ?? 'ssh';
-    if (transport !== 'ssh' && transport !== 'local') {
-      this.fail(['transport'], `expected "ssh" or "local", found "${transport}"`);
+    if (!(TRANSPORTS as readonly string[]).includes(transport)) {
+      this.fail(['transport'], `expected ${oneOf(TRANSPORTS)}, found "${transport}"`);
     }
     let sim: Profile['sim'];
     const simValue = this.get(['sim']);
     if (typeof simValue === 'string') sim = {site: simValue, speed: 1};
     else if (simValue !== undefined && simValue !== null) {
-      this.known(['sim'], ['site', 'speed', 'pace']);
+      this.known(['sim'], SIM_FIELD_NAMES);
       const simSite = this.string(['sim', 'site'], true) ?? '';
       const speed = this.get(['sim', 'speed']) ?? 1;
       if (typeof speed !== 'number' || speed <= 0) {
@@ -409,14 +399,14 @@ class Validator {
     const secrets = this.secrets();
     const overrides: Profile['overrides'] = {};
     for (const [step, fields] of Object.entries(this.map(['overrides']))) {
-      this.known(['overrides', step], OVERRIDE_FIELDS);
+      this.known(['overrides', step], OVERRIDE_FIELD_NAMES);
       overrides[step] = {};
       for (const field of Object.keys(fields && typeof fields === 'object' ? fields : {})) {
         const ms = this.duration(['overrides', step, field]);
-        if (ms !== undefined && OVERRIDE_FIELDS.includes(field)) overrides[step]![field] = ms;
+        if (ms !== undefined && OVERRIDE_FIELD_NAMES.includes(field)) overrides[step]![field] = ms;
       }
     }
-    this.known(['journal'], ['output_cap']);
+    this.known(['journal'], JOURNAL_FIELD_NAMES);
     let outputCapBytes = 1 << 20;
     const cap = this.get(['journal', 'output_cap']);
     if (cap !== undefined && cap !== null) {
@@ -452,15 +442,15 @@ class Validator {
   }
 
   ssh(): SshSettings {
-    this.known(['ssh'], SSH_FIELDS);
+    this.known(['ssh'], SSH_FIELD_NAMES);
     const strict = this.string(['ssh', 'strict_host_keys']) ?? 'yes';
-    if (strict !== 'yes' && strict !== 'accept-new') {
+    if (!(STRICT_HOST_KEYS as readonly string[]).includes(strict)) {
       this.fail(
         ['ssh', 'strict_host_keys'],
-        `expected "yes" or "accept-new" (crewchief never accepts a changed key), found "${strict}"`,
+        `expected ${oneOf(STRICT_HOST_KEYS)} (crewchief never accepts a changed key), found "${strict}"`,
       );
     }
-    this.known(['ssh', 'keepalive'], ['interval', 'count']);
+    this.known(['ssh', 'keepalive'], KEEPALIVE_FIELD_NAMES);
     const interval = this.duration(['ssh', 'keepalive', 'interval']) ?? 10_000;
     const count = this.get(['ssh', 'keepalive', 'count']) ?? 3;
     if (typeof count !== 'number' || !Number.isInteger(count) || count < 1) {
@@ -480,8 +470,8 @@ class Validator {
     const jump = this.stringListOrCsv(['ssh', 'jump']);
     const reconnectWait = this.duration(['ssh', 'reconnect_wait']);
     const client = this.string(['ssh', 'client']);
-    if (client !== undefined && client !== 'ssh2' && client !== 'openssh') {
-      this.fail(['ssh', 'client'], `expected "ssh2" or "openssh", found "${client}"`);
+    if (client !== undefined && !(SSH_CLIENTS as readonly string[]).includes(client)) {
+      this.fail(['ssh', 'client'], `expected ${oneOf(SSH_CLIENTS)}, found "${client}"`);
     }
     const rel = (p: string): string => path.resolve(path.dirname(this.file), expandHome(p));
     return {
@@ -500,7 +490,7 @@ class Validator {
   }
 
   team(secrets: Record<string, SecretRef>): TeamSettings {
-    this.known(['team'], ['journal_db', 'strict', 'lock_grace', 'notify']);
+    this.known(['team'], TEAM_FIELD_NAMES);
     const team: TeamSettings = {strict: false, lockGraceMs: 30_000};
     const db = this.get(['team', 'journal_db']);
     if (typeof db === 'string') {
@@ -511,7 +501,7 @@ class Validator {
         );
       else team.journalDb = db;
     } else if (db && typeof db === 'object' && !Array.isArray(db)) {
-      this.known(['team', 'journal_db'], ['env']);
+      this.known(['team', 'journal_db'], JOURNAL_DB_FIELD_NAMES);
       const env = this.string(['team', 'journal_db', 'env'], true);
       if (env) team.journalDb = {env};
     } else if (db !== undefined && db !== null) {
@@ -529,7 +519,7 @@ class Validator {
     team.lockGraceMs = this.duration(['team', 'lock_grace']) ?? team.lockGraceMs;
     if (this.get(['team', 'notify']) === undefined) return team;
     const p = ['team', 'notify'];
-    this.known(p, ['webhook', 'channel', 'events', 'waiting_minutes', 'timeout']);
+    this.known(p, NOTIFY_FIELD_NAMES);
     const webhook = this.string([...p, 'webhook'], true);
     if (webhook && !secrets[webhook])
       this.fail(
@@ -591,7 +581,7 @@ class Validator {
         );
         continue;
       }
-      this.known(p, HOST_FIELDS);
+      this.known(p, HOST_FIELD_NAMES);
       const host: HostSpec = {name};
       const address = this.string([...p, 'address']);
       if (address) host.address = address;
@@ -620,7 +610,7 @@ class Validator {
       const client = this.string([...p, 'client']);
       if (client !== undefined) {
         if (client === 'ssh2' || client === 'openssh') host.client = client;
-        else this.fail([...p, 'client'], `expected "ssh2" or "openssh", found "${client}"`);
+        else this.fail([...p, 'client'], `expected ${oneOf(SSH_CLIENTS)}, found "${client}"`);
       }
       hosts[name] = host;
     }
