@@ -21,6 +21,8 @@ export const MAX_GAP_MS = 2000;
  * keep ~500 of them.
  */
 const CHECKPOINT_EVERY = 2048;
+/** At most this many: past it, every other one goes and the spacing doubles. */
+const MAX_CHECKPOINTS = 64;
 const SPEEDS = [0.25, 0.5, 1, 2, 4, 8, 16, 32, 64, 128, 256];
 
 export interface PlayerOptions {
@@ -54,6 +56,8 @@ export class ReplayPlayer implements ReplayControls {
   private timer: unknown;
   private readonly listeners = new Set<() => void>();
   private readonly checkpoints = new Map<number, SessionState>();
+  /** Entries between checkpoints (doubles as the journal grows: memory stays bounded). */
+  private every = CHECKPOINT_EVERY;
   private snapshot: ReplayPosition;
   private readonly now: () => number;
   private readonly setTimer: (fn: () => void, ms: number) => unknown;
@@ -267,9 +271,17 @@ export class ReplayPlayer implements ReplayControls {
       const next = Math.min(end, (Math.floor(i / CHECKPOINT_EVERY) + 1) * CHECKPOINT_EVERY);
       this.take(this.entries.slice(i, next));
       i = next;
-      if (i % CHECKPOINT_EVERY === 0) this.checkpoints.set(i, this.store.getState());
+      if (i % this.every === 0) this.checkpoint(i);
     }
     this.index = end;
+  }
+
+  private checkpoint(i: number): void {
+    this.checkpoints.set(i, this.store.getState());
+    if (this.checkpoints.size <= MAX_CHECKPOINTS) return;
+    this.every *= 2;
+    for (const at of this.checkpoints.keys())
+      if (at % this.every !== 0) this.checkpoints.delete(at);
   }
 
   /** Puts the store where it is after `target` entries. */
