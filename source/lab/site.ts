@@ -72,6 +72,7 @@ function sshConfig(bastion: number, target: number, user: string, key: string, k
  */
 function labProfile(
   demo: Yaml,
+  demoFile: string,
   lab: Omit<Lab, 'stop' | 'profileFile' | 'bastion' | 'target'>,
   env: Record<string, string>,
   user: string,
@@ -94,8 +95,25 @@ function labProfile(
       hosts.map((host) => [host, {address: 'target', env: {...env, CREWCHIEF_HOST: host}}]),
     ),
   };
+  const secrets = demo['secrets'] as Yaml | undefined;
+  if (secrets) profile['secrets'] = anchoredSecrets(secrets, path.dirname(demoFile));
   delete profile['sim'];
   return profile;
+}
+
+/** Secret files named relative to the demo profile, made absolute: the lab's profile lives elsewhere. */
+function anchoredSecrets(secrets: Yaml, from: string): Yaml {
+  const anchor = (file: string): string => (file.startsWith('~') ? file : path.resolve(from, file));
+  return Object.fromEntries(
+    Object.entries(secrets).map(([name, ref]) => [
+      name,
+      typeof ref === 'string'
+        ? anchor(ref)
+        : ref && typeof ref === 'object' && typeof (ref as Yaml)['file'] === 'string'
+          ? {...(ref as Yaml), file: anchor((ref as Yaml)['file'] as string)}
+          : ref,
+    ]),
+  );
 }
 
 /** Prepares `dir` and starts the bastion and the target; stop() ends both. */
@@ -150,7 +168,7 @@ export async function startLab(options: LabOptions): Promise<Lab> {
     profileFile,
     `# ${String(demo['site'])} over real SSH through a bastion, against its simulated site.\n` +
       `# Written by crewchief lab; valid while it runs.\n` +
-      stringify(labProfile(demo, paths, simulated.env, user)),
+      stringify(labProfile(demo, options.demoProfile, paths, simulated.env, user)),
   );
 
   const started: ChildProcess[] = [];

@@ -8,8 +8,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {afterAll, describe, expect, it} from 'vitest';
 import {readJournal} from '../../source/journal/file.js';
+import {startLab} from '../../source/lab/site.js';
+import {loadProfile, resolveSecret} from '../../source/runbook/profile.js';
 import {cli, waitFor} from '../helpers/cli.js';
-import {tempDir} from '../helpers/fixtures.js';
+import {repoRoot, tempDir} from '../helpers/fixtures.js';
 
 const scratch = tempDir('cc-lab-');
 const started: number[] = [];
@@ -92,5 +94,23 @@ describe('crewchief lab', {timeout: 240_000}, () => {
     expect(printed).toContain('crewchief lab: SIGTERM: stopped the bastion and target sshd');
     await waitFor(() => !pids.some(alive), 10_000);
     expect(pids.filter(alive)).toEqual([]);
+  });
+
+  it('resin: the secrets its demo profile names beside itself are still found from the lab directory', async () => {
+    const lab = await startLab({
+      demoProfile: path.join(repoRoot, 'profiles', 'resin-demo.yaml'),
+      dir: path.join(scratch, 'resin'),
+    });
+    started.push(lab.bastion.pid, lab.target.pid);
+    try {
+      const profile = loadProfile(lab.profileFile);
+      expect(profile.transport).toBe('ssh');
+      expect(Object.keys(profile.secrets)).toContain('ADMIN_TOKEN');
+      for (const [name, ref] of Object.entries(profile.secrets))
+        expect(resolveSecret(name, ref).length, name).toBeGreaterThan(0);
+    } finally {
+      await lab.stop();
+    }
+    expect([lab.bastion.pid, lab.target.pid].filter(alive)).toEqual([]);
   });
 });
