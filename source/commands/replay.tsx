@@ -87,7 +87,7 @@ function readFile(
   };
 }
 
-/** A session from the PostgreSQL mirror (the seal cannot be checked there), in memory. */
+/** A session from the PostgreSQL mirror (its lines are verbatim: the seal is checked), in memory. */
 async function readMirror(url: string, session: string): Promise<Read & {log: MemoryLog}> {
   const read = await (await import('../journal/pg-read.js')).readJournalFromPg(url, session);
   const firstDamage = read.damage[0]?.line;
@@ -95,7 +95,7 @@ async function readMirror(url: string, session: string): Promise<Read & {log: Me
     firstDamage === undefined ? read.entries : read.entries.filter((_, i) => i + 2 < firstDamage);
   return {
     log: new MemoryLog(entries),
-    end: journalEnd(read, entries.at(-1), entries.length, {sealChecked: false}),
+    end: journalEnd(read, entries.at(-1), entries.length),
     damage: read.damage,
     warnings: read.warnings,
     lastSeq: entries.at(-1)?.seq ?? 0,

@@ -37,7 +37,8 @@ export async function reportFromJournal(
   const entries =
     firstDamage === undefined ? read.entries : read.entries.filter((_, i) => i + 2 < firstDamage);
   const close = entries.find((e) => e.type === 'session-closed');
-  const seal = options.journalDb ? undefined : verifySeal(read);
+  // the mirror keeps the lines verbatim: its seal is checked as a file's is
+  const seal = verifySeal(read);
   const verify =
     seal === 'sealed' && close?.type === 'session-closed' && close.seal
       ? {
@@ -51,9 +52,7 @@ export async function reportFromJournal(
           }
         : {
             sealed: false,
-            text: close
-              ? `closed${options.journalDb ? ' (read from the mirror: seal not checked)' : ', without a seal (an older crewchief)'}`
-              : 'ended without a close',
+            text: close ? 'closed, without a seal (an older crewchief)' : 'ended without a close',
           };
   return buildReport({
     header: read.header,

@@ -4,6 +4,7 @@
  * machine). Lines are stored verbatim, so every line is checked against its checksum
  * exactly as a journal file's are.
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type {JournalEntry, JournalHeader} from './events.js';
@@ -254,12 +255,34 @@ export async function readJournalFromPg(url: string, session: string): Promise<J
       warnings: [],
       damage,
       validBytes: 0,
+      ...closeOf(read),
     };
   } catch (error) {
     throw new JournalError((error as Error).message);
   } finally {
     destroy(client);
   }
+}
+
+/**
+ * The mirror holds the file's lines verbatim, header included, so its seal can be checked
+ * as a file's is: the close, and what the lines before it hash to.
+ */
+function closeOf(read: MirroredSession): Pick<JournalRead, 'close' | 'closedOver'> {
+  const at = read.entries.findIndex((e) => e.type === 'session-closed');
+  const close = read.entries[at];
+  if (close?.type !== 'session-closed' || read.damage.length) return {};
+  const hash = crypto.createHash('sha256').update(`${read.headerLine}\n`);
+  for (const line of read.lines.slice(0, at)) hash.update(`${line}\n`);
+  return {
+    close: {
+      ...(close.seal ? {seal: close.seal} : {}),
+      time: close.time,
+      outcome: close.outcome,
+      later: read.entries.length - 1 - at,
+    },
+    closedOver: {events: at, sha256: hash.digest('hex')},
+  };
 }
 
 /** The last seq the mirror has of a session (0 when none), or undefined when unreachable. */

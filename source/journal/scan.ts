@@ -309,13 +309,12 @@ const hhmm = (iso: string | undefined): string => (iso ? iso.slice(11, 16) : '--
 
 /**
  * The end fact of a scanned journal. `last` is the last event replayed (the one before any
- * damage); `seal` says whether the seal could be checked (a file: yes; the mirror: no).
+ * damage). A file's seal and the mirror's (its lines are verbatim) are both checked.
  */
 export function journalEnd(
   scan: Pick<JournalScan, 'damage' | 'closedOver' | 'close'> & {entries?: readonly JournalEntry[]},
   last: JournalEntry | undefined,
   events: number,
-  options: {sealChecked?: boolean} = {},
 ): JournalEnd {
   const damage = scan.damage[0];
   if (damage)
@@ -329,7 +328,7 @@ export function journalEnd(
     };
   const closedAt = last?.type === 'session-closed' ? last.time : scan.close?.time;
   if (closedAt) {
-    const seal = options.sealChecked === false ? undefined : verifySeal(scan);
+    const seal = verifySeal(scan);
     const at = hhmm(closedAt);
     const [state, text]: [JournalEnd['state'], string] =
       seal === 'sealed'
@@ -339,9 +338,7 @@ export function journalEnd(
               'broken',
               `closed at ${at}, but the seal does not match: lines were changed, lost or added`,
             ]
-          : seal === undefined
-            ? ['closed', `closed at ${at} (read from the mirror: the seal is not checked)`]
-            : ['closed', `closed at ${at}, without a seal (written by an older crewchief)`];
+          : ['closed', `closed at ${at}, without a seal (written by an older crewchief)`];
     return {type: 'journal-end', state, time: closedAt, events, text};
   }
   if (last?.type === 'session-left')

@@ -72,6 +72,13 @@ describe.concurrent('the journal mirror', () => {
       expect(fromDb.exitCode, fromDb.all).toBe(0);
       expect(fromDb.stdout).toBe(fromFile.stdout);
       expect(fromDb.stdout).toContain('session finished');
+      // The rows are the file's lines verbatim, so the mirror's seal is checked too.
+      expect(fromDb.stdout).toMatch(/closed and sealed at \d\d:\d\d, checksum verified/);
+      const report = await cli(['report', header.session, '--journal-db', db.url], {state});
+      expect(report.exitCode, report.all).toBe(0);
+      expect(report.stdout).toMatch(
+        /closed and sealed \(\d+ lines, sha256 [0-9a-f]{12}…, verified\)/,
+      );
 
       const listed = await cli(['sessions', '--journal-db', db.url], {state});
       expect(listed.stdout).toMatch(
