@@ -207,10 +207,10 @@ describe.skipIf(!tmuxAvailable())('issue 12 in tmux: the quick-start demo driven
       panes.push(replay);
       await replay.waitFor(/^ REPLAY/m, 30_000);
       replay.keys('End');
-      // A whole frame (tmux draws Ink's frames line by line): the banner and the step.
+      // A whole frame (tmux draws Ink's frames line by line): the reader's end line and the step.
       const screen = await replay.waitFor(
         (s) =>
-          /the journal ends here without a close/.test(s) && /4\.7 Wait until every daemon/.test(s),
+          /■ ended without a close at \d\d:\d\d/.test(s) && /4\.7 Wait until every daemon/.test(s),
         30_000,
       );
       fits(screen, size.columns, size.rows);
