@@ -60,7 +60,9 @@ describe.skipIf(!tmuxAvailable())('the console in tmux', () => {
       const file = journalOf(site);
       live.type('restart');
       live.keys('Enter');
-      screen = await live.waitFor('DANGER · Restart the app on the pair');
+      // the whole box: tmux may be caught with a frame half drawn
+      screen = await live.waitFor('type "restart" then Enter to run it');
+      expect(screen).toContain('DANGER · Restart the app on the pair');
       expect(screen).toMatch(/on all 2 hosts: alpha, beta/);
       expect(screen).toContain('type "restart" then Enter to run it');
       // Still waiting, the answer line empty: nothing answered it.
