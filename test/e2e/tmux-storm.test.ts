@@ -61,37 +61,44 @@ const decisions = (site: TestSite): number =>
   readJournal(journalOf(site)).entries.filter((e) => e.type === 'decision').length;
 
 describe.skipIf(!tmuxAvailable())('a storm of keys in a real terminal', () => {
-  it('decides nothing at a gate or a danger prompt (80×24)', async () => {
-    const site = writeTestSite({warmUpSeconds: 0});
-    sites.push(site);
-    const pane = TmuxPane.start({
-      columns: 80,
-      rows: 24,
-      command: ['node', cliJs, 'run', './console-test.ts', '--profile', './console-test.yaml'],
-      env: driverEnv({XDG_STATE_HOME: site.state}),
-      cwd: site.dir,
-    });
-    panes.push(pane);
+  it.each([
+    {columns: 80, rows: 24, seed: 7},
+    {columns: 200, rows: 50, seed: 11},
+  ])(
+    'decides nothing at a gate or a danger prompt ($columns×$rows)',
+    async (size) => {
+      const site = writeTestSite({warmUpSeconds: 0});
+      sites.push(site);
+      const pane = TmuxPane.start({
+        columns: size.columns,
+        rows: size.rows,
+        command: ['node', cliJs, 'run', './console-test.ts', '--profile', './console-test.yaml'],
+        env: driverEnv({XDG_STATE_HOME: site.state}),
+        cwd: site.dir,
+      });
+      panes.push(pane);
 
-    await pane.waitFor('GATE · Canary green? Type go', 30_000);
-    expect(storm(pane, 7)).toBe(1000);
-    let screen = await pane.waitFor('GATE · Canary green? Type go');
-    expect(decisions(site)).toBe(0);
-    pane.keys('Escape');
-    await pane.answer('go');
+      await pane.waitFor('GATE · Canary green? Type go', 30_000);
+      expect(storm(pane, size.seed)).toBe(1000);
+      let screen = await pane.waitFor('GATE · Canary green? Type go');
+      expect(decisions(site)).toBe(0);
+      pane.keys('Escape');
+      await pane.answer('go');
 
-    screen = await pane.waitFor('DANGER · Restart the app on the pair', 30_000);
-    expect(storm(pane, 8)).toBe(1000);
-    screen = await pane.waitFor('DANGER · Restart the app on the pair');
-    expect(screen).toMatch(/◆ Restart the app on the pair ⚠ +waiting for you/);
-    expect(decisions(site)).toBe(1); // the gate's "go", typed on purpose
-    pane.keys('Escape');
-    await pane.answer('restart');
-    await pane.waitFor(/▶ Wait until the queue drains|TO DO · Enable the app/, 30_000);
-    const entries = readJournal(journalOf(site)).entries.filter((e) => e.type === 'decision');
-    expect(entries.map((e) => [e.decision, e.value])).toEqual([
-      ['go', 'go'],
-      ['confirm', 'restart'],
-    ]);
-  }, 180_000);
+      screen = await pane.waitFor('DANGER · Restart the app on the pair', 30_000);
+      expect(storm(pane, size.seed + 1)).toBe(1000);
+      screen = await pane.waitFor('DANGER · Restart the app on the pair');
+      expect(screen).toMatch(/◆ Restart the app on the pair ⚠ +waiting for you/);
+      expect(decisions(site)).toBe(1); // the gate's "go", typed on purpose
+      pane.keys('Escape');
+      await pane.answer('restart');
+      await pane.waitFor(/▶ Wait until the queue drains|TO DO · Enable the app/, 30_000);
+      const entries = readJournal(journalOf(site)).entries.filter((e) => e.type === 'decision');
+      expect(entries.map((e) => [e.decision, e.value])).toEqual([
+        ['go', 'go'],
+        ['confirm', 'restart'],
+      ]);
+    },
+    180_000,
+  );
 });
