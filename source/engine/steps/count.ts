@@ -2,19 +2,18 @@
 import type {WatchStep, WatchUntil} from '../../runbook/vocabulary.js';
 import {compareNumber, describeComparison} from '../../runbook/conditions.js';
 
+/** A watch condition that is a plain comparison of the count (not `near`, not `xOfX`). */
+const isComparison = (
+  until: WatchUntil,
+): until is Exclude<WatchUntil, {near: string} | {xOfX: string}> =>
+  !('near' in until) && !('xOfX' in until);
+
 /**
  * What a watch's condition says, for the screen: `= 0`, `≤ 3`, `< 1048576`, `≈ 120 ± 5%`,
  * `X of X`.
  */
 export function describeUntil(until: WatchUntil, vars: Record<string, string>): string {
-  if (
-    'equals' in until ||
-    'atMost' in until ||
-    'atLeast' in until ||
-    'below' in until ||
-    'above' in until
-  )
-    return describeComparison(until);
+  if (isComparison(until)) return describeComparison(until);
   if ('near' in until) return `≈ ${vars[until.near] ?? `\${${until.near}}`} ± ${until.tolerance}`;
   return 'X of X';
 }
@@ -57,14 +56,7 @@ export function conditionHolds(
   of: number | undefined,
   vars: Record<string, string>,
 ): boolean {
-  if (
-    'equals' in until ||
-    'atMost' in until ||
-    'atLeast' in until ||
-    'below' in until ||
-    'above' in until
-  )
-    return compareNumber(until, value);
+  if (isComparison(until)) return compareNumber(until, value);
   if ('xOfX' in until) return of !== undefined && of > 0 && value === of;
   const base = Number(vars[until.near]);
   if (!Number.isFinite(base)) return false;
