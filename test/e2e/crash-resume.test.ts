@@ -6,6 +6,7 @@ import type {JournalEntry} from '../../source/journal/events.js';
 import {cli, entriesNow, waitFor, waitForEntry} from '../helpers/cli.js';
 import {repoRoot, tempDir, writeMachine} from '../helpers/fixtures.js';
 import {startSshLab, type SshLab} from '../harness/sshd.js';
+import {slots} from '../helpers/slots.js';
 
 let dir: string;
 let profile: string;
@@ -310,21 +311,7 @@ const sites = [
 ];
 
 /** Two at a time: the machine is shared. */
-const slots = (() => {
-  let free = 2;
-  const waiting: (() => void)[] = [];
-  return {
-    async take(): Promise<() => void> {
-      if (free > 0) free--;
-      else await new Promise<void>((resolve) => waiting.push(resolve));
-      return () => {
-        const next = waiting.shift();
-        if (next) next();
-        else free++;
-      };
-    },
-  };
-})();
+const slot = slots(2);
 
 describe.concurrent('kill -9 mid-run and resume, every shipped site', {timeout: 600_000}, () => {
   let state: string;
@@ -333,7 +320,7 @@ describe.concurrent('kill -9 mid-run and resume, every shipped site', {timeout: 
 
   for (const site of sites) {
     it(`${site}: resumed to the end, no event lost, no silent re-run`, async () => {
-      const release = await slots.take();
+      const release = await slot.take();
       try {
         const journal = path.join(state, `${site}.jsonl`);
         const first = cli(['demo', site, '--plain', '--journal', journal], {state});

@@ -10,6 +10,7 @@ import {afterAll, describe, expect, it} from 'vitest';
 import {readJournal} from '../../source/journal/file.js';
 import {cli} from '../helpers/cli.js';
 import {repoRoot, tempDir} from '../helpers/fixtures.js';
+import {slots} from '../helpers/slots.js';
 
 const fixtures = path.join(repoRoot, 'test', 'fixtures');
 const sources = [
@@ -33,27 +34,13 @@ afterAll(() => {
 });
 
 /** Two at a time: each is three processes, on two busy cores. */
-const slots = (() => {
-  let free = 2;
-  const waiting: (() => void)[] = [];
-  return {
-    async take(): Promise<() => void> {
-      if (free > 0) free--;
-      else await new Promise<void>((resolve) => waiting.push(resolve));
-      return () => {
-        const next = waiting.shift();
-        if (next) next();
-        else free++;
-      };
-    },
-  };
-})();
+const slot = slots(2);
 
 describe.concurrent('crewchief import FILE -o NAME.ts', {timeout: 180_000}, () => {
   for (const source of sources) {
     const name = path.basename(source).replace(/\.[^.]+$/, '');
     it(`${path.basename(source)}: the machine validates and dry-runs to the end`, async () => {
-      const release = await slots.take();
+      const release = await slot.take();
       try {
         const dir = temp('cc-import-');
         const state = temp('cc-import-state-');

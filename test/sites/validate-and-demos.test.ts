@@ -8,6 +8,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {readJournal} from '../../source/journal/file.js';
 import {cli} from '../helpers/cli.js';
 import {tempDir} from '../helpers/fixtures.js';
+import {slots} from '../helpers/slots.js';
 
 let state: string;
 beforeAll(() => {
@@ -46,28 +47,14 @@ describe('shipped runbooks', () => {
 });
 
 /** Three demos at a time: more only slows each of them down on two cores. */
-const slots = (() => {
-  let free = 3;
-  const waiting: (() => void)[] = [];
-  return {
-    async take(): Promise<() => void> {
-      if (free > 0) free--;
-      else await new Promise<void>((resolve) => waiting.push(resolve));
-      return () => {
-        const next = waiting.shift();
-        if (next) next();
-        else free++;
-      };
-    },
-  };
-})();
+const slot = slots(3);
 
 // The timeout covers the wait for a slot as well as the run: generous, for a loaded machine.
 describe.concurrent('crewchief demo SITE --plain', {timeout: 420_000}, () => {
   for (const site of demos) {
     it(`${site} runs to the end`, async () => {
       const journal = path.join(state, `${site}.jsonl`);
-      const release = await slots.take();
+      const release = await slot.take();
       const result = await cli(['demo', site, '--plain', '--journal', journal], {state}).finally(
         release,
       );
