@@ -39,13 +39,25 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
+/**
+ * bash reads ~/.bashrc even for `bash -c` when its stdin is a socket (it takes itself for
+ * a shell started by sshd), and Node's stdio pipes are socket pairs. So a crewchief started
+ * without SHLVL (env -i, cron, systemd) ran the driver's ~/.bashrc before every local
+ * command: slow, and whatever it prints or locks (pyenv's rehash lock held a step 30 s).
+ * SHLVL of at least 1 makes bash skip it, as it does in the driver's own terminal.
+ */
+function quietBash(): Record<string, string> {
+  const level = Number(process.env['SHLVL']);
+  return Number.isFinite(level) && level >= 1 ? {} : {SHLVL: '1'};
+}
+
 export function createLocalTransport(options: {env?: Record<string, string>} = {}): Transport {
   installExitHook();
   return {
     kind: 'local',
     start(request: RunRequest, sink: OutputSink): RunningCommand {
       const started = performance.now();
-      const env: Record<string, string> = {...options.env};
+      const env: Record<string, string> = {...options.env, ...quietBash()};
       if (request.host !== 'local') env['CREWCHIEF_HOST'] = hostName(request.host);
       // The one shell (see ./shell.ts): bash when this machine has it, as on the targets.
       const child = execa(

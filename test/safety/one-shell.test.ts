@@ -3,6 +3,9 @@
  * login shell, so bash syntax that worked on a host failed in the demo. Now one shell:
  * bash where the machine has it, else sh, the same here, over SSH, and for SSH probes.
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {createLocalTransport} from '../../source/transport/local.js';
 import {localShell, SHELL_RULE} from '../../source/transport/shell.js';
@@ -23,6 +26,28 @@ const ask = async (t: Transport, host: HostSpec | 'local', probe?: true) => {
   });
   return r.stdout + r.stderr;
 };
+
+describe('a local command', () => {
+  it("does not run the driver's ~/.bashrc, even when crewchief was started without SHLVL", async () => {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'cc-bashrc-'));
+    fs.writeFileSync(path.join(home, '.bashrc'), 'echo "BASHRC RAN"\n');
+    const saved = process.env['SHLVL'];
+    delete process.env['SHLVL'];
+    try {
+      const local = createLocalTransport({env: {HOME: home}});
+      const r = await runToText(local, {
+        host: 'local',
+        command: 'echo "home $HOME"',
+        timeoutMs: 30_000,
+      });
+      expect(r.stdout).toBe(`home ${home}\n`);
+    } finally {
+      if (saved === undefined) delete process.env['SHLVL'];
+      else process.env['SHLVL'] = saved;
+      fs.rmSync(home, {recursive: true, force: true});
+    }
+  });
+});
 
 describe('one shell', () => {
   let lab: SshLab;
