@@ -245,7 +245,8 @@ async function replayConsole(
     return 4;
   }
   const {player, read, following} = loaded;
-  say(read, file);
+  // What the reader has to say (a torn last line, damage) is printed when the console is
+  // gone, where it stays on the terminal; the end line says the damage while it is open.
   let stop!: () => void;
   const interrupted = new Promise<void>((resolve) => (stop = resolve));
   const offInterrupt = onInterrupt(() => stop());
@@ -262,6 +263,7 @@ async function replayConsole(
   await feeding?.stop();
   player.dispose();
   offInterrupt();
+  say(read, file);
   return read.damage.length ? EXIT.journal : EXIT.ok;
 }
 
