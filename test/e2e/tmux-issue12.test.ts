@@ -207,10 +207,13 @@ describe.skipIf(!tmuxAvailable())('issue 12 in tmux: the quick-start demo driven
       panes.push(replay);
       await replay.waitFor(/^ REPLAY/m, 30_000);
       replay.keys('End');
-      // A whole frame (tmux draws Ink's frames line by line): the reader's end line and the step.
+      // A whole frame (tmux draws Ink's frames line by line): the reader's end line and the
+      // step, in a frame that fits (a capture caught between two frames may hold rows of both).
       const screen = await replay.waitFor(
         (s) =>
-          /■ ended without a close at \d\d:\d\d/.test(s) && /4\.7 Wait until every daemon/.test(s),
+          /■ ended without a close at \d\d:\d\d/.test(s) &&
+          /4\.7 Wait until every daemon/.test(s) &&
+          rows(s).length < size.rows,
         30_000,
       );
       fits(screen, size.columns, size.rows);
