@@ -8,6 +8,7 @@ import {execFileSync, spawn, type ChildProcess} from 'node:child_process';
 import {existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync} from 'node:fs';
 import {createServer} from 'node:net';
 import {join} from 'node:path';
+import {tiedToParent} from '../transport/openssh/masters.js';
 
 /** The sshd binary (`CREWCHIEF_SSHD` overrides). */
 export const SSHD_PATH = process.env['CREWCHIEF_SSHD'] ?? '/usr/sbin/sshd';
@@ -128,9 +129,13 @@ export async function spawnSshd(files: SshdFiles, timeoutMs = 10_000): Promise<C
   }
   const {logFile} = files;
   const before = existsSync(logFile) ? readFileSync(logFile, 'utf8').length : 0;
-  const proc = spawn(SSHD_PATH, ['-D', '-f', files.configPath, '-E', logFile], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  // Tied to this process where setpriv can: a lab (or a test) killed -9 leaves no sshd.
+  const [command = SSHD_PATH, ...args] = [
+    ...tiedToParent(),
+    SSHD_PATH,
+    ...['-D', '-f', files.configPath, '-E', logFile],
+  ];
+  const proc = spawn(command, args, {stdio: ['ignore', 'ignore', 'pipe']});
   let stderr = '';
   proc.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
   proc.once('error', (error) => (stderr += String(error)));

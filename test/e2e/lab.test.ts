@@ -113,4 +113,22 @@ describe('crewchief lab', {timeout: 240_000}, () => {
     }
     expect([lab.bastion.pid, lab.target.pid].filter(alive)).toEqual([]);
   });
+
+  it('a lab killed with SIGKILL takes both sshd with it (nothing left listening)', async () => {
+    const dir = path.join(scratch, 'killed');
+    const lab = cli(['lab', 'rubin', '--dir', dir], {state: scratch});
+    let printed = '';
+    lab.all?.on('data', (chunk: Buffer) => (printed += chunk.toString()));
+    let exited = false;
+    void lab.catch(() => undefined).finally(() => (exited = true));
+    await waitFor(() => exited || printed.includes('Ctrl-C stops both sshd.'), 60_000);
+    const pids = [...printed.matchAll(/\(pid (\d+)\)/g)].map((m) => Number(m[1]));
+    started.push(...pids);
+    expect(pids).toHaveLength(2);
+    expect(pids.every(alive)).toBe(true);
+    lab.kill('SIGKILL');
+    await waitFor(() => exited, 10_000);
+    await waitFor(() => !pids.some(alive), 10_000);
+    expect(pids.filter(alive)).toEqual([]);
+  });
 });
