@@ -16,6 +16,9 @@ export interface FileTailOptions {
   pollMs?: number;
 }
 
+/** The most read at a time (a long journal is taken in steps of this). */
+const CHUNK = 4 << 20;
+
 export class FileTail {
   private consumed = 0;
   private lastSeq = 0;
@@ -91,16 +94,42 @@ export class FileTail {
     const fd = fs.openSync(this.options.file, 'r');
     let chunk: Buffer;
     try {
-      chunk = Buffer.alloc(size - this.consumed);
+      // A bounded read: a long journal is followed chunk by chunk, never held whole.
+      chunk = Buffer.alloc(Math.min(size - this.consumed, CHUNK));
       const n = fs.readSync(fd, chunk, 0, chunk.length, this.consumed);
       chunk = chunk.subarray(0, n);
     } finally {
       fs.closeSync(fd);
     }
     const end = chunk.lastIndexOf(0x0a);
-    if (end < 0) return; // no whole line yet
-    const text = chunk.subarray(0, end + 1).toString('utf8');
+    if (end < 0) {
+      // No whole line yet, or one line longer than a chunk: read it whole.
+      if (chunk.length === CHUNK) this.readLongLine(size);
+      return;
+    }
+    if (this.consumed + chunk.length < size) this.again = true;
     this.consumed += end + 1;
+    this.take(chunk.subarray(0, end + 1).toString('utf8'));
+  }
+
+  /** A line longer than a chunk (a huge output event): read up to its end. */
+  private readLongLine(size: number): void {
+    const fd = fs.openSync(this.options.file, 'r');
+    try {
+      const rest = Buffer.alloc(size - this.consumed);
+      const n = fs.readSync(fd, rest, 0, rest.length, this.consumed);
+      const end = rest.subarray(0, n).indexOf(0x0a);
+      if (end < 0) return;
+      this.consumed += end + 1;
+      this.take(rest.subarray(0, end + 1).toString('utf8'));
+      this.again = true;
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  /** Whole lines read: parsed, checked against the seq, handed on. */
+  private take(text: string): void {
     const entries: JournalEntry[] = [];
     for (const line of text.split('\n')) {
       if (!line) continue;
