@@ -33,7 +33,7 @@ Options for run, resume and demo:
       --on-failure ACT   at a failed step: abort (no rollback), skip, retry, or rollback
                          (run the rollback of what has run; never offered by --yes)
       --on-unknown ACT   at a step whose outcome is unknown after a crash: rerun, done or skip
-      --on-timeout ACT   at a watch that timed out: abort, skip or keep-waiting
+      --on-timeout ACT   at a watch that timed out: abort, skip, keep-waiting, or rollback
       --auto             (demo) answer every prompt after a short pause, so you can watch
       --read-only        the console shows the session and offers nothing that changes it
                          (prompts are answered by the flags above, or the session stops)

@@ -38,7 +38,7 @@ ${cases}
     --dir) COMPREPLY=( $(compgen -d -- "$cur") ); return 0 ;;
     --on-failure) COMPREPLY=( $(compgen -W "abort skip retry rollback" -- "$cur") ); return 0 ;;
     --on-unknown) COMPREPLY=( $(compgen -W "rerun done skip" -- "$cur") ); return 0 ;;
-    --on-timeout) COMPREPLY=( $(compgen -W "abort skip keep-waiting" -- "$cur") ); return 0 ;;
+    --on-timeout) COMPREPLY=( $(compgen -W "abort skip keep-waiting rollback" -- "$cur") ); return 0 ;;
   esac
   if [[ "$cur" == -* ]]; then
     COMPREPLY=( $(compgen -W "$flags --help" -- "$cur") )

@@ -50,7 +50,7 @@ export async function run(
   const onTimeout = oneOf(
     'on-timeout',
     flags['on-timeout'] as string | undefined,
-    ['abort', 'skip', 'keep-waiting'] as const,
+    ['abort', 'skip', 'keep-waiting', 'rollback'] as const,
   );
   const autopilot = {
     yes: !!flags['yes'] || demoAuto,

@@ -46,7 +46,7 @@ export interface AutopilotOptions {
   /** At a step whose outcome is unknown after a resume. */
   onUnknown?: 'rerun' | 'done' | 'skip';
   /** At a watch that timed out. */
-  onTimeout?: 'abort' | 'skip' | 'keep-waiting';
+  onTimeout?: 'abort' | 'skip' | 'keep-waiting' | 'rollback';
   /** Who gives these answers: flags the driver typed (default), or the demo's autopilot. */
   via?: Exclude<AnsweredVia, 'typed'>;
 }
@@ -138,13 +138,18 @@ export function autoAnswer(
       if (options.onTimeout === 'keep-waiting') return {type: 'KEEP_WAITING'};
       if (options.onTimeout === 'skip')
         return {type: 'SKIP', reason: 'timed out; --on-timeout skip'};
+      if (options.onTimeout === 'rollback')
+        return {type: 'ROLLBACK', reason: 'timed out; --on-timeout rollback'};
       return options.onTimeout === 'abort'
         ? {type: 'ABORT', reason: 'timed out; --on-timeout abort', withoutRollback: true}
         : null;
     case 'rollback':
       // Only an explicit flag answers the offer: --yes never rolls back.
-      if (options.onFailure === 'rollback')
-        return {type: 'ROLLBACK', reason: '--on-failure rollback'};
+      if (options.onFailure === 'rollback' || options.onTimeout === 'rollback')
+        return {
+          type: 'ROLLBACK',
+          reason: `--on-${options.onFailure === 'rollback' ? 'failure' : 'timeout'} rollback`,
+        };
       return options.onFailure === 'abort' || options.onTimeout === 'abort'
         ? {type: 'ABORT', reason: 'no rollback: --on-failure/--on-timeout abort'}
         : null;

@@ -369,6 +369,53 @@ describe('flags at a failure', () => {
   });
 });
 
+describe('--on-timeout rollback', () => {
+  const watchMachine = `import {site, phase, command, watch} from ${JSON.stringify(vocabularyPath)};
+export default site({
+  id: 'shop',
+  title: 'Shop drain',
+  phases: [
+    phase({id: 'stop', title: 'Stop', rollback: [
+      command({id: 'restart', title: 'Start the workers again', run: 'start-workers'}),
+    ], steps: [
+      command({id: 'stop-workers', title: 'Stop the workers', run: 'stop-workers'}),
+      watch({id: 'drained', title: 'Queue drained', probe: 'queue-length', until: {equals: 0},
+        every: '1s', timeout: '1s'}),
+      command({id: 'after', title: 'Never reached', run: 'after'}),
+    ]}),
+  ],
+});
+`;
+
+  it('a watch that timed out rolls back what ran (exit 7), by the flag, in one decision', async () => {
+    const dir = tempDir('cc-rollback-');
+    dirs.push(dir);
+    fs.writeFileSync(path.join(dir, 'machine.ts'), watchMachine);
+    const h = await harness(
+      '',
+      profile,
+      [ok(/^stop-workers$/), ok(/^queue-length$/, '12\n'), ok(/^start-workers$/), ok(/^after$/)],
+      {dir, services: {sleep: async () => {}}},
+    );
+    const lines: string[] = [];
+    const code = await drive(h.launched, {
+      plain: true,
+      interactive: false,
+      autopilot: {yes: true, onTimeout: 'rollback'},
+      driver: 'tester',
+      write: (line) => lines.push(line),
+      say: () => {},
+    });
+    expect(code).toBe(EXIT.rolledBack);
+    expect(ran(h).filter((c) => c !== 'queue-length')).toEqual(['stop-workers', 'start-workers']);
+    const plain = lines.join('\n');
+    expect(plain).toMatch(/→ tester \(flag\): rollback \(timed out; --on-timeout rollback\)/);
+    expect(plain).toMatch(/session rolled back/);
+    const decisions = entriesOf(h.journal).filter((e) => e.type === 'decision');
+    expect(decisions).toEqual([expect.objectContaining({decision: 'rollback'})]);
+  });
+});
+
 describe('validate', () => {
   const messages = (s: ReturnType<typeof site>) => validateSite(s, 'x.ts').map((e) => e.message);
 
