@@ -178,11 +178,11 @@ function Console(props: AppProps) {
           {...(answer.error ? {error: answer.error} : {})}
         />
       )}
-      {banner && (
-        <Text bold color={colour(banner.colour)} wrap="truncate-end">
-          {banner.text}
+      {banner?.lines.map((line, i) => (
+        <Text key={i} bold color={colour(banner.colour)} wrap="truncate-end">
+          {line}
         </Text>
-      )}
+      ))}
       {position ? (
         <ReplayBar position={position} width={L.width} />
       ) : (

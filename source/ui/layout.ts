@@ -18,8 +18,8 @@ export interface LayoutNeeds {
   output: number;
   /** A replay position bar. */
   replayBar: boolean;
-  /** A closing banner (session over). */
-  banner: boolean;
+  /** Lines of the closing banner (session over), 0 without one. */
+  banner: number;
 }
 
 export interface Layout {
@@ -42,6 +42,8 @@ export interface Layout {
 }
 
 export const MIN_ROWS = 12;
+/** The most lines a closing banner takes (it wraps on a narrow terminal). */
+export const BANNER_MAX = 3;
 export const MIN_COLUMNS = 40;
 /** From this width the checklist sits left of the output. */
 export const WIDE_COLUMNS = 140;
@@ -56,7 +58,7 @@ export function layout(needs: LayoutNeeds): Layout {
   const header = 2;
   const footer = 1;
   const replayBar = needs.replayBar ? 1 : 0;
-  const banner = needs.banner ? 1 : 0;
+  const banner = Math.max(0, Math.min(BANNER_MAX, needs.banner));
   const fixed = header + footer + replayBar + banner;
   // The prompt may take up to 60% (a danger prompt lists every host); the rest keeps at
   // least a few lines of checklist and output.

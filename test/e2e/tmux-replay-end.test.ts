@@ -23,12 +23,21 @@ afterAll(() => panes.forEach((p) => p.kill()));
 const fixture = (name: string) => path.join(repoRoot, 'test', 'fixtures', 'journals', name);
 
 describe.skipIf(!tmuxAvailable())('the end of a replayed journal, in tmux at 80×24', () => {
-  for (const [name, said] of [
-    ['crashed.jsonl', '■ ended without a close at 06:37 — the session crashed or is still running'],
-    ['sealed.jsonl', ' · sealed, checksum verified'],
-    ['damaged.jsonl', '■ damaged at byte 5824 (line 19: checksum mismatch); replayed the 17'],
+  // What the banner says and how it ends: a long one wraps (a narrow terminal cuts nothing).
+  for (const [name, said, last] of [
+    [
+      'crashed.jsonl',
+      '■ ended without a close at 06:37 — the session crashed or is still running',
+      /crewchief resume \S+ goes on with it$/,
+    ],
+    ['sealed.jsonl', ' · sealed, checksum verified', /sealed, checksum verified$/],
+    [
+      'damaged.jsonl',
+      '■ damaged at byte 5824 (line 19: checksum mismatch); replayed the 17',
+      /\S$/,
+    ],
   ] as const) {
-    it(`${name}: says how it ended, right above the replay bar`, async () => {
+    it(`${name}: says how it ended, whole, right above the replay bar`, async () => {
       const pane = TmuxPane.start({
         columns: 80,
         rows: 24,
@@ -36,10 +45,14 @@ describe.skipIf(!tmuxAvailable())('the end of a replayed journal, in tmux at 80�
         env: driverEnv({}),
       });
       panes.push(pane);
-      const screen = await pane.waitFor((s) => s.includes(said), 30_000);
-      const lines = rows(screen);
-      const at = lines.findIndex((l) => l.includes(said));
-      expect(lines[at + 1]).toMatch(/^▶ .* event (\d+)\/\1 /);
+      const bar = /^▶ .* event (\d+)\/\1 /;
+      const screen = await pane.waitFor(
+        (s) => rows(s).join(' ').includes(said) && rows(s).some((l) => bar.test(l)),
+        30_000,
+      );
+      const lines = rows(screen).map((l) => l.trimEnd());
+      const at = lines.findIndex((l) => bar.test(l));
+      expect(lines[at - 1]).toMatch(last);
       // the frame alone, never pushed down by a line printed above it
       expect(lines.length).toBeLessThan(24);
       pane.keys('q');

@@ -69,7 +69,7 @@ describe('layout', () => {
                 checklistMax: 60,
                 output,
                 replayBar: true,
-                banner: prompt === 0,
+                banner: prompt === 0 ? 2 : 0,
               });
               const used =
                 l.header +
@@ -98,7 +98,7 @@ describe('layout', () => {
       checklistMax: 60,
       output: 500,
       replayBar: true,
-      banner: false,
+      banner: 0,
     });
     expect(l.output.rows).toBeGreaterThanOrEqual(Math.ceil(l.body * 0.4));
     const idle = layout({
@@ -110,7 +110,7 @@ describe('layout', () => {
       checklistMax: 60,
       output: 2,
       replayBar: true,
-      banner: false,
+      banner: 0,
     });
     expect(idle.checklist.rows).toBeGreaterThan(l.checklist.rows);
   });

@@ -25,7 +25,8 @@ import {
   visibleCounts,
 } from '../derive.js';
 import type {KeyContext, Mode} from '../keys.js';
-import {layout} from '../layout.js';
+import {BANNER_MAX, layout} from '../layout.js';
+import {truncateToWidth, wrapToWidth} from '../text-width.js';
 import {useTheme} from '../theme.js';
 import {useAnswerState, PROMPT_GUARD_MS} from './use-answer.js';
 import {useNow} from './use-now.js';
@@ -154,7 +155,7 @@ export function useConsoleState(props: AppProps) {
     (tabs[tab]?.error ? 1 : 0) +
     Math.max(1, lines.length);
   const message = !!(answer.error || answer.ignored);
-  const banner = bannerText(state, props.ended, position);
+  const banner = wrapBanner(bannerText(state, props.ended, position), size.columns);
   const L = layout({
     rows: size.rows,
     columns: size.columns,
@@ -164,7 +165,7 @@ export function useConsoleState(props: AppProps) {
     checklistMax,
     output: outputNeed,
     replayBar: true,
-    banner: !!banner,
+    banner: banner?.lines.length ?? 0,
   });
 
   const ctx: KeyContext = {
@@ -231,6 +232,22 @@ function closedText(state: SessionState): string {
   const s = state.session;
   const took = s ? ` after ${span(Date.parse(closed.time) - Date.parse(s.started))}` : '';
   return `■ session ${outcomeWords(closed.outcome)} at ${clock(closed.time)}${took}${closed.reason ? `: ${closed.reason}` : ''}`;
+}
+
+/** The banner in lines that fit the width: it wraps (at most BANNER_MAX lines), never cut mid-fact. */
+function wrapBanner(
+  banner: {text: string; colour: 'green' | 'red' | 'yellow'} | undefined,
+  columns: number,
+): {lines: string[]; colour: 'green' | 'red' | 'yellow'} | undefined {
+  if (!banner) return undefined;
+  const lines = wrapToWidth(banner.text, columns).map((l) => l.trimEnd());
+  if (lines.length > BANNER_MAX)
+    lines.splice(
+      BANNER_MAX - 1,
+      Infinity,
+      truncateToWidth(lines.slice(BANNER_MAX - 1).join(' '), columns),
+    );
+  return {lines, colour: banner.colour};
 }
 
 function bannerText(
