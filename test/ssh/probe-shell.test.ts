@@ -5,10 +5,11 @@
  * see each other's output, survive a dead shell, and fall back to a channel per probe
  * where the remote shell cannot be driven.
  */
+import {execFileSync} from 'node:child_process';
 import {join} from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {createOpenSshTransport} from '../../source/transport/openssh/index.js';
-import {MarkerScanner} from '../../source/transport/ssh/probe-shell.js';
+import {MarkerScanner, probeShellGreeting} from '../../source/transport/ssh/probe-shell.js';
 import type {HostSpec, RunRequest, Transport} from '../../source/transport/types.js';
 import {capture, labTransport} from '../harness/ssh-lab.js';
 import {startSshLab, type SshLab} from '../harness/sshd.js';
@@ -66,6 +67,11 @@ async function run(t: Transport, host: HostSpec, command: string, extra: Partial
 const probe = (t: Transport, command: string, extra: {timeoutMs?: number} = {}) =>
   run(t, target, command, {probe: true, ...extra});
 
+/** Shell text for the pid of the process running the script (the probe's group leader). */
+const SCRIPT_PID = `$(sh -c 'echo $PPID')`;
+/** Sets $sp to its parent: the probe shell (for a probe), sshd's session (a command). */
+const SHELL_PID = `me=${SCRIPT_PID}; sp=$(ps -o ppid= -p "$me" | tr -d ' ')`;
+
 describe.each(Object.keys(clients))(
   'probe shell over %s (real sshd)',
   {timeout: 30_000},
@@ -74,32 +80,37 @@ describe.each(Object.keys(clients))(
 
     it('runs every probe in one shell: output, stderr and exit status carried back', async () => {
       const t = labTransport();
-      const first = await probe(t, 'echo "shell $PPID"; echo oops >&2; exit 3');
+      const first = await probe(t, `${SHELL_PID}; echo "shell $sp"; echo oops >&2; exit 3`);
       expect(first).toMatchObject({exitCode: 0 + 3, err: 'oops\n'});
       expect(first.unknown).toBeUndefined();
       const shell = /shell (\d+)/.exec(first.out)?.[1];
       expect(shell).toMatch(/^\d+$/);
       for (let i = 0; i < 5; i++) {
-        const next = await probe(t, `printf 'no newline %s' ${i}; echo "shell $PPID" >&2`);
+        const next = await probe(
+          t,
+          `${SHELL_PID}; printf 'no newline %s' ${i}; echo "shell $sp" >&2`,
+        );
         expect(next).toMatchObject({exitCode: 0, out: `no newline ${i}`, err: `shell ${shell}\n`});
       }
       // a plain command still gets a channel (and a session) of its own
-      const plain = await run(t, target, 'echo "parent $PPID"');
+      const plain = await run(t, target, `${SHELL_PID}; echo "parent $sp"`);
       expect(plain.out).not.toContain(`parent ${shell}\n`);
       await t.close();
     });
 
     it('a probe that times out is killed alone; the shell serves the next one', async () => {
       const t = labTransport({killGraceMs: 500});
-      const before = await probe(t, 'echo $PPID');
-      const slow = await probe(t, 'echo "pid $$"; sleep 30; echo never', {timeoutMs: 300});
+      const before = await probe(t, `${SHELL_PID}; echo $sp`);
+      const slow = await probe(t, `echo "pid ${SCRIPT_PID}"; sleep 30; echo never`, {
+        timeoutMs: 300,
+      });
       expect(slow).toMatchObject({exitCode: null, timedOut: true, canceled: false});
       expect(slow.unknown).toBeUndefined();
       expect(slow.out).not.toContain('never');
       const pid = /pid (\d+)/.exec(slow.out)?.[1];
       const after = await probe(
         t,
-        `echo $PPID; kill -0 ${pid} 2>/dev/null && echo alive || echo gone`,
+        `${SHELL_PID}; echo $sp; kill -0 ${pid} 2>/dev/null && echo alive || echo gone`,
       );
       expect(after).toMatchObject({exitCode: 0, out: `${before.out}gone\n`});
       await t.close();
@@ -123,6 +134,17 @@ describe.each(Object.keys(clients))(
       await t.close();
     });
 
+    it('a probe starts clean: no trace of the shell or the probe before it', async () => {
+      const t = labTransport();
+      await probe(t, 'x=1; cd /; exit 5');
+      const clean = await probe(t, 'echo "[$#][$*][${p-}][${s-}][${x-}][${__s-}]"; pwd');
+      expect(clean).toMatchObject({exitCode: 0, out: `[0][][][][][]\n${process.env['HOME']}\n`});
+      // killed by a signal: its status says so; the shell's own message is not its stderr
+      const killed = await probe(t, `echo before; kill -KILL ${SCRIPT_PID}; echo after`);
+      expect(killed).toMatchObject({exitCode: 137, out: 'before\n', err: ''});
+      await t.close();
+    });
+
     it('output that looks like a marker is passed through untouched', async () => {
       const t = labTransport();
       const forged = await probe(
@@ -138,11 +160,11 @@ describe.each(Object.keys(clients))(
 
     it('a shell that dies is restarted: the probe it ran is unknown, the next one runs', async () => {
       const t = labTransport();
-      const first = await probe(t, 'echo $PPID');
-      const killer = await probe(t, 'kill -KILL $PPID; echo "still here"');
+      const first = await probe(t, `${SHELL_PID}; echo $sp`);
+      const killer = await probe(t, `${SHELL_PID}; kill -KILL $sp; echo "still here"`);
       expect(killer).toMatchObject({exitCode: null, unknown: true});
       expect(killer.error).toMatch(/probe shell on target ended while the probe ran/);
-      const next = await probe(t, 'echo $PPID');
+      const next = await probe(t, `${SHELL_PID}; echo $sp`);
       expect(next.exitCode).toBe(0);
       expect(next.out).not.toBe(first.out);
       await t.close();
@@ -166,6 +188,25 @@ describe.each(Object.keys(clients))(
     });
   },
 );
+
+describe('the probe shell without bash', () => {
+  it('sh runs each probe under setsid in a group of its own, with the same markers', () => {
+    // Hosts without bash get `setsid sh -c`; here, the local sh (dash on Debian).
+    const out = execFileSync('sh', [], {
+      input:
+        probeShellGreeting('hello') +
+        `__cc tok1 'echo "[$#]"; [ "$(ps -o pgid= -p $$ | tr -d " ")" = "$$" ] && echo leader; exit 3'\n` +
+        `__cc tok2 '(sleep 0.3; echo leaked) & echo second'\n` +
+        `sleep 0.5\n`,
+      encoding: 'latin1',
+    });
+    expect(out.replace(/tok1:pid:\d+/, 'tok1:pid:N').replace(/tok2:pid:\d+/, 'tok2:pid:N')).toBe(
+      '\x1ehello:ready\x1e\n' +
+        '\x1etok1:pid:N\x1e\n[0]\nleader\n\x1etok1:end:3\x1e\n' +
+        '\x1etok2:pid:N\x1e\nsecond\n\x1etok2:end:0\x1e\n',
+    );
+  });
+});
 
 describe('MarkerScanner', () => {
   it('finds markers split anywhere across chunks and passes everything else through', () => {

@@ -28,7 +28,12 @@ import {
   tiedToParent,
   type Reaped,
 } from './masters.js';
-import {ProbeShell, type ShellChannel, type ShellWiring} from '../ssh/probe-shell.js';
+import {
+  PROBE_SHELL_EXEC,
+  ProbeShell,
+  type ShellChannel,
+  type ShellWiring,
+} from '../ssh/probe-shell.js';
 import {gapNotices, openSshGaps} from '../ssh/reach.js';
 import {emptySshConfig, loadSshConfig, type SshConfigLookup} from '../ssh/ssh-config.js';
 import {
@@ -174,7 +179,7 @@ function openShellThrough(
       reject(new Error(`the ssh master is gone (${master.closeReason ?? 'closed'})`));
       return;
     }
-    const child = spawn(ssh, [...args, 'exec sh'], {stdio: ['pipe', 'pipe', 'pipe']});
+    const child = spawn(ssh, [...args, PROBE_SHELL_EXEC], {stdio: ['pipe', 'pipe', 'pipe']});
     child.stdout.on('data', wiring.stdout);
     child.stderr.on('data', wiring.stderr);
     child.stdin.on('error', () => {});

@@ -1,29 +1,33 @@
 /**
- * A probe shell per host: one long-lived `sh` on one channel, fed probes (a watch's polls,
+ * A probe shell per host: one long-lived shell on one channel, fed probes (a watch's polls,
  * checks) on its stdin, so a poll costs a fork on the server and no session start.
  *
- * Each probe gets a random token and is sent as one line of shell:
+ * The shell is bash where the host has it, else sh. Its greeting defines one function, and
+ * each probe is sent as one line, `__cc TOKEN 'SCRIPT'`, with a random token per probe.
+ * The function starts the script in a process group of its own with stdin from /dev/null
+ * (bash: `set -m` and a forked subshell that evals it, no exec; sh: `setsid sh -c`), then
  *
- *   setsid "$CREWCHIEF_SH" -c SCRIPT (bash where the host has it, else sh) </dev/null & p=$!; printf 'RS TOKEN:pid:%s RS\n' "$p";
- *   wait "$p"; s=$?; kill -KILL -"$p"; printf 'RS TOKEN:end:%s RS\n' "$s"; (same on stderr)
+ *   printf 'RS TOKEN:pid:%s RS\n' "$p"; wait "$p"; s=$?; kill -KILL -"$p";
+ *   printf 'RS TOKEN:end:%s RS\n' "$s"; (and an end marker on stderr)
  *
- * `setsid` gives the probe a process group of its own (the shell is not a group leader's
- * child in a new group otherwise: dash has no job control without a tty), so a probe that
- * times out is killed alone, from a control channel, and whatever it left behind in its
- * group is killed before its end marker is written: a later probe never sees its output.
- * Probes run one at a time; the stdout and stderr between a probe's markers are its own.
- * Output is scanned for the token, never for fixed text, so no probe can forge an end.
+ * so a probe that times out is killed alone, from a control channel, and whatever it left
+ * behind in its group is killed before its end marker is written: a later probe never sees
+ * its output. Probes run one at a time; the stdout and stderr between a probe's markers
+ * are its own. Output is scanned for the token, never for fixed text, so no probe can
+ * forge an end. Under bash a probe runs in a subshell of the probe shell with nothing of
+ * it left (no positional parameters, no token, none of the function's variables), but as
+ * in any subshell `$$` is the probe shell's pid.
  *
  * A shell that dies is started again for the next probe (a probe it was running ends
- * `unknown`). Where the shell cannot be started (a forced command, no `setsid`, a login
- * shell that does not run `exec sh`), the host falls back to a channel per probe.
+ * `unknown`). Where the shell cannot be started (a forced command, a login shell that does
+ * not run PROBE_SHELL_EXEC, sh without `setsid`), the host falls back to a channel per probe.
  *
  * Both SSH clients use it: the client only says how to open a shell session on a link
  * (an ssh2 channel, a multiplexed `ssh` through an OpenSSH master) and how to run a
  * control command beside it (`openShell`, `control`).
  */
 import {randomBytes} from 'node:crypto';
-import {PICK_SHELL, shellQuote} from '../shell.js';
+import {shellQuote} from '../shell.js';
 import type {OutputSink, RunResult, RunningCommand} from '../types.js';
 import {killCommand} from './command-line.js';
 import {AbortedError, type HostPool, type Lease, type PoolLink} from './pool.js';
@@ -77,6 +81,51 @@ export interface ProbeShellOptions<L extends ProbeLink> {
   fallback(request: ProbeRequest, sink: OutputSink): RunningCommand;
   /** Told once when the host falls back to a channel per probe, and why. */
   onFallback?(reason: string): void;
+}
+
+/** The shell function each probe is sent to, as one line: `__cc TOKEN SCRIPT`. */
+const PROBE_FUNCTION = '__cc';
+
+/**
+ * What the probe shell's session runs: bash where the host has it (the one shell commands
+ * run under, ../shell.ts), else sh. Said on one line of the exec request, not on stdin, so
+ * the shell that reads the probes is the one exec'd here.
+ */
+export const PROBE_SHELL_EXEC = 'command -v bash >/dev/null 2>&1 && exec bash; exec sh';
+
+/** A marker printf; the token is the function's $1. */
+const mark = (kind: string, value?: string): string =>
+  value === undefined
+    ? `printf '\\036%s:${kind}\\036\\n' "$1"`
+    : `printf '\\036%s:${kind}:%s\\036\\n' "$1" "${value}"`;
+
+/**
+ * The probe function around a way to start the probe in a process group of its own: the
+ * pid marker, wait, kill what is left in the group, the end markers. The shell's own
+ * messages (a job killed by a signal) go to /dev/null; the probe's stderr is fd 3.
+ */
+const frame = (job: string): string =>
+  `${PROBE_FUNCTION}() { { ${job} 2>&3 3>&- </dev/null & p=$!; ${mark('pid', '$p')}; ` +
+  `wait "$p"; s=$?; kill -KILL -"$p"; ${mark('end', '$s')}; ${mark('end')} >&3; } 3>&2 2>/dev/null; }; `;
+
+/**
+ * bash: `set -m` gives each background job a process group of its own, and the probe runs
+ * in that forked subshell (job control off again inside), so a poll costs a fork and the
+ * command's own exec. The script sees no trace of the shell: no positional parameters, no
+ * token, none of the function's variables. As in any subshell, `$$` is the probe shell's
+ * pid (`$BASHPID` the probe's). sh (no bash): `setsid sh -c`, an exec more.
+ */
+const BASH_JOB = `( set +m; __s=$2; set --; unset -f ${PROBE_FUNCTION}; unset p s; eval "unset __s; $__s" )`;
+const SH_JOB = 'setsid sh -c "$2"';
+
+/** Defines the probe function for the shell that runs it; answers ready, or why not. */
+export function probeShellGreeting(hello: string): string {
+  const say = (word: string): string => `printf '\\036${hello}:${word}\\036\\n'`;
+  return (
+    `if [ -n "\${BASH_VERSION-}" ]; then set -m; ${frame(BASH_JOB)}${say('ready')}; ` +
+    `elif command -v setsid >/dev/null 2>&1; then ${frame(SH_JOB)}${say('ready')}; ` +
+    `else ${say('no-setsid')}; fi\n`
+  );
 }
 
 type Marker = {kind: string; value?: string};
@@ -384,12 +433,7 @@ export class ProbeShell<L extends ProbeLink> {
       // the link dropped on the way: the next try waits for it again
       throw new ShellLostError(`could not start the probe shell on ${link.label}: ${message}`);
     }
-    channel.write(
-      // The one shell for probes too: bash where the host has it (PICK_SHELL, ../shell.ts).
-      PICK_SHELL +
-        `command -v setsid >/dev/null 2>&1 && printf '\\036${hello}:ready\\036\\n' || ` +
-        `printf '\\036${hello}:no-setsid\\036\\n'\n`,
-    );
+    channel.write(probeShellGreeting(hello));
     const timeoutMs = this.options.readyTimeoutMs ?? 10_000;
     const timer = setTimeout(() => greeted(`no answer within ${timeoutMs} ms`), timeoutMs);
     const answer = await greeting;
@@ -503,12 +547,7 @@ export class ProbeShell<L extends ProbeLink> {
           }, this.options.killGraceMs),
         );
       };
-      const q = `'\\036${token}:`;
-      shell.channel?.write(
-        `setsid "$CREWCHIEF_SH" -c ${shellQuote(probe.request.script)} </dev/null & p=$!; ` +
-          `printf ${q}pid:%s\\036\\n' "$p"; wait "$p"; s=$?; kill -KILL -"$p" 2>/dev/null; ` +
-          `printf ${q}end:%s\\036\\n' "$s"; printf ${q}end\\036\\n' >&2\n`,
-      );
+      shell.channel?.write(`${PROBE_FUNCTION} ${token} ${shellQuote(probe.request.script)}\n`);
       if (probe.stopReason) probe.onStop(probe.stopReason);
     });
   }
