@@ -40,6 +40,12 @@ export interface RunRequest {
    * transports run it as any command.
    */
   probe?: true;
+  /**
+   * Nothing will be typed into it (stdin may be /dev/null). The ssh transport may then run
+   * it in the host's command shell, a long-lived shell like the probe shell, when that
+   * shell is idle: a command costs a fork on the server, not a session start.
+   */
+  noInput?: true;
 }
 
 /** Where output goes, as it arrives. Chunks are raw bytes. */

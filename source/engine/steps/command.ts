@@ -108,6 +108,8 @@ export async function runCommand(
         signal,
         ...(cwd ? {cwd} : {}),
         ...(step.pty ? {pty: true} : {}),
+        // nothing is typed into a foreground command: it may run in the host's command shell
+        noInput: true,
       },
       recorder.sink,
     );

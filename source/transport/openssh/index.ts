@@ -507,9 +507,9 @@ export function createOpenSshTransport(options: OpenSshTransportOptions = {}): O
       const stopping = [...running];
       for (const command of stopping) command.stop('canceled');
       const bound = new Promise((resolve) => setTimeout(resolve, killGraceMs * 2 + 1000).unref());
-      for (const shell of probeShells.values()) shell.close();
+      const shells = [...probeShells.values()].map((shell) => shell.close());
       probeShells.clear();
-      await Promise.race([Promise.all(stopping.map((c) => c.done)), bound]);
+      await Promise.race([Promise.all([...stopping.map((c) => c.done), ...shells]), bound]);
       const ending = [...masters].map(
         (m) =>
           new Promise<void>((resolve) => {

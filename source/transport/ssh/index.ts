@@ -187,6 +187,8 @@ export function createSshTransport(options: SshTransportOptions = {}): SshTransp
   const jumps = new Map<string, Promise<Link>>();
   const running = new Set<SshCommand>();
   const probeShells = new Map<HostPool, ProbeShell<Link>>();
+  /** A second shell per host for commands (`noInput`), so they never wait behind probes. */
+  const commandShells = new Map<HostPool, ProbeShell<Link>>();
   let closed = false;
 
   const links = createLinkReporter();
@@ -435,8 +437,8 @@ export function createSshTransport(options: SshTransportOptions = {}): SshTransp
         running.add(command);
         return command;
       };
-      if (request.probe && !request.pty && options.probeShell !== false) {
-        let shell = probeShells.get(pool);
+      const shellFor = (shells: Map<HostPool, ProbeShell<Link>>, probes: boolean) => {
+        let shell = shells.get(pool);
         if (!shell) {
           shell = new ProbeShell({
             pool,
@@ -451,11 +453,20 @@ export function createSshTransport(options: SshTransportOptions = {}): SshTransp
               }),
             control: (link, command) => void link.runControl(command),
             fallback: (probe, to) => channelCommand(wrapForGroupKill(probe.script), probe, to),
-            onFallback: (text) => options.onNotice?.(text),
+            // Commands on a channel each is how they always ran: nothing to say.
+            ...(probes ? {onFallback: (text: string) => options.onNotice?.(text)} : {}),
           });
-          probeShells.set(pool, shell);
+          shells.set(pool, shell);
         }
-        return shell.run({...request, script}, sink);
+        return shell;
+      };
+      if (!request.pty && options.probeShell !== false) {
+        if (request.probe) return shellFor(probeShells, true).run({...request, script}, sink);
+        if (request.noInput) {
+          // Only an idle shell: a command never waits behind another one.
+          const shell = shellFor(commandShells, false);
+          if (shell.idle) return shell.run({...request, script}, sink);
+        }
       }
       return channelCommand(wrapForGroupKill(script), request, sink);
     },
@@ -480,9 +491,10 @@ export function createSshTransport(options: SshTransportOptions = {}): SshTransp
       const stopping = [...running];
       for (const command of stopping) command.stop('canceled');
       const bound = new Promise((resolve) => setTimeout(resolve, killGraceMs * 2 + 1000).unref());
-      for (const shell of probeShells.values()) shell.close();
+      const shells = [...probeShells.values(), ...commandShells.values()].map((s) => s.close());
       probeShells.clear();
-      await Promise.race([Promise.all(stopping.map((c) => c.done)), bound]);
+      commandShells.clear();
+      await Promise.race([Promise.all([...stopping.map((c) => c.done), ...shells]), bound]);
       for (const {pool} of pools.values()) pool.close();
       pools.clear();
       const jumpLinks = [...jumps.values()];

@@ -147,6 +147,11 @@ export class MarkerScanner {
   ) {}
 
   push(chunk: Buffer): void {
+    if (!this.pending && this.token !== undefined && chunk.indexOf(0x1e) < 0) {
+      // no marker can start here: pass it on as it is (a command's flood of output)
+      this.onData(chunk);
+      return;
+    }
     let text = this.pending + chunk.toString('latin1');
     this.pending = '';
     for (;;) {
@@ -261,7 +266,15 @@ export class ProbeShell<L extends ProbeLink> {
     return this.unsupported === undefined;
   }
 
-  /** The pid of the live shell (tests, diagnostics). */
+  /**
+   * Nothing running or queued and not fallen back: a request now runs at once (after the
+   * shell starts, if it is not up), never behind another.
+   */
+  get idle(): boolean {
+    return this.unsupported === undefined && !this.closed && !this.busy && !this.queue.length;
+  }
+
+  /** Whether the shell is up (tests, diagnostics). */
   get alive(): boolean {
     return this.shell?.alive ?? false;
   }
@@ -552,17 +565,25 @@ export class ProbeShell<L extends ProbeLink> {
     });
   }
 
-  /** Ends the shell; queued probes fail. */
-  close(): void {
-    if (this.closed) return;
+  /**
+   * Ends the shell; queued probes fail. One that is running is stopped (TERM, then KILL, as
+   * at a timeout) before the shell's channel closes: settles once it has ended.
+   */
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
     this.closed = true;
     this.stopStarting.abort();
     for (const probe of this.queue.splice(0)) {
       probe.stopReason = 'canceled';
       this.finish(probe, {error: 'the ssh transport is closed'});
     }
-    const current = this.shell?.current;
-    if (current) this.stop(current, 'canceled');
-    this.shell?.channel?.close();
+    const shell = this.shell;
+    const current = shell?.current;
+    if (!current) {
+      shell?.channel?.close();
+      return Promise.resolve();
+    }
+    this.stop(current, 'canceled');
+    return current.done.then(() => shell.channel?.close());
   }
 }
