@@ -189,85 +189,90 @@ describe.each(Object.keys(clients))(
   },
 );
 
-describe('the command shell over ssh2 (real sshd)', {timeout: 30_000}, () => {
-  const command = (t: Transport, text: string, extra: Partial<RunRequest> = {}) =>
-    run(t, target, text, {noInput: true, ...extra});
+describe.each(Object.keys(clients))(
+  'the command shell over %s (real sshd)',
+  {timeout: 30_000},
+  (client) => {
+    const labTransport = (options?: ClientOptions): Transport => clients[client]!(options);
+    const command = (t: Transport, text: string, extra: Partial<RunRequest> = {}) =>
+      run(t, target, text, {noInput: true, ...extra});
 
-  it('commands that take no input run in one long-lived shell while it is idle; one at the same time gets a channel', async () => {
-    const t = labTransport(lab);
-    const first = await command(t, `${SHELL_PID}; echo "shell $sp"; cat; echo oops >&2; exit 3`);
-    // stdin is /dev/null: cat ends at once
-    expect(first).toMatchObject({exitCode: 3, err: 'oops\n'});
-    const shell = /shell (\d+)/.exec(first.out)?.[1];
-    const again = await command(t, `${SHELL_PID}; echo "shell $sp"`);
-    expect(again.out).toBe(`shell ${shell}\n`);
-    // a probe has a shell of its own
-    const probed = await probe(t, `${SHELL_PID}; echo "shell $sp"`);
-    expect(probed.out).not.toBe(`shell ${shell}\n`);
-    const [a, b] = await Promise.all([
-      command(t, `sleep 0.2; ${SHELL_PID}; echo "shell $sp"`),
-      command(t, `${SHELL_PID}; echo "shell $sp"`),
-    ]);
-    expect(a.out).toBe(`shell ${shell}\n`);
-    expect(b).toMatchObject({exitCode: 0});
-    expect(b.out).not.toBe(`shell ${shell}\n`);
-    await t.close();
-  });
+    it('commands that take no input run in one long-lived shell while it is idle; one at the same time gets a channel', async () => {
+      const t = labTransport();
+      const first = await command(t, `${SHELL_PID}; echo "shell $sp"; cat; echo oops >&2; exit 3`);
+      // stdin is /dev/null: cat ends at once
+      expect(first).toMatchObject({exitCode: 3, err: 'oops\n'});
+      const shell = /shell (\d+)/.exec(first.out)?.[1];
+      const again = await command(t, `${SHELL_PID}; echo "shell $sp"`);
+      expect(again.out).toBe(`shell ${shell}\n`);
+      // a probe has a shell of its own
+      const probed = await probe(t, `${SHELL_PID}; echo "shell $sp"`);
+      expect(probed.out).not.toBe(`shell ${shell}\n`);
+      const [a, b] = await Promise.all([
+        command(t, `sleep 0.2; ${SHELL_PID}; echo "shell $sp"`),
+        command(t, `${SHELL_PID}; echo "shell $sp"`),
+      ]);
+      expect(a.out).toBe(`shell ${shell}\n`);
+      expect(b).toMatchObject({exitCode: 0});
+      expect(b.out).not.toBe(`shell ${shell}\n`);
+      await t.close();
+    });
 
-  it('a command in the shell that times out is killed with what it started; the next one runs', async () => {
-    const t = labTransport(lab, {killGraceMs: 500});
-    const slow = await command(
-      t,
-      `(sleep 30; echo leaked) & echo "pid ${SCRIPT_PID}"; sleep 30; echo never`,
-      {timeoutMs: 300},
-    );
-    expect(slow).toMatchObject({exitCode: null, timedOut: true});
-    expect(slow.out).toMatch(/^pid \d+\n$/);
-    const pid = /pid (\d+)/.exec(slow.out)?.[1];
-    // (a killed process may linger a moment as a zombie until it is reaped: not alive)
-    const after = await command(
-      t,
-      `for q in $(pgrep -g ${pid}); do grep -q '^State:.*Z' /proc/$q/status 2>/dev/null || echo "alive $q"; done; echo gone`,
-    );
-    expect(after).toMatchObject({exitCode: 0, out: 'gone\n'});
-    await t.close();
-  });
+    it('a command in the shell that times out is killed with what it started; the next one runs', async () => {
+      const t = labTransport({killGraceMs: 500});
+      const slow = await command(
+        t,
+        `(sleep 30; echo leaked) & echo "pid ${SCRIPT_PID}"; sleep 30; echo never`,
+        {timeoutMs: 300},
+      );
+      expect(slow).toMatchObject({exitCode: null, timedOut: true});
+      expect(slow.out).toMatch(/^pid \d+\n$/);
+      const pid = /pid (\d+)/.exec(slow.out)?.[1];
+      // (a killed process may linger a moment as a zombie until it is reaped: not alive)
+      const after = await command(
+        t,
+        `for q in $(pgrep -g ${pid}); do grep -q '^State:.*Z' /proc/$q/status 2>/dev/null || echo "alive $q"; done; echo gone`,
+      );
+      expect(after).toMatchObject({exitCode: 0, out: 'gone\n'});
+      await t.close();
+    });
 
-  it('a long command in the shell does not hold up the probes', async () => {
-    const t = labTransport(lab);
-    await command(t, 'true');
-    const long = command(t, 'sleep 2; echo done');
-    const polled = await Promise.race([
-      probe(t, 'echo polled').then((r) => r.out),
-      long.then(() => 'the command ended first'),
-    ]);
-    expect(polled).toBe('polled\n');
-    expect((await long).out).toBe('done\n');
-    await t.close();
-  });
+    it('a long command in the shell does not hold up the probes', async () => {
+      const t = labTransport();
+      await command(t, 'true');
+      const long = command(t, 'sleep 2; echo done');
+      const polled = await Promise.race([
+        probe(t, 'echo polled').then((r) => r.out),
+        long.then(() => 'the command ended first'),
+      ]);
+      expect(polled).toBe('polled\n');
+      expect((await long).out).toBe('done\n');
+      await t.close();
+    });
 
-  it('close() stops a command running in the shell, on the far side too', async () => {
-    const t = labTransport(lab, {killGraceMs: 300});
-    await command(t, 'true');
-    const marker = `cc-close-${process.pid}-${Date.now()}`;
-    const running = command(t, `exec -a ${marker} sleep 30`);
-    // wait until it runs there (seen by a probe), then close
-    while (
-      (await probe(t, `pgrep -f '[${marker[0]}]${marker.slice(1)}' >/dev/null && echo up`)).out !==
-      'up\n'
-    );
-    await t.close();
-    expect(await running).toMatchObject({exitCode: null, canceled: true});
-    const t2 = labTransport(lab);
-    const left = await run(
-      t2,
-      target,
-      `pgrep -f '[${marker[0]}]${marker.slice(1)}' >/dev/null && echo alive || echo gone`,
-    );
-    expect(left.out).toBe('gone\n');
-    await t2.close();
-  });
-});
+    it('close() stops a command running in the shell, on the far side too', async () => {
+      const t = labTransport({killGraceMs: 300});
+      await command(t, 'true');
+      const marker = `cc-close-${process.pid}-${Date.now()}`;
+      const running = command(t, `exec -a ${marker} sleep 30`);
+      // wait until it runs there (seen by a probe), then close
+      while (
+        (await probe(t, `pgrep -f '[${marker[0]}]${marker.slice(1)}' >/dev/null && echo up`))
+          .out !== 'up\n'
+      );
+      await t.close();
+      expect(await running).toMatchObject({exitCode: null, canceled: true});
+      const t2 = labTransport();
+      const left = await run(
+        t2,
+        target,
+        `pgrep -f '[${marker[0]}]${marker.slice(1)}' >/dev/null && echo alive || echo gone`,
+      );
+      expect(left.out).toBe('gone\n');
+      await t2.close();
+    });
+  },
+);
 
 describe('the probe shell without bash', () => {
   it('sh runs each probe under setsid in a group of its own, with the same markers', () => {

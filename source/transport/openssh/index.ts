@@ -315,6 +315,8 @@ export function createOpenSshTransport(options: OpenSshTransportOptions = {}): O
   const pools = new Map<string, {pool: HostPool<Master>; socket: string}>();
   const running = new Set<OpenSshCommand>();
   const probeShells = new Map<HostPool<Master>, ProbeShell<Master>>();
+  /** A second shell per host for commands (`noInput`), so they never wait behind probes. */
+  const commandShells = new Map<HostPool<Master>, ProbeShell<Master>>();
   const masters = new Set<Master>();
   const noticed = new Set<string>();
   let closed = false;
@@ -481,8 +483,11 @@ export function createOpenSshTransport(options: OpenSshTransportOptions = {}): O
         running.add(command);
         return command;
       };
-      if (request.probe && !request.pty && options.probeShell !== false) {
-        let shell = probeShells.get(entry.pool);
+      const shellFor = (
+        shells: Map<HostPool<Master>, ProbeShell<Master>>,
+        probes: boolean,
+      ): ProbeShell<Master> => {
+        let shell = shells.get(entry.pool);
         if (!shell) {
           shell = new ProbeShell<Master>({
             pool: entry.pool,
@@ -491,11 +496,20 @@ export function createOpenSshTransport(options: OpenSshTransportOptions = {}): O
             openShell: (master, wiring) => openShellThrough(ssh, args, master, wiring),
             control: (_master, text) => runBeside(ssh, args, text),
             fallback: (probe, to) => throughMaster(wrapForGroupKill(probe.script), probe, to),
-            onFallback: (text) => options.onNotice?.(text),
+            // Commands through the master each is how they always ran: nothing to say.
+            ...(probes ? {onFallback: (text: string) => options.onNotice?.(text)} : {}),
           });
-          probeShells.set(entry.pool, shell);
+          shells.set(entry.pool, shell);
         }
-        return shell.run({...request, script}, sink);
+        return shell;
+      };
+      if (!request.pty && options.probeShell !== false) {
+        if (request.probe) return shellFor(probeShells, true).run({...request, script}, sink);
+        if (request.noInput) {
+          // Only an idle shell: a command never waits behind another one.
+          const shell = shellFor(commandShells, false);
+          if (shell.idle) return shell.run({...request, script}, sink);
+        }
       }
       return throughMaster(wrapForGroupKill(script), request, sink);
     },
@@ -507,8 +521,11 @@ export function createOpenSshTransport(options: OpenSshTransportOptions = {}): O
       const stopping = [...running];
       for (const command of stopping) command.stop('canceled');
       const bound = new Promise((resolve) => setTimeout(resolve, killGraceMs * 2 + 1000).unref());
-      const shells = [...probeShells.values()].map((shell) => shell.close());
+      const shells = [...probeShells.values(), ...commandShells.values()].map((shell) =>
+        shell.close(),
+      );
       probeShells.clear();
+      commandShells.clear();
       await Promise.race([Promise.all([...stopping.map((c) => c.done), ...shells]), bound]);
       const ending = [...masters].map(
         (m) =>
