@@ -5,6 +5,8 @@
  */
 import {createHash} from 'node:crypto';
 import {isUtf8} from 'node:buffer';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import {bytesAsText} from '../journal/bytes.js';
 import type {JournalEvent} from '../journal/events.js';
 import type {Redactor, StreamRedactor} from '../journal/redact.js';
@@ -15,6 +17,44 @@ const PROGRESS_TAIL_BYTES = 2048;
 
 /** How long output may sit unfinished (no newline) before it is shown anyway. */
 const IDLE_FLUSH_MS = 150;
+
+/** Past the cap, a young-generation collection per this many bytes (all hosts together). */
+const SCAVENGE_EVERY_BYTES = 4 << 20;
+
+type Collect = (options: {type: 'minor'}) => void;
+let collect: Collect | null | undefined;
+let sinceScavenge = 0;
+
+/**
+ * Frees the buffers a flood leaves behind, every 4 MiB past the cap. ssh2 decrypts each
+ * 32 KiB packet into a new buffer and the socket reads into another: garbage as soon as
+ * the chunk is counted, hashed and out of the window, but only freed when V8 collects,
+ * and V8 waited for ~64 MB of them (its external-memory limit) before it did: the
+ * console's peak went from 125 MB at rest to 170 MB during a 200 MB flood. A minor
+ * collection finds little alive (the kept windows), so it costs well under a
+ * millisecond, and the peak stays ~25 MB lower (measured: console 169 → 146 MB, --plain
+ * 150 → 122 MB). `gc` is taken from a context of its own, made while `--expose-gc` is
+ * set for that moment only: no other code sees a `gc` global. Where V8 refuses, nothing
+ * is collected early.
+ */
+function scavengeEvery(bytes: number): void {
+  sinceScavenge += bytes;
+  if (sinceScavenge < SCAVENGE_EVERY_BYTES) return;
+  sinceScavenge = 0;
+  if (collect === undefined) {
+    collect = null;
+    try {
+      v8.setFlagsFromString('--expose-gc');
+      const gc: unknown = vm.runInNewContext('typeof gc === "function" ? gc : undefined');
+      if (typeof gc === 'function') collect = gc as Collect;
+    } catch {
+      // no early collection
+    } finally {
+      v8.setFlagsFromString('--no-expose-gc');
+    }
+  }
+  collect?.({type: 'minor'});
+}
 
 export interface OutputRecorderOptions {
   step: string;
@@ -99,6 +139,7 @@ export class OutputRecorder {
       this.tailBytes -= this.tail.shift()!.length;
     }
     this.progress();
+    scavengeEvery(raw.length);
   }
 
   /** Journals redacted output up to the cap; what does not fit is left out (counted). */

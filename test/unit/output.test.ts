@@ -99,3 +99,30 @@ describe('secrets past the cap', () => {
     expect(written).toContain('last [redacted] done');
   });
 });
+
+describe('a flood past the cap', () => {
+  it('is counted and hashed to the last byte, and leaves no gc global behind', () => {
+    const before = 'gc' in globalThis;
+    const events: JournalEvent[] = [];
+    const recorder = new OutputRecorder({
+      step: 's',
+      host: 'h',
+      redactor: new Redactor([]),
+      capBytes: 1 << 20,
+      append: (e) => void events.push(e),
+    });
+    // 24 MiB in 32 KiB chunks: several young-generation collections on the way.
+    const hash = createHash('sha256');
+    for (let i = 0; i < 768; i++) {
+      const chunk = Buffer.alloc(32 << 10, `chunk ${i}\n`);
+      hash.update(chunk);
+      recorder.sink.stdout(chunk);
+    }
+    recorder.end();
+    expect(events.find((e) => e.type === 'output-truncated')).toMatchObject({
+      totalBytes: 768 * (32 << 10),
+      sha256: hash.digest('hex'),
+    });
+    expect('gc' in globalThis).toBe(before);
+  });
+});
