@@ -6,9 +6,12 @@
 import {parseArgs, type ParseArgsConfig} from 'node:util';
 import {LaunchError, UsageError} from './services/exit.js';
 import {installInterrupts} from './services/interrupt.js';
-import {parseVarFlags} from './services/variables.js';
 
-process.setSourceMapsEnabled(true);
+declare const CREWCHIEF_BUNDLED: boolean | undefined;
+// The tsc build maps stack traces back to the TypeScript sources. The esbuild builds
+// carry no source maps: enabling them there would only make Node scan every module it
+// loads, and read the shipped machines' maps, before the console's first frame.
+if (typeof CREWCHIEF_BUNDLED === 'undefined') process.setSourceMapsEnabled(true);
 // React's development build costs start-up time and CPU on every frame.
 process.env['NODE_ENV'] ??= 'production';
 
@@ -85,6 +88,10 @@ const options = {
   var: {type: 'string', multiple: true},
 } satisfies ParseArgsConfig['options'];
 
+/** `--var` flags as a record (loaded on demand: its module reads YAML, which `--help` does not need). */
+const varFlags = async (values: string[] | undefined): Promise<Record<string, string>> =>
+  (await import('./services/variables.js')).parseVarFlags(values);
+
 async function main(argv: string[]): Promise<number> {
   // The single-file build's simulated programs (the package runs sim/run.js instead).
   if (argv[0] === '__sim') {
@@ -147,9 +154,11 @@ async function main(argv: string[]): Promise<number> {
         flags['journal-db'] ? {journalDb: flags['journal-db']} : {},
       );
     case 'validate':
+      // file:line of a finding in a shipped machine is in its TypeScript source.
+      process.setSourceMapsEnabled(true);
       return (await import('./commands/validate.js')).validate(args, undefined, {
         json: !!flags.json,
-        vars: parseVarFlags(flags.var),
+        vars: await varFlags(flags.var),
       });
     case 'report':
       return (await import('./commands/report.js')).report(args, {
@@ -178,7 +187,7 @@ async function main(argv: string[]): Promise<number> {
     case 'diff':
       return (await import('./commands/diff.js')).diff(args[0], profiles, {
         json: !!flags.json,
-        vars: parseVarFlags(flags.var),
+        vars: await varFlags(flags.var),
       });
     case 'graph': {
       if (!args[0]) throw new UsageError('graph expects a SITE: crewchief graph rubin');
@@ -186,7 +195,7 @@ async function main(argv: string[]): Promise<number> {
         args[0],
         flags.profile,
         undefined,
-        parseVarFlags(flags.var),
+        await varFlags(flags.var),
       );
     }
     default:

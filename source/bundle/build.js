@@ -1,9 +1,19 @@
 #!/usr/bin/env node
 /**
+ * Two builds of the CLI with esbuild:
+ *
  * `npm run bundle [-- OUT]`: dist/crewchief.mjs (or OUT), one file that runs on Node ≥ 20 with nothing
  * else — the CLI, its dependencies, the shipped machines (a generated registry instead
  * of scanning machines/), the shipped profiles (unpacked to the cache on first use), the
  * simulated sites (`crewchief.mjs __sim …`) and the version, inlined.
+ *
+ * `node source/bundle/build.js --split [DIR]` (the end of `npm run build`): dist/cli/ (or
+ * DIR), what bin/crewchief.js runs: a small entry (`--help` loads nothing else) and
+ * chunks loaded on demand, one per command and one for the console (Ink, React, the
+ * panes). It runs inside the package: machines, profiles and the simulated programs
+ * are the package's files (dist/machines, profiles/, dist/source/sim/run.js, built by
+ * tsc before it). Node parses a few bundled files instead of resolving, reading and
+ * linking some 800 modules: the demo's first frame came ~2× sooner.
  */
 import {createHash} from 'node:crypto';
 import fs from 'node:fs';
@@ -12,8 +22,10 @@ import {fileURLToPath} from 'node:url';
 import {build} from 'esbuild';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-/** Where it goes: dist/crewchief.mjs, or the path given. */
-const out = path.resolve(process.argv[2] ?? path.join(root, 'dist', 'crewchief.mjs'));
+const split = process.argv[2] === '--split';
+const given = process.argv[split ? 3 : 2];
+/** Where it goes: dist/crewchief.mjs or dist/cli/, or the path given. */
+const out = path.resolve(given ?? path.join(root, 'dist', split ? 'cli' : 'crewchief.mjs'));
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
 
 /** Every file under dir, relative to root, sorted. */
@@ -64,16 +76,30 @@ ${machines.map((m) => `    ${JSON.stringify(m)}: () => import(${JSON.stringify(p
 };
 `;
 
+/** What Ink brings that a terminal console never uses, left out of both builds. */
+const inkTrims = (b) => {
+  // Ink imports its React devtools bridge statically; it only connects when DEV is set.
+  b.onResolve({filter: /^react-devtools-core$/}, () => ({path: 'devtools', namespace: 'stub'}));
+  b.onLoad({filter: /.*/, namespace: 'stub'}, () => ({
+    contents: 'export default {initialize() {}, connectToDevTools() {}};',
+    loader: 'js',
+  }));
+  // Yoga's Emscripten loader asks `typeof fetch` before it decodes its inlined wasm (and
+  // would fetch the data: URL). On Node that first touch of `fetch` loads undici, ~15 ms
+  // of the console's start-up: decode the inlined bytes directly.
+  b.onLoad({filter: /[/\\]yoga-layout[/\\]dist[/\\]binaries[/\\][^/\\]+\.js$/}, (args) => {
+    const text = fs.readFileSync(args.path, 'utf8');
+    const probe = '"function"!=typeof fetch';
+    if (!text.includes(probe)) return undefined; // another yoga: built as it is
+    return {contents: text.replace(probe, '!0'), loader: 'js'};
+  });
+};
+
 /** Replaces source/runbook/shipped.ts with the generated registry. */
 const shippedPlugin = {
   name: 'crewchief-shipped',
   setup(b) {
-    // Ink imports its React devtools bridge statically; it only connects when DEV is set.
-    b.onResolve({filter: /^react-devtools-core$/}, () => ({path: 'devtools', namespace: 'stub'}));
-    b.onLoad({filter: /.*/, namespace: 'stub'}, () => ({
-      contents: 'export default {initialize() {}, connectToDevTools() {}};',
-      loader: 'js',
-    }));
+    inkTrims(b);
     b.onLoad({filter: /[/\\]source[/\\]runbook[/\\]shipped\.ts$/}, () => ({
       contents: registry,
       loader: 'js',
@@ -82,35 +108,69 @@ const shippedPlugin = {
   },
 };
 
-const result = await build({
-  entryPoints: [path.join(root, 'source', 'bundle', 'entry.ts')],
-  outfile: out,
+/** What both builds share. */
+const common = {
   bundle: true,
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  minify: true,
   legalComments: 'none',
   metafile: true,
   define: {
     CREWCHIEF_VERSION: JSON.stringify(pkg.version),
+    CREWCHIEF_BUNDLED: 'true',
     'process.env.NODE_ENV': '"production"',
   },
-  // Optional native add-ons the dependencies fall back from; TypeScript machines need tsx,
-  // which the single file does not carry (write user machines as .js).
-  external: ['cpu-features', '*.node', 'pg-native', 'tsx/esm/api'],
+  // CommonJS dependencies require Node's built-ins: give every output file a `require`.
   banner: {
-    js: `#!/usr/bin/env node
-import {createRequire as __ccRequire} from 'node:module';
+    js: `import {createRequire as __ccRequire} from 'node:module';
 const require = __ccRequire(import.meta.url);`,
   },
-  plugins: [shippedPlugin],
   logLevel: 'warning',
-  // cli.tsx sets NODE_ENV at run time for the package; the single file is production always.
+  // cli.tsx sets NODE_ENV at run time for the package; both builds are production always.
   logOverride: {'assign-to-define': 'silent'},
-});
-fs.chmodSync(out, 0o755);
-const bytes = fs.statSync(out).size;
-process.stdout.write(
-  `${path.relative(process.cwd(), out)}: ${(bytes / 1024 / 1024).toFixed(2)} MiB, ${machines.length} machines, ${profileFiles.length} profile files, ${Object.keys(result.metafile.inputs).length} modules\n`,
-);
+};
+
+if (split) {
+  // A fresh directory: chunks are named by their hash, so old ones would pile up.
+  fs.rmSync(out, {recursive: true, force: true});
+  const result = await build({
+    ...common,
+    entryPoints: {crewchief: path.join(root, 'source', 'cli.tsx')},
+    outdir: out,
+    splitting: true,
+    chunkNames: 'chunk-[hash]',
+    // Whitespace and syntax only: a crewchief bug's stack trace keeps the real names.
+    minifyWhitespace: true,
+    minifySyntax: true,
+    // TypeScript machines and the `crewchief` resolve hook use the package's tsx; the
+    // optional native add-ons stay optional.
+    external: ['cpu-features', '*.node', 'pg-native', 'tsx', 'tsx/*'],
+    // (cli.tsx's own #! line starts the entry)
+    plugins: [{name: 'crewchief-ink-trims', setup: inkTrims}],
+  });
+  fs.chmodSync(path.join(out, 'crewchief.js'), 0o755);
+  const files = Object.keys(result.metafile.outputs);
+  const bytes = files.reduce((n, f) => n + fs.statSync(path.resolve(root, f)).size, 0);
+  const entry = fs.statSync(path.join(out, 'crewchief.js')).size;
+  process.stdout.write(
+    `${path.relative(process.cwd(), out)}/: ${files.length} files, ${(bytes / 1024 / 1024).toFixed(2)} MiB (entry ${(entry / 1024).toFixed(0)} KiB), ${Object.keys(result.metafile.inputs).length} modules\n`,
+  );
+} else {
+  const result = await build({
+    ...common,
+    entryPoints: [path.join(root, 'source', 'bundle', 'entry.ts')],
+    outfile: out,
+    minify: true,
+    // Optional native add-ons the dependencies fall back from; TypeScript machines need tsx,
+    // which the single file does not carry (write user machines as .js).
+    external: ['cpu-features', '*.node', 'pg-native', 'tsx/esm/api'],
+    banner: {js: `#!/usr/bin/env node\n${common.banner.js}`},
+    plugins: [shippedPlugin],
+  });
+  fs.chmodSync(out, 0o755);
+  const bytes = fs.statSync(out).size;
+  process.stdout.write(
+    `${path.relative(process.cwd(), out)}: ${(bytes / 1024 / 1024).toFixed(2)} MiB, ${machines.length} machines, ${profileFiles.length} profile files, ${Object.keys(result.metafile.inputs).length} modules\n`,
+  );
+}

@@ -4,7 +4,7 @@
  * cuts the socket: a silently dropped link raises no event, and a query on it would wait
  * for TCP to give up, which takes minutes.
  */
-import pg from 'pg';
+import type pg from 'pg';
 
 export type PgClient = pg.Client;
 
@@ -37,7 +37,10 @@ export interface ConnectOptions {
 
 /** Opens a dedicated client (never a pool: LISTEN and advisory locks belong to one session). */
 export async function connect(url: string, options: ConnectOptions): Promise<PgClient> {
-  const client = new pg.Client({
+  // Loaded on first use: pg (and Node's fetch, which it touches at load) costs ~20 ms of
+  // start-up that a session without a team database never needs.
+  const {default: pgModule} = await import('pg');
+  const client = new pgModule.Client({
     connectionString: url,
     application_name: options.applicationName,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,

@@ -54,9 +54,12 @@ function unpackShipped(id: string, files: Readonly<Record<string, string>>): str
 /** The name a shipped machine carried by the single-file build goes by. */
 const SHIPPED_PREFIX = 'crewchief:';
 
-/** Where the shipped machines are, as importable modules. */
+/**
+ * Where the shipped machines are, as importable modules: machines/ or, built, dist/machines/
+ * (from the package root: the split build's modules live in dist/cli/, tsc's in dist/source/).
+ */
 const machinesDir = (): string =>
-  fromSource ? path.join(packageRoot(), 'machines') : path.resolve(here, '..', '..', 'machines');
+  path.join(packageRoot(), ...(fromSource ? ['machines'] : ['dist', 'machines']));
 
 export const profileDirs = (cwd = process.cwd()): string[] => {
   const dirs = [path.join(cwd, 'profiles'), path.join(packageRoot(), 'profiles')];
@@ -85,7 +88,10 @@ let hookedEsm = false;
 function resolveCrewchief(esm: boolean): void {
   // Under vitest, modules go through vite, which resolves `crewchief` by itself.
   if (shipped || (fromSource && process.env['VITEST'])) return;
-  const index = path.join(here, '..', fromSource ? 'index.ts' : 'index.js');
+  const index = path.join(
+    packageRoot(),
+    ...(fromSource ? ['source', 'index.ts'] : ['dist', 'source', 'index.js']),
+  );
   if (esm && !hookedEsm) {
     hookedEsm = true;
     register('data:text/javascript,' + encodeURIComponent(resolveHook), {
@@ -215,6 +221,12 @@ export async function findSite(nameOrPath: string): Promise<{site: Site; file: s
   if (/[/\\]|\.[cm]?[jt]sx?$/.test(nameOrPath)) {
     const [site] = await loadMachineFile(nameOrPath);
     return {site: site!, file: nameOrPath};
+  }
+  // The machine file named after the site first: `demo rubin` loads one machine, not all.
+  const named = path.join(machinesDir(), `${nameOrPath}${fromSource ? '.ts' : '.js'}`);
+  if (!shipped && fs.existsSync(named)) {
+    const site = (await loadMachineFile(named)).find((s) => s.id === nameOrPath);
+    if (site) return {site, file: named};
   }
   const sites = await shippedSites();
   const found = sites.get(nameOrPath);

@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
+import {packageRoot} from '../runbook/load.js';
 import {shipped} from '../runbook/shipped.js';
 import {shellQuote} from '../transport/shell.js';
 import {simSites} from './programs.js';
@@ -17,9 +18,10 @@ function runnerCommand(): string {
   // The single-file build runs its simulated programs itself.
   if (shipped)
     return `${shellQuote(process.execPath)} ${shellQuote(fileURLToPath(import.meta.url))} __sim`;
+  // Built (by tsc, or the split build in dist/cli/ beside it): dist/source/sim/run.js.
+  const built = path.join(packageRoot(), 'dist', 'source', 'sim', 'run.js');
   if (!import.meta.url.endsWith('.ts'))
-    return `${shellQuote(process.execPath)} ${shellQuote(path.join(here, 'run.js'))}`;
-  const built = path.resolve(here, '..', '..', 'dist', 'source', 'sim', 'run.js');
+    return `${shellQuote(process.execPath)} ${shellQuote(built)}`;
   if (fs.existsSync(built)) return `${shellQuote(process.execPath)} ${shellQuote(built)}`;
   return `${shellQuote(process.execPath)} --import tsx ${shellQuote(path.join(here, 'run.ts'))}`;
 }

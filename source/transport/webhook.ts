@@ -5,9 +5,7 @@
  * 504, honouring `Retry-After` in seconds or as an HTTP date) or the connection fails.
  * Bounded: a few attempts, and never a wait longer than `maxWaitMs`.
  */
-import http from 'node:http';
-import https from 'node:https';
-import tls from 'node:tls';
+import type {ClientRequest} from 'node:http';
 
 export interface WebhookAnswer {
   status: number;
@@ -178,16 +176,20 @@ async function once(url: string, payload: string, options: PostOptions): Promise
   }
 }
 
-function viaNode(
+async function viaNode(
   target: URL,
   payload: string,
   signal: AbortSignal,
   options: PostOptions,
 ): Promise<Raw> {
   if (target.protocol !== 'http:' && target.protocol !== 'https:')
-    return Promise.reject(
-      new Error(`the webhook URL must be http or https, not ${target.protocol}`),
-    );
+    throw new Error(`the webhook URL must be http or https, not ${target.protocol}`);
+  // Loaded at the first post: they are a few ms of every console's start-up otherwise.
+  const [{default: http}, {default: https}, {default: tls}] = await Promise.all([
+    import('node:http'),
+    import('node:https'),
+    import('node:tls'),
+  ]);
   const proxy = proxyFor(target, options.env ?? process.env);
   const secure = target.protocol === 'https:';
   const port = Number(target.port || (secure ? 443 : 80));
@@ -199,7 +201,7 @@ function viaNode(
   return new Promise<Raw>((resolve, reject) => {
     const fail = (error: Error): void => reject(error);
     if (signal.aborted) return fail(new Error('aborted'));
-    const send = (request: http.ClientRequest): void => {
+    const send = (request: ClientRequest): void => {
       const abort = (): void => void request.destroy(new Error('aborted'));
       signal.addEventListener('abort', abort, {once: true});
       request.on('error', fail);

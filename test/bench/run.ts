@@ -22,7 +22,7 @@ import {fleetCases} from './cases/fleet.js';
 import {idleCase, replayCases, startupCases} from './cases/console.js';
 import {outputCases} from './cases/output.js';
 import {pollCase} from './cases/poll.js';
-import {cliJs, repoRoot, startBed, type Bed} from './lib/bed.js';
+import {builtCli, repoRoot, startBed, type Bed} from './lib/bed.js';
 import {have, versionOf} from './lib/proc.js';
 import {judge, newCase, renderTable, toJson, type CaseResult} from './lib/stats.js';
 import {settingsFor, type Settings} from './settings.js';
@@ -91,8 +91,8 @@ function machine(): Record<string, unknown> {
 
 async function main(): Promise<number> {
   const {settings, only, json} = parse();
-  if (!fs.existsSync(cliJs))
-    throw new Error(`${cliJs} is missing: npm run build (npm run bench does)`);
+  if (!fs.existsSync(builtCli))
+    throw new Error(`${builtCli} is missing: npm run build (npm run bench does)`);
   const sshd = process.env['CREWCHIEF_SSHD'] ?? '/usr/sbin/sshd';
   const sshMissing = ['ssh', 'ssh-keygen'].filter((t) => !have(t));
   if (!fs.existsSync(sshd)) sshMissing.push(sshd);
@@ -109,7 +109,7 @@ async function main(): Promise<number> {
 
   const started = Date.now();
   const loadBefore = os.loadavg()[0]!;
-  const built = fs.statSync(cliJs).mtimeMs;
+  const built = fs.statSync(builtCli).mtimeMs;
   let bed: Bed | undefined;
   const cleanup = (): void => {
     void bed?.close().finally(() => process.exit(130));
@@ -165,7 +165,7 @@ async function main(): Promise<number> {
   const date = new Date();
   const heading = `crewchief bench · ${date.toISOString().slice(0, 16).replace('T', ' ')} UTC · ${settings.mode}, ${settings.rounds} rounds · ${String(info['cpu'])} ×${String(info['cores'])} · ${String(info['os'])} · ${String(info['openssh'])} · node ${process.version} · crewchief ${String(info['crewchief'])} · load ${load.before.toFixed(1)} → ${load.after.toFixed(1)}`;
   process.stdout.write(`\n${heading}\n\n${renderTable(cases)}\n`);
-  if (fs.statSync(cliJs).mtimeMs !== built) {
+  if (fs.statSync(builtCli).mtimeMs !== built) {
     process.stdout.write(
       '\nwarning: dist/ was rebuilt while the bench ran (another build in this checkout): results may be disturbed\n',
     );

@@ -18,7 +18,13 @@ export const repoRoot = path.resolve(
   '..',
   '..',
 );
-export const cliJs = path.join(repoRoot, 'dist', 'source', 'cli.js');
+/**
+ * What every case runs: the command a driver runs (`npx crewchief`), bin/crewchief.js. It
+ * starts the split build (dist/cli/) when that is fresh, which `npm run bench` makes sure of.
+ */
+export const cliJs = path.join(repoRoot, 'bin', 'crewchief.js');
+/** The split build bin/ runs: the bench checks it is there, and not rebuilt mid-run. */
+export const builtCli = path.join(repoRoot, 'dist', 'cli', 'crewchief.js');
 
 export interface Bed {
   /** Scratch for journals, machines, profiles. */

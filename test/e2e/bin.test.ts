@@ -1,0 +1,135 @@
+/**
+ * The command a user runs, bin/crewchief.js (what `npx crewchief` and npm's .bin link
+ * start): in a copy of the package, it runs the split build (dist/cli/) when that is
+ * fresh — the demo's console in a real tmux, `--help`, `--version` — and falls back to
+ * the tsc build when the split build is stale or absent, and to the sources through tsx
+ * when both are stale and TypeScript is not installed.
+ */
+import {execa} from 'execa';
+import fs from 'node:fs';
+import path from 'node:path';
+import {afterAll, beforeAll, describe, expect, it} from 'vitest';
+import {tempDir} from '../helpers/fixtures.js';
+import {driverEnv, ensureBuilt, repoRoot, tmuxAvailable, TmuxPane} from '../helpers/tmux.js';
+
+let dir: string;
+/** The copy of the package: bin, dist, source, machines, profiles, package.json. */
+let pkg: string;
+/** A link to its bin/crewchief.js, as npm makes in node_modules/.bin. */
+let link: string;
+let pane: TmuxPane | undefined;
+
+const version = (
+  JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as {version: string}
+).version;
+/** What the copy's tsc build prints instead of running: shows when bin/ picked it. */
+const TSC_MARK = 'the tsc build ran';
+
+const past = new Date(Date.now() - 3_600_000);
+const touchTree = (dir: string, when: Date): void => {
+  for (const entry of fs.readdirSync(dir, {withFileTypes: true, recursive: true})) {
+    if (entry.isFile()) fs.utimesSync(path.join(entry.parentPath, entry.name), when, when);
+  }
+};
+
+beforeAll(() => {
+  ensureBuilt();
+  if (!fs.existsSync(path.join(repoRoot, 'dist', 'cli', 'crewchief.js')))
+    throw new Error('dist/cli/ is missing: npm run build');
+  dir = tempDir('cc-bin-');
+  pkg = path.join(dir, 'crewchief');
+  for (const part of ['bin', 'dist', 'source', 'machines', 'profiles', 'package.json'])
+    fs.cpSync(path.join(repoRoot, part), path.join(pkg, part), {recursive: true});
+  fs.symlinkSync(path.join(repoRoot, 'node_modules'), path.join(pkg, 'node_modules'));
+  // Sources an hour old, both builds fresh; the tsc build's entry replaced by a marker.
+  touchTree(path.join(pkg, 'source'), past);
+  touchTree(path.join(pkg, 'machines'), past);
+  fs.writeFileSync(
+    path.join(pkg, 'dist', 'source', 'cli.js'),
+    `process.stdout.write(${JSON.stringify(`${TSC_MARK}\n`)});\n`,
+  );
+  link = path.join(dir, 'dot-bin', 'crewchief');
+  fs.mkdirSync(path.dirname(link));
+  fs.symlinkSync(path.join('..', 'crewchief', 'bin', 'crewchief.js'), link);
+}, 180_000);
+afterAll(() => {
+  pane?.kill();
+  fs.rmSync(dir, {recursive: true, force: true});
+});
+
+/** `crewchief ARGS` through the link, from an empty directory. */
+const crewchief = (args: string[], env: Record<string, string> = {}) =>
+  execa(link, args, {
+    cwd: dir,
+    reject: false,
+    all: true,
+    stdin: 'ignore',
+    env: {XDG_STATE_HOME: path.join(dir, 'state'), ...env},
+  });
+
+describe('bin/crewchief.js', () => {
+  it('answers --help and --version from the split build', async () => {
+    const help = await crewchief(['--help']);
+    expect(help.exitCode, help.all).toBe(0);
+    expect(help.stdout).toMatch(/^crewchief \S+ — drive a production deployment/);
+    expect(help.stdout).toContain('Exit status:');
+    const shown = await crewchief(['--version']);
+    expect(shown.exitCode, shown.all).toBe(0);
+    expect(shown.stdout).toBe(version);
+    expect(shown.all).not.toContain(TSC_MARK);
+  });
+
+  it.skipIf(!tmuxAvailable())(
+    "draws the demo's console in tmux from the split build",
+    async () => {
+      pane = TmuxPane.start({
+        columns: 120,
+        rows: 40,
+        command: [link, 'demo'],
+        cwd: dir,
+        env: driverEnv({XDG_STATE_HOME: path.join(dir, 'state')}),
+      });
+      const screen = await pane.waitFor('waiting for you', 30_000);
+      expect(screen).toMatch(/^ LIVE .*Rubin T&S deployment .*rubin-tts-demo/m);
+      expect(screen).toContain('1. Log into the bare-metal machines');
+      expect(screen).toMatch(/^\? help/m);
+      expect(screen).not.toContain(TSC_MARK);
+      pane.keys('C-c');
+      await pane.exited();
+    },
+    60_000,
+  );
+
+  it('falls back to the tsc build when the split build is stale, then when it is absent', async () => {
+    const entry = path.join(pkg, 'dist', 'cli', 'crewchief.js');
+    const older = new Date(past.getTime() - 60_000);
+    fs.utimesSync(entry, older, older);
+    const stale = await crewchief(['--version']);
+    expect(stale.stdout).toBe(TSC_MARK);
+    fs.rmSync(path.join(pkg, 'dist', 'cli'), {recursive: true});
+    const absent = await crewchief(['--version']);
+    expect(absent.stdout).toBe(TSC_MARK);
+  });
+
+  it('runs the sources through tsx when no build is fresh and TypeScript is not installed', async () => {
+    // node_modules without typescript (so bin/ cannot build), a source newer than dist/.
+    fs.rmSync(path.join(pkg, 'node_modules'));
+    fs.mkdirSync(path.join(pkg, 'node_modules'));
+    for (const name of fs.readdirSync(path.join(repoRoot, 'node_modules'))) {
+      if (name === 'typescript' || name === '.bin') continue;
+      fs.symlinkSync(
+        path.join(repoRoot, 'node_modules', name),
+        path.join(pkg, 'node_modules', name),
+      );
+    }
+    const cli = path.join(pkg, 'source', 'cli.tsx');
+    const text = fs.readFileSync(cli, 'utf8');
+    const shown = 'process.stdout.write(`${version}\\n`);';
+    expect(text).toContain(shown);
+    fs.writeFileSync(cli, text.replace(shown, 'process.stdout.write(`${version} (sources)\\n`);'));
+    const run = await crewchief(['--version']);
+    expect(run.exitCode, run.all).toBe(0);
+    expect(run.stdout).toBe(`${version} (sources)`);
+    expect(run.all).not.toContain('building dist/');
+  }, 60_000);
+});
