@@ -120,11 +120,18 @@ const common = {
     CREWCHIEF_VERSION: JSON.stringify(pkg.version),
     CREWCHIEF_BUNDLED: 'true',
     'process.env.NODE_ENV': '"production"',
+    // CommonJS dependencies that name their own file (ssh2's Emscripten poly1305 module
+    // reads __dirname at load): the output file's, under names nothing else declares.
+    __dirname: '__ccDirname',
+    __filename: '__ccFilename',
   },
   // CommonJS dependencies require Node's built-ins: give every output file a `require`.
   banner: {
     js: `import {createRequire as __ccRequire} from 'node:module';
-const require = __ccRequire(import.meta.url);`,
+import {dirname as __ccDir} from 'node:path';
+import {fileURLToPath as __ccPath} from 'node:url';
+const require = __ccRequire(import.meta.url);
+const __ccFilename = __ccPath(import.meta.url), __ccDirname = __ccDir(__ccFilename);`,
   },
   logLevel: 'warning',
   // cli.tsx sets NODE_ENV at run time for the package; both builds are production always.

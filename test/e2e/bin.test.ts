@@ -1,7 +1,8 @@
 /**
  * The command a user runs, bin/crewchief.js (what `npx crewchief` and npm's .bin link
  * start): in a copy of the package, it runs the split build (dist/cli/) when that is
- * fresh — the demo's console in a real tmux, `--help`, `--version` — and falls back to
+ * fresh — the demo's console in a real tmux, `--help`, `--version`, a command over a real
+ * sshd (ssh2 is bundled into a chunk) — and falls back to
  * the tsc build when the split build is stale or absent, and to the sources through tsx
  * when both are stale and TypeScript is not installed.
  */
@@ -9,7 +10,8 @@ import {execa} from 'execa';
 import fs from 'node:fs';
 import path from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
-import {tempDir} from '../helpers/fixtures.js';
+import {startSshLab} from '../harness/sshd.js';
+import {tempDir, writeMachine} from '../helpers/fixtures.js';
 import {driverEnv, ensureBuilt, repoRoot, tmuxAvailable, TmuxPane} from '../helpers/tmux.js';
 
 let dir: string;
@@ -99,6 +101,43 @@ describe('bin/crewchief.js', () => {
     },
     60_000,
   );
+
+  it('runs a command over SSH from the split build', async () => {
+    const lab = await startSshLab({aliases: 1});
+    try {
+      const machine = writeMachine(
+        dir,
+        'over-ssh',
+        `export default site({id: 'over-ssh', title: 'over ssh', phases: [phase({id: 'p', title: 'P', steps: [command({id: 'hello', title: 'say hello', on: 'all', run: 'echo hello from $(hostname)'})]})]});`,
+      );
+      const profile = path.join(dir, 'over-ssh.yaml');
+      fs.writeFileSync(
+        profile,
+        [
+          'site: over-ssh',
+          'transport: ssh',
+          'ssh:',
+          `  config: ${lab.configFile}`,
+          `  known_hosts: ${lab.knownHostsFile}`,
+          `  identity: ${lab.keyPath}`,
+          'hosts:',
+          '  h01: {}',
+          'groups:',
+          '  all: [h01]',
+          '',
+        ].join('\n'),
+      );
+      const run = await crewchief(['run', machine, '--profile', profile, '--plain', '--yes'], {
+        CREWCHIEF_DRIVER: 'ana@bastion',
+      });
+      expect(run.exitCode, run.all).toBe(0);
+      expect(run.all).toMatch(/h01.*hello from /);
+      expect(run.all).toContain('session finished');
+      expect(run.all).not.toContain(TSC_MARK);
+    } finally {
+      await lab.close();
+    }
+  }, 60_000);
 
   it('falls back to the tsc build when the split build is stale, then when it is absent', async () => {
     const entry = path.join(pkg, 'dist', 'cli', 'crewchief.js');
