@@ -41,19 +41,23 @@ function scavengeEvery(bytes: number): void {
   sinceScavenge += bytes;
   if (sinceScavenge < SCAVENGE_EVERY_BYTES) return;
   sinceScavenge = 0;
-  if (collect === undefined) {
-    collect = null;
-    try {
-      v8.setFlagsFromString('--expose-gc');
-      const gc: unknown = vm.runInNewContext('typeof gc === "function" ? gc : undefined');
-      if (typeof gc === 'function') collect = gc as Collect;
-    } catch {
-      // no early collection
-    } finally {
-      v8.setFlagsFromString('--no-expose-gc');
-    }
-  }
+  if (collect === undefined) collect = findCollect();
   collect?.({type: 'minor'});
+}
+
+function findCollect(): Collect | null {
+  // Started with --expose-gc: that one, and the flag stays as it was.
+  const global = (globalThis as {gc?: unknown}).gc;
+  if (typeof global === 'function') return global as Collect;
+  try {
+    v8.setFlagsFromString('--expose-gc');
+    const gc: unknown = vm.runInNewContext('typeof gc === "function" ? gc : undefined');
+    return typeof gc === 'function' ? (gc as Collect) : null;
+  } catch {
+    return null;
+  } finally {
+    v8.setFlagsFromString('--no-expose-gc');
+  }
 }
 
 export interface OutputRecorderOptions {
