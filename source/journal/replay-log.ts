@@ -24,9 +24,64 @@ export interface ReplayLog {
   append(entries: readonly JournalEntry[]): void;
 }
 
+/** Numbers in a typed array that grows (8 bytes each, no boxes, no holes). */
+export class NumberList {
+  private data: Float64Array;
+  length = 0;
+
+  constructor(capacity = 1024) {
+    this.data = new Float64Array(capacity);
+  }
+
+  push(value: number): void {
+    if (this.length === this.data.length) {
+      const more = new Float64Array(this.data.length * 2);
+      more.set(this.data);
+      this.data = more;
+    }
+    this.data[this.length++] = value;
+  }
+
+  /** Entry `i`, or NaN past the end. */
+  get(i: number): number {
+    return i >= 0 && i < this.length ? this.data[i]! : NaN;
+  }
+}
+
+/** The minute a time was last read in, and its ms since the epoch. */
+let minuteKey = '';
+let minuteMs = NaN;
+const digit = (text: string, i: number): number => {
+  const d = text.charCodeAt(i) - 48;
+  return d >= 0 && d <= 9 ? d : NaN;
+};
+
+/**
+ * An ISO time's ms since the epoch, as `Date.parse` gives it. A writer's time
+ * (`2026-11-22T08:00:01.234Z`) is read from its seconds and ms, the minute parsed once for
+ * all the entries in it; any other form goes to `Date.parse`.
+ */
+export function timeMs(text: string): number {
+  if (
+    text.length !== 24 ||
+    text.charCodeAt(23) !== 90 /* Z */ ||
+    text.charCodeAt(16) !== 58 /* : */ ||
+    text.charCodeAt(19) !== 46 /* . */
+  )
+    return Date.parse(text);
+  const s = digit(text, 17) * 10 + digit(text, 18);
+  const ms = digit(text, 20) * 100 + digit(text, 21) * 10 + digit(text, 22);
+  if (!(s < 60 && ms < 1000)) return Date.parse(text);
+  if (!text.startsWith(minuteKey) || minuteKey.length !== 16) {
+    minuteKey = text.slice(0, 16);
+    minuteMs = Date.parse(`${minuteKey}:00.000Z`);
+  }
+  return minuteMs + s * 1000 + ms;
+}
+
 /** What every log keeps per entry: the time, phase starts and the plan's titles. */
 abstract class IndexedLog implements ReplayLog {
-  protected readonly times: number[] = [];
+  protected readonly times = new NumberList();
   readonly phases: {index: number; phase: string}[] = [];
   private titles = new Map<string, string>();
 
@@ -35,7 +90,7 @@ abstract class IndexedLog implements ReplayLog {
   }
 
   at(i: number): number {
-    return this.times[i] ?? NaN;
+    return this.times.get(i);
   }
 
   phaseTitle(id: string): string {
@@ -50,7 +105,7 @@ abstract class IndexedLog implements ReplayLog {
       if (e.type === 'phase-entered') this.phases.push({index: this.times.length, phase: e.phase});
       else if (e.type === 'session-opened' && !this.titles.size)
         this.titles = new Map(e.plan.phases.map((p) => [p.id, p.title]));
-      this.times.push(Date.parse(e.time));
+      this.times.push(timeMs(e.time));
     }
   }
 }
@@ -83,7 +138,8 @@ const WINDOW = 2048;
  * are kept in memory after the file's.
  */
 export class FileLog extends IndexedLog {
-  private readonly starts: number[] = [];
+  /** Where each entry's line starts in the file. */
+  private readonly starts = new NumberList();
   private end = 0;
   private window: {from: number; entries: JournalEntry[]} = {from: 0, entries: []};
   private readonly later: JournalEntry[] = [];
@@ -96,7 +152,7 @@ export class FileLog extends IndexedLog {
   add(entries: JournalEntry[], starts: readonly number[], ends: readonly number[]): void {
     const from = this.starts.length;
     this.index(entries);
-    for (const s of starts) this.starts.push(s);
+    for (let i = 0; i < starts.length; i++) this.starts.push(starts[i]!);
     this.end = ends.at(-1) ?? this.end;
     this.window = {from, entries};
   }
@@ -125,8 +181,8 @@ export class FileLog extends IndexedLog {
 
   /** Reads entries `[from, to)` back from the file (they were checked once; again now). */
   private read(from: number, to: number): {from: number; entries: JournalEntry[]} {
-    const start = this.starts[from]!;
-    const stop = to < this.starts.length ? this.starts[to]! : this.end;
+    const start = this.starts.get(from);
+    const stop = to < this.starts.length ? this.starts.get(to) : this.end;
     const buf = Buffer.allocUnsafe(stop - start);
     const fd = fs.openSync(this.file, 'r');
     try {
@@ -141,8 +197,8 @@ export class FileLog extends IndexedLog {
     }
     const entries: JournalEntry[] = [];
     for (let i = from; i < to; i++) {
-      const lineStart = this.starts[i]! - start;
-      const lineEnd = (i + 1 < to ? this.starts[i + 1]! : stop) - start - 1;
+      const lineStart = this.starts.get(i) - start;
+      const lineEnd = (i + 1 < to ? this.starts.get(i + 1) : stop) - start - 1;
       entries.push(parseLineBytes(buf, lineStart, lineEnd));
     }
     return {from, entries};

@@ -585,6 +585,9 @@ function markCommand(
   return commands;
 }
 
+/** Where flattening reads a character to (a side effect the compiler keeps). */
+let _flattened = 0;
+
 /**
  * Folds `entries[from..to)`, all `output`, at once: the maps are copied once per run, not
  * once per chunk, and each host's tail is cut once (the same text as chunk by chunk).
@@ -615,6 +618,13 @@ function foldOutputRun(
       bytes: prev.bytes + (bytes ? bytes.length : Buffer.byteLength(e.text!)),
     };
   }
+  // A host's tail, built by `+` chunk after chunk, is a rope of every chunk's string (a
+  // node and a header each: at a million lines of output, ~50 MB over the text itself).
+  // Flattened once per run, it is one string, and the chunks are garbage. Not for a lone
+  // entry (fold): copying the tail for every chunk would cost more than it gives.
+  if (to - from > 1)
+    for (const step of copied)
+      for (const view of Object.values(output[step]!)) _flattened ^= view.text.charCodeAt(0) | 0;
   const last = entries[to - 1] as JournalEntry;
   return {
     ...state,

@@ -3,8 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import {afterEach, describe, expect, it} from 'vitest';
 import type {JournalEntry} from '../../source/journal/events.js';
-import {JournalWriter, parseJournal, readJournal} from '../../source/journal/file.js';
-import {JournalScanner} from '../../source/journal/scan.js';
+import {formatEntry, JournalWriter, parseJournal, readJournal} from '../../source/journal/file.js';
+import {timeMs} from '../../source/journal/replay-log.js';
+import {JournalScanner, verifySeal} from '../../source/journal/scan.js';
 import {fold, foldAll, initialState} from '../../source/store/fold.js';
 
 const dirs: string[] = [];
@@ -84,5 +85,56 @@ describe('the journal scanner', () => {
     const oneByOne = entries.reduce(fold, initialState());
     expect(foldAll(entries)).toEqual(oneByOne);
     expect(oneByOne.output['p/a']?.['h1']?.text.length).toBe(64 * 1024);
+  });
+
+  it('reads a sealed file as the line-by-line check does, and a changed one line by line', () => {
+    const file = writeJournal();
+    const text = fs.readFileSync(file, 'utf8');
+    const strict = parseJournal(text, file);
+    // Sealed and whole: the same entries and the same seal facts as the full check.
+    const sealed = readJournal(file);
+    expect(sealed.entries).toEqual(strict.entries);
+    expect(sealed.closedOver).toEqual(strict.closedOver);
+    expect(sealed.damage).toEqual([]);
+    expect(verifySeal(sealed)).toBe('sealed');
+
+    // A line with a broken checksum: found, at its byte offset, though the close is sealed.
+    const damaged = text.replace('"text":"p/a 300 ', '"text":"p/a 3O0 ');
+    fs.writeFileSync(file, damaged);
+    const read = readJournal(file);
+    expect(read.damage).toHaveLength(1);
+    expect(read.damage).toEqual(parseJournal(damaged, file).damage);
+    expect(read.damage[0]!.offset).toBe(
+      Buffer.byteLength(damaged.slice(0, damaged.indexOf('3O0')).replace(/[^\n]*$/, '')),
+    );
+
+    // A line rewritten with a checksum that matches it: only the seal can tell.
+    const lines = text.split('\n');
+    const at = lines.findIndex((l) => l.includes('"text":"p/b 5 '));
+    const entry = JSON.parse(lines[at]!) as JournalEntry & {sum?: string};
+    delete entry.sum;
+    lines[at] = formatEntry({...entry, text: 'forged\n'} as JournalEntry).trimEnd();
+    fs.writeFileSync(file, lines.join('\n'));
+    const forged = readJournal(file);
+    expect(forged.damage).toEqual([]);
+    expect(forged.entries[at - 1]).toMatchObject({text: 'forged\n'});
+    expect(verifySeal(forged)).toBe('broken');
+  });
+
+  it("reads a writer's time as Date.parse does", () => {
+    for (const t of [
+      '2026-11-22T08:00:00.000Z',
+      '2026-11-22T08:00:59.999Z',
+      '2026-11-22T08:01:00.001Z',
+      '2026-11-22T08:00:07.120Z',
+      '2026-12-31T23:59:59.999Z',
+      '2027-01-01T00:00:00.000Z',
+      '2026-11-22T08:00:60.000Z',
+      '2026-11-22T08:0x:00.000Z',
+      '2026-11-22T08:00:00Z',
+      '2026-11-22T08:00:00.000+01:00',
+      'not a time',
+    ])
+      expect([t, timeMs(t)]).toEqual([t, Date.parse(t)]);
   });
 });
