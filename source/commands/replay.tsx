@@ -9,26 +9,21 @@
  * it seeks). After the last entry the reader's end fact — sealed, closed, open, damaged —
  * is folded in like an event, so every view says how the journal ended.
  */
+import fs from 'node:fs';
+import {fileURLToPath} from 'node:url';
+import {Worker} from 'node:worker_threads';
 import type {JournalEntry} from '../journal/events.js';
 import {describeDamage, readJournal} from '../journal/file.js';
-import {FileLog, MemoryLog, type ReplayLog} from '../journal/replay-log.js';
-import {journalEnd, scanJournalFile, type JournalDamage, type JournalEnd} from '../journal/scan.js';
-import {parseSize, writeCast} from './cast.js';
+import {FileLog, MemoryLog, type FileLogParts, type ReplayLog} from '../journal/replay-log.js';
+import {journalEnd, type JournalEnd} from '../journal/scan.js';
+import {readFile, type Read} from './replay-read.js';
 import {EXIT} from '../services/exit.js';
 import {onInterrupt} from '../services/interrupt.js';
-import {
-  feed,
-  fileTailSource,
-  jsonView,
-  plainView,
-  replayClockSource,
-  sequence,
-  storeSink,
-  type Clock,
-  type EventSource,
-} from '../services/pipeline.js';
+// The pipeline and the console are loaded when needed: the console's journal starts
+// being read (on its own thread) before they are.
+import type {Clock, EventSource, Sink} from '../services/pipeline.js';
 import {createSessionStore, type SessionStoreApi} from '../store/store.js';
-import {ReplayPlayer, type PlayerOptions} from '../ui/replay-player.js';
+import {ReplayPlayer, type PlayerOptions, type PlayerParts} from '../ui/replay-player.js';
 
 export interface ReplayOptions {
   plain: boolean;
@@ -52,40 +47,7 @@ export interface ReplayOptions {
   clock?: Clock;
 }
 
-/** What reading a journal gave: how it ended, and what was wrong with it. */
-export interface Read {
-  end: JournalEnd;
-  damage: readonly JournalDamage[];
-  warnings: readonly string[];
-  lastSeq: number;
-}
-
-/**
- * Reads a journal file in one pass, handing each batch of entries (up to the first damaged
- * line) to `batch` as it is parsed and checked.
- */
-function readFile(
-  file: string,
-  batch: (entries: JournalEntry[], starts: number[], ends: number[]) => void,
-): Read {
-  let last: JournalEntry | undefined;
-  let events = 0;
-  const scan = scanJournalFile(
-    file,
-    (entries, starts, ends) => {
-      last = entries.at(-1);
-      events += entries.length;
-      batch(entries, starts, ends);
-    },
-    {untilDamage: true},
-  );
-  return {
-    end: journalEnd(scan, last, events),
-    damage: scan.damage,
-    warnings: scan.warnings,
-    lastSeq: last?.seq ?? 0,
-  };
-}
+export type {Read} from './replay-read.js';
 
 /** A session from the PostgreSQL mirror (its lines are verbatim: the seal is checked), in memory. */
 async function readMirror(url: string, session: string): Promise<Read & {log: MemoryLog}> {
@@ -142,6 +104,7 @@ async function replayPlain(
   store: SessionStoreApi,
   options: ReplayOptions,
 ): Promise<number> {
+  const {feed, jsonView, plainView, replayClockSource, sequence, storeSink} = await pipeline();
   const write = options.write ?? ((line: string) => void process.stdout.write(`${line}\n`));
   const sink = storeSink(store, options.json ? jsonView(write) : plainView(write));
   const speed = options.speed ?? 0;
@@ -175,7 +138,10 @@ async function replayPlain(
         ...(follow ? {} : {end: read.end}),
       })
     : doneSource(follow ? [] : [read.end]);
-  const feeding = feed(follow ? sequence(recorded, tail(file, read.lastSeq)) : recorded, sink);
+  const feeding = feed(
+    follow ? sequence(recorded, await tail(file, read.lastSeq)) : recorded,
+    sink,
+  );
   await Promise.race([follow ? feeding.ended : recorded.played, interrupted]);
   await feeding.stop();
   offInterrupt();
@@ -197,22 +163,13 @@ export interface LoadedReplay {
 export async function loadReplay(
   file: string,
   store: SessionStoreApi,
-  options: Pick<ReplayOptions, 'speed' | 'follow' | 'journalDb'> &
-    Pick<PlayerOptions, 'now' | 'setTimer' | 'clearTimer'> = {},
+  options: LoadOptions = {},
 ): Promise<LoadedReplay> {
-  const {speed, follow, journalDb, ...clock} = options;
-  const make = (log: ReplayLog) =>
-    new ReplayPlayer(store, log, {
-      // --speed 0 starts at the end; stepping back plays at the fastest speed.
-      speed: speed === 0 ? 256 : (speed ?? 10),
-      follow: !!follow,
-      take: storeSink(store).take,
-      ...clock,
-    });
+  const make = playerFor(store, options, (await pipeline()).storeSink(store).take);
   let read: Read;
   let player: ReplayPlayer;
-  if (journalDb) {
-    const mirror = await readMirror(journalDb, file);
+  if (options.journalDb) {
+    const mirror = await readMirror(options.journalDb, file);
     player = make(mirror.log);
     player.loaded();
     read = mirror;
@@ -225,21 +182,115 @@ export async function loadReplay(
       made.loaded();
     });
   }
-  const following = !!follow && !read.damage.length;
+  return ready(player, read, options);
+}
+
+type LoadOptions = Pick<ReplayOptions, 'speed' | 'follow' | 'journalDb'> &
+  Pick<PlayerOptions, 'now' | 'setTimer' | 'clearTimer'>;
+
+/** Makes the player over a log. */
+const playerFor =
+  (store: SessionStoreApi, options: LoadOptions, take: Sink['take']) =>
+  (log: ReplayLog): ReplayPlayer => {
+    const {speed, follow, journalDb: _db, ...clock} = options;
+    return new ReplayPlayer(store, log, {
+      // --speed 0 starts at the end; stepping back plays at the fastest speed.
+      speed: speed === 0 ? 256 : (speed ?? 10),
+      follow: !!follow,
+      take,
+      ...clock,
+    });
+  };
+
+/** The loaded player with the end fact (unless following). */
+function ready(player: ReplayPlayer, read: Read, options: LoadOptions): LoadedReplay {
+  const following = !!options.follow && !read.damage.length;
   if (!following) player.endWith(read.end);
   return {player, read, following};
 }
+
+/**
+ * Up to this size a journal is read on a thread of its own: the read is then held twice
+ * for a moment (the reading thread's state, and its copy here), which a long journal's
+ * memory cannot afford; it is read here, streamed, as {@link loadReplay} does.
+ */
+const WORKER_MAX_BYTES = 64 << 20;
+
+/** Where the reading thread's module is: next to this one, or (bundled) in dist/source. */
+function workerFile(): string | undefined {
+  for (const rel of [
+    './replay-worker.js',
+    '../source/commands/replay-worker.js',
+    './source/commands/replay-worker.js',
+  ]) {
+    const candidate = fileURLToPath(new URL(rel, import.meta.url));
+    if (fs.existsSync(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+/**
+ * {@link loadReplay} for a journal file on a thread of its own (commands/replay-worker.ts),
+ * so that the main thread can load the console meanwhile. The same scan, player and
+ * checkpoints; the state comes back copied, the offsets and times moved. Undefined when
+ * that thread cannot be used (a long journal, no thread module, a thread that failed):
+ * then the caller reads here.
+ */
+export function loadInWorker(
+  file: string,
+  store: SessionStoreApi,
+  options: LoadOptions,
+  /** The thread's module (tests: the built one). */
+  script = workerFile(),
+): Promise<LoadedReplay> | undefined {
+  let size: number;
+  try {
+    size = fs.statSync(file).size;
+  } catch {
+    return undefined; // (the read here says why)
+  }
+  if (!script || size > WORKER_MAX_BYTES) return undefined;
+  const worker = new Worker(script, {workerData: {file}});
+  const answer = new Promise<WorkerAnswer | undefined>((resolve) => {
+    worker.once('message', (message: WorkerAnswer) => {
+      void worker.terminate();
+      resolve(message);
+    });
+    worker.once('error', () => resolve(undefined));
+    worker.once('exit', () => resolve(undefined));
+  });
+  return (async () => {
+    const [message, {storeSink}] = await Promise.all([answer, pipeline()]);
+    // A thread that failed (not the journal: that is said as here) leaves it to this one.
+    if (!message || ('error' in message && !message.journal))
+      return loadReplay(file, store, options);
+    if ('error' in message) throw new Error(message.error);
+    const player = playerFor(
+      store,
+      options,
+      storeSink(store).take,
+    )(FileLog.from(file, message.log));
+    player.restore(message.player);
+    return ready(player, message.read, options);
+  })();
+}
+
+/** What the reading thread answers. */
+type WorkerAnswer =
+  {read: Read; log: FileLogParts; player: PlayerParts} | {error: string; journal: boolean};
 
 async function replayConsole(
   file: string,
   store: SessionStoreApi,
   options: ReplayOptions,
 ): Promise<number> {
-  // The console, loaded while the journal is read (start-up and reading overlap).
+  // The journal is read on a thread of its own while the console loads here (on two
+  // cores they overlap); a long journal is read here, after.
+  const loading = options.journalDb ? undefined : loadInWorker(file, store, options);
   const console = import('../ui/render.js');
   let loaded: LoadedReplay;
   try {
-    loaded = await loadReplay(file, store, options);
+    loaded = await (loading ?? loadReplay(file, store, options));
   } catch (error) {
     process.stderr.write(`crewchief: ${(error as Error).message}\n`);
     return 4;
@@ -252,7 +303,9 @@ async function replayConsole(
   const offInterrupt = onInterrupt(() => stop());
   // Following: the file as it grows goes to the player, which plays it at the live edge.
   const feeding = following
-    ? feed(tail(file, read.lastSeq), {take: (more) => player.append(more as JournalEntry[])})
+    ? (await pipeline()).feed(await tail(file, read.lastSeq), {
+        take: (more) => player.append(more as JournalEntry[]),
+      })
     : undefined;
   // --speed 0: straight to the end (the controls still go back from there).
   if (options.speed === 0) player.end();
@@ -267,9 +320,11 @@ async function replayConsole(
   return read.damage.length ? EXIT.journal : EXIT.ok;
 }
 
+const pipeline = () => import('../services/pipeline.js');
+
 /** The file as it grows, after `afterSeq`. */
-const tail = (file: string, afterSeq: number): EventSource =>
-  fileTailSource(file, {
+const tail = async (file: string, afterSeq: number): Promise<EventSource> =>
+  (await pipeline()).fileTailSource(file, {
     afterSeq,
     onProblem: (text) => process.stderr.write(`warning: ${text}\n`),
   });
@@ -305,6 +360,7 @@ async function castOf(file: string, options: ReplayOptions): Promise<number> {
   const firstDamage = read.damage[0]?.line;
   const entries =
     firstDamage === undefined ? read.entries : read.entries.filter((_, i) => i + 2 < firstDamage);
+  const {parseSize, writeCast} = await import('./cast.js');
   const size = parseSize(options.size);
   if (!size) {
     process.stderr.write('crewchief: --size expects COLSxROWS, e.g. 100x32 (at least 40x10)\n');

@@ -46,6 +46,18 @@ export class NumberList {
   get(i: number): number {
     return i >= 0 && i < this.length ? this.data[i]! : NaN;
   }
+
+  /** The numbers, in an array of their own (to hand to another thread). */
+  toArray(): Float64Array {
+    return this.data.slice(0, this.length);
+  }
+
+  static of(values: Float64Array): NumberList {
+    const list = new NumberList(0);
+    list.data = values;
+    list.length = values.length;
+    return list;
+  }
 }
 
 /** The minute a time was last read in, and its ms since the epoch. */
@@ -81,9 +93,9 @@ export function timeMs(text: string): number {
 
 /** What every log keeps per entry: the time, phase starts and the plan's titles. */
 abstract class IndexedLog implements ReplayLog {
-  protected readonly times = new NumberList();
+  protected times = new NumberList();
   readonly phases: {index: number; phase: string}[] = [];
-  private titles = new Map<string, string>();
+  protected titles = new Map<string, string>();
 
   get length(): number {
     return this.times.length;
@@ -129,6 +141,15 @@ export class MemoryLog extends IndexedLog {
   }
 }
 
+/** A {@link FileLog}'s index of a file, as it crosses to another thread. */
+export interface FileLogParts {
+  starts: Float64Array;
+  times: Float64Array;
+  end: number;
+  phases: readonly {index: number; phase: string}[];
+  titles: [string, string][];
+}
+
 /** Lines read back at a time when the player moves on. */
 const WINDOW = 2048;
 
@@ -139,7 +160,7 @@ const WINDOW = 2048;
  */
 export class FileLog extends IndexedLog {
   /** Where each entry's line starts in the file. */
-  private readonly starts = new NumberList();
+  private starts = new NumberList();
   private end = 0;
   private window: {from: number; entries: JournalEntry[]} = {from: 0, entries: []};
   private readonly later: JournalEntry[] = [];
@@ -160,6 +181,28 @@ export class FileLog extends IndexedLog {
   append(entries: readonly JournalEntry[]): void {
     this.index(entries);
     for (const e of entries) this.later.push(e);
+  }
+
+  /** What the log knows of the file, to be sent to another thread ({@link FileLog.from}). */
+  parts(): FileLogParts {
+    return {
+      starts: this.starts.toArray(),
+      times: this.times.toArray(),
+      end: this.end,
+      phases: this.phases,
+      titles: [...this.titles],
+    };
+  }
+
+  /** The log another thread read ({@link FileLog.parts}); lines are read back from `file`. */
+  static from(file: string, parts: FileLogParts): FileLog {
+    const log = new FileLog(file);
+    log.starts = NumberList.of(parts.starts);
+    log.times = NumberList.of(parts.times);
+    log.end = parts.end;
+    log.phases.push(...parts.phases);
+    log.titles = new Map(parts.titles);
+    return log;
   }
 
   slice(from: number, to: number): JournalEntry[] {

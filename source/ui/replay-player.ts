@@ -8,7 +8,7 @@ import type {JournalEntry} from '../journal/events.js';
 import {MemoryLog, type ReplayLog} from '../journal/replay-log.js';
 import type {JournalEnd} from '../journal/scan.js';
 import {fold, initialState, type FoldItem, type SessionState} from '../store/fold.js';
-import type {SessionStoreApi} from '../store/store.js';
+import type {SessionStore, SessionStoreApi} from '../store/store.js';
 import type {ReplayControls} from './app.js';
 import type {ReplayPosition} from './components/replay-bar.js';
 import {parseDuration} from '../runbook/duration.js';
@@ -24,6 +24,14 @@ const CHECKPOINT_EVERY = 2048;
 /** At most this many: past it, every other one goes and the spacing doubles. */
 const MAX_CHECKPOINTS = 64;
 const SPEEDS = [0.25, 0.5, 1, 2, 4, 8, 16, 32, 64, 128, 256];
+
+/** A loaded player's position, checkpoints and state, as they cross to another thread. */
+export interface PlayerParts {
+  index: number;
+  every: number;
+  checkpoints: [number, SessionState][];
+  state: SessionState;
+}
 
 export interface PlayerOptions {
   /** 1 = as it happened. */
@@ -93,6 +101,33 @@ export class ReplayPlayer implements ReplayControls {
    */
   loaded(): void {
     this.forward(this.entries.length);
+  }
+
+  /**
+   * Where loading left the player (it stands at the end of what was read), without the
+   * store's functions: to be sent from the thread that read the journal ({@link restore}).
+   */
+  loadedParts(): PlayerParts {
+    const strip = (state: SessionState): SessionState => {
+      const {apply: _a, applyMany: _m, reset: _r, ...rest} = state as SessionStore;
+      return rest;
+    };
+    return {
+      index: this.index,
+      every: this.every,
+      checkpoints: [...this.checkpoints].map(([at, state]) => [at, strip(state)]),
+      state: strip(this.store.getState()),
+    };
+  }
+
+  /** Stands where another thread's player was after loading ({@link loadedParts}). */
+  restore(parts: PlayerParts): void {
+    this.index = parts.index;
+    this.every = parts.every;
+    this.checkpoints.clear();
+    for (const [at, state] of parts.checkpoints) this.checkpoints.set(at, state);
+    this.setState(parts.state);
+    this.changed();
   }
 
   /** The reader's fact about the journal's end, folded in at every position. */
