@@ -588,9 +588,26 @@ function markCommand(
 /** Where flattening reads a character to (a side effect the compiler keeps). */
 let _flattened = 0;
 
+/** One host's output within a run: its view before, and the pieces added since. */
+interface HostRun {
+  byHost: Record<string, OutputView>;
+  host: string;
+  prev: OutputView;
+  /** The tail so far without `parts`. */
+  text: string;
+  parts: string[];
+  length: number;
+  bytes: number;
+}
+
+const cut = (text: string): string =>
+  text.length > OUTPUT_TAIL_CHARS ? text.slice(-OUTPUT_TAIL_CHARS) : text;
+
 /**
  * Folds `entries[from..to)`, all `output`, at once: the maps are copied once per run, not
- * once per chunk, and each host's tail is cut once (the same text as chunk by chunk).
+ * once per chunk, each host's pieces are joined and its tail cut once (the same text as
+ * chunk by chunk: the tail of a tail and more is the tail of the whole), and a host's view
+ * is made once per run.
  */
 function foldOutputRun(
   state: SessionState,
@@ -600,36 +617,53 @@ function foldOutputRun(
 ): SessionState {
   const output = {...state.output};
   const copied = new Set<string>();
+  const runs = new Map<Record<string, OutputView>, Map<string, HostRun>>();
+  let last: HostRun | undefined;
   for (let i = from; i < to; i++) {
     const e = entries[i]!;
     if (e.type !== 'output') continue;
-    let byHost = output[e.step] as Record<string, OutputView> | undefined;
-    if (!byHost || !copied.has(e.step)) {
-      byHost = {...byHost};
-      output[e.step] = byHost;
-      copied.add(e.step);
+    let run = last;
+    if (!run || run.host !== e.host || output[e.step] !== run.byHost) {
+      let byHost = output[e.step] as Record<string, OutputView> | undefined;
+      if (!byHost || !copied.has(e.step)) {
+        byHost = {...byHost};
+        output[e.step] = byHost;
+        copied.add(e.step);
+      }
+      let hosts = runs.get(byHost);
+      if (!hosts) runs.set(byHost, (hosts = new Map()));
+      run = hosts.get(e.host);
+      if (!run) {
+        const prev = byHost[e.host] ?? {text: '', bytes: 0, omitted: 0};
+        run = {byHost, host: e.host, prev, text: prev.text, parts: [], length: 0, bytes: 0};
+        hosts.set(e.host, run);
+      }
+      last = run;
     }
-    const prev = byHost[e.host] ?? {text: '', bytes: 0, omitted: 0};
     const bytes = e.text === undefined ? Buffer.from(e.b64 ?? '', 'base64') : undefined;
-    const text = prev.text + (e.text ?? escapeBytes(bytes!));
-    byHost[e.host] = {
-      ...prev,
-      text: text.length > OUTPUT_TAIL_CHARS ? text.slice(-OUTPUT_TAIL_CHARS) : text,
-      bytes: prev.bytes + (bytes ? bytes.length : Buffer.byteLength(e.text!)),
-    };
+    const piece = e.text ?? escapeBytes(bytes!);
+    run.parts.push(piece);
+    run.length += piece.length;
+    run.bytes += bytes ? bytes.length : Buffer.byteLength(e.text!);
+    // A long run (a flood of output) is cut as it goes: never more than twice the tail.
+    if (run.length > 2 * OUTPUT_TAIL_CHARS) {
+      run.text = cut(run.text + run.parts.join(''));
+      run.parts = [];
+      run.length = 0;
+    }
   }
-  // A host's tail, built by `+` chunk after chunk, is a rope of every chunk's string (a
-  // node and a header each: at a million lines of output, ~50 MB over the text itself).
-  // Flattened once per run, it is one string, and the chunks are garbage. Not for a lone
-  // entry (fold): copying the tail for every chunk would cost more than it gives.
-  if (to - from > 1)
-    for (const step of copied)
-      for (const view of Object.values(output[step]!)) _flattened ^= view.text.charCodeAt(0) | 0;
-  const last = entries[to - 1] as JournalEntry;
+  for (const hosts of runs.values())
+    for (const run of hosts.values()) {
+      const text = cut(run.parts.length ? run.text + run.parts.join('') : run.text);
+      // One string, not a rope of runs (a node and a header each, over a long replay).
+      if (to - from > 1) _flattened ^= text.charCodeAt(0) | 0;
+      run.byHost[run.host] = {...run.prev, text, bytes: run.prev.bytes + run.bytes};
+    }
+  const lastEntry = entries[to - 1] as JournalEntry;
   return {
     ...state,
-    lastSeq: last.seq,
-    lastTime: last.time,
+    lastSeq: lastEntry.seq,
+    lastTime: lastEntry.time,
     events: state.events + (to - from),
     output,
   };

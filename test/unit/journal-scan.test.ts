@@ -87,6 +87,30 @@ describe('the journal scanner', () => {
     expect(oneByOne.output['p/a']?.['h1']?.text.length).toBe(64 * 1024);
   });
 
+  it('folds one long run of output (a flood, two hosts, two steps) as chunk by chunk', () => {
+    const {entries} = readJournal(writeJournal());
+    const opened = entries.filter((e) => e.type !== 'output' && e.type !== 'notice');
+    let seq = entries.length;
+    const flood: JournalEntry[] = [];
+    for (let i = 0; i < 700; i++)
+      flood.push({
+        type: 'output',
+        step: i % 5 ? 'p/a' : 'p/b',
+        host: i % 3 ? 'h1' : 'h2',
+        stream: 'stdout',
+        ...(i % 97 === 3
+          ? {b64: Buffer.from([0xc3, i % 256, 0x0a]).toString('base64')}
+          : {text: `${i} ${'é'.repeat(i % 1500)}\n`}),
+        seq: ++seq,
+        time: '2026-11-22T08:00:00.000Z',
+        mono: i,
+      } as JournalEntry);
+    const all = [...opened, ...flood];
+    const state = foldAll(all);
+    expect(state).toEqual(all.reduce(fold, initialState()));
+    expect(state.output['p/a']?.['h1']?.text.length).toBe(64 * 1024);
+  });
+
   it('reads a sealed file as the line-by-line check does, and a changed one line by line', () => {
     const file = writeJournal();
     const text = fs.readFileSync(file, 'utf8');
