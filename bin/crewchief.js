@@ -28,9 +28,13 @@ const newest = (dir) => {
 
 const mtime = (file) => fs.statSync(file, {throwIfNoEntry: false})?.mtimeMs;
 // The newest source; machines/ too (tsc compiles them to dist/machines/, which both load).
-const changed = fs.existsSync(sources)
-  ? Math.max(newest(sources), newest(path.join(root, 'machines')))
-  : 0;
+// An installed package (npm, npx: under node_modules/) ships its builds: nobody edits its
+// sources, so its start skips the walk over them.
+const installed = root.split(path.sep).includes('node_modules');
+const changed =
+  !installed && fs.existsSync(sources)
+    ? Math.max(newest(sources), newest(path.join(root, 'machines')))
+    : 0;
 const fresh = (file) => (mtime(file) ?? -1) >= changed;
 
 /** The file to run: the split build, the tsc build, or none (run the sources). */
