@@ -95,6 +95,24 @@ const inkTrims = (b) => {
   });
 };
 
+/**
+ * ssh2 loads its native crypto binding by a path relative to its own file
+ * (`./crypto/build/Release/sshcrypto.node`); from a bundle that path does not exist, and
+ * ssh2 quietly fell back to Node's ciphers, a new one per packet: a 200 MB flood's
+ * decryption took ~200 ms of the main thread instead of ~45. The require names the
+ * package instead, found in node_modules at run time (where there is none, the single
+ * file, ssh2 falls back as before).
+ */
+const sshBinding = {
+  name: 'crewchief-ssh2-binding',
+  setup(b) {
+    b.onResolve({filter: /[/\\]sshcrypto\.node$/}, () => ({
+      path: 'ssh2/lib/protocol/crypto/build/Release/sshcrypto.node',
+      external: true,
+    }));
+  },
+};
+
 /** Replaces source/runbook/shipped.ts with the generated registry. */
 const shippedPlugin = {
   name: 'crewchief-shipped',
@@ -154,7 +172,7 @@ if (split) {
     // optional native add-ons stay optional.
     external: ['cpu-features', '*.node', 'pg-native', 'tsx', 'tsx/*'],
     // (cli.tsx's own #! line starts the entry)
-    plugins: [{name: 'crewchief-ink-trims', setup: inkTrims}],
+    plugins: [{name: 'crewchief-ink-trims', setup: inkTrims}, sshBinding],
   });
   fs.chmodSync(path.join(out, 'crewchief.js'), 0o755);
   const files = Object.keys(result.metafile.outputs);
@@ -173,7 +191,7 @@ if (split) {
     // which the single file does not carry (write user machines as .js).
     external: ['cpu-features', '*.node', 'pg-native', 'tsx/esm/api'],
     banner: {js: `#!/usr/bin/env node\n${common.banner.js}`},
-    plugins: [shippedPlugin],
+    plugins: [shippedPlugin, sshBinding],
   });
   fs.chmodSync(out, 0o755);
   const bytes = fs.statSync(out).size;
