@@ -3,6 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import {afterEach, describe, expect, it} from 'vitest';
 import {loadInWorker, loadReplay, type LoadedReplay} from '../../source/commands/replay.js';
+import type {JournalEntry} from '../../source/journal/events.js';
+import {formatEntry} from '../../source/journal/file.js';
 import {createSessionStore, snapshotOf, type SessionStoreApi} from '../../source/store/store.js';
 import {writeLongJournal} from '../bench/lib/journal-gen.js';
 
@@ -37,15 +39,25 @@ describe('a journal read on its own thread', () => {
     const torn = path.join(dir, 'torn.jsonl');
     const bytes = fs.readFileSync(long);
     fs.writeFileSync(torn, bytes.subarray(0, Math.floor(bytes.length * 0.7)));
+    // Sealed, but a line rewritten with a checksum that matches it: only the seal tells.
+    const forged = path.join(dir, 'forged.jsonl');
+    const lines = bytes.toString('utf8').split('\n');
+    const at = lines.findIndex((l) => l.includes('"type":"output"'));
+    const {sum: _sum, ...entry} = JSON.parse(lines[at]!) as JournalEntry & {sum: string};
+    lines[at] = formatEntry({...entry, text: 'forged\n'} as JournalEntry).trimEnd();
+    fs.writeFileSync(forged, lines.join('\n'));
     for (const file of [
       long,
       torn,
+      forged,
       path.join(fixtures, 'sealed.jsonl'),
       path.join(fixtures, 'crashed.jsonl'),
       path.join(fixtures, 'damaged.jsonl'),
     ]) {
       const [a, here, b, there] = await both(file);
       expect(b.read).toEqual(a.read);
+      if (file === forged) expect(b.read.end.state).toBe('broken');
+      if (file === long) expect(b.read.end.state).toBe('sealed');
       expect(b.following).toBe(a.following);
       expect(snapshotOf(there)).toEqual(snapshotOf(here));
       expect(b.player.position()).toEqual(a.player.position());
