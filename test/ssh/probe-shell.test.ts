@@ -9,7 +9,11 @@ import {execFileSync} from 'node:child_process';
 import {join} from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {createOpenSshTransport} from '../../source/transport/openssh/index.js';
-import {MarkerScanner, probeShellGreeting} from '../../source/transport/ssh/probe-shell.js';
+import {
+  MarkerScanner,
+  probeShellExec,
+  probeShellGreeting,
+} from '../../source/transport/ssh/probe-shell.js';
 import type {HostSpec, RunRequest, Transport} from '../../source/transport/types.js';
 import {capture, labTransport} from '../harness/ssh-lab.js';
 import {startSshLab, type SshLab} from '../harness/sshd.js';
@@ -220,6 +224,7 @@ describe.each(Object.keys(clients))(
 
     it('a command in the shell that times out is killed with what it started; the next one runs', async () => {
       const t = labTransport({killGraceMs: 500});
+      await command(t, 'true');
       const slow = await command(
         t,
         `(sleep 30; echo leaked) & echo "pid ${SCRIPT_PID}"; sleep 30; echo never`,
@@ -274,7 +279,22 @@ describe.each(Object.keys(clients))(
   },
 );
 
-describe('the probe shell without bash', () => {
+describe('the probe shell, run here', () => {
+  it('a login shell that is not bash starts bash for the loop; probes are NUL-terminated records', () => {
+    const out = execFileSync('sh', ['-c', probeShellExec('hello')], {
+      input:
+        '\0' +
+        `__cc tok1 'echo "[$#][$0]"\nprintf "two\\n"; exit 3'\0` +
+        `__cc tok2 'kill -KILL $BASHPID'\0`,
+      encoding: 'latin1',
+    });
+    expect(out.replace(/pid:\d+/g, 'pid:N')).toBe(
+      '\x1ehello:ready\x1e\n' +
+        '\x1etok1:pid:N\x1e\n[0][bash]\ntwo\n\x1etok1:end:3\x1e\n' +
+        '\x1etok2:pid:N\x1e\n\x1etok2:end:137\x1e\n',
+    );
+  });
+
   it('sh runs each probe under setsid in a group of its own, with the same markers', () => {
     // Hosts without bash get `setsid sh -c`; here, the local sh (dash on Debian).
     const out = execFileSync('sh', [], {

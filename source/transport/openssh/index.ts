@@ -28,12 +28,7 @@ import {
   tiedToParent,
   type Reaped,
 } from './masters.js';
-import {
-  PROBE_SHELL_EXEC,
-  ProbeShell,
-  type ShellChannel,
-  type ShellWiring,
-} from '../ssh/probe-shell.js';
+import {ProbeShell, type ShellChannel, type ShellWiring} from '../ssh/probe-shell.js';
 import {gapNotices, openSshGaps} from '../ssh/reach.js';
 import {emptySshConfig, loadSshConfig, type SshConfigLookup} from '../ssh/ssh-config.js';
 import {
@@ -164,7 +159,8 @@ function runBeside(ssh: string, args: readonly string[], command: string): void 
 }
 
 /**
- * A shell session through a master: a multiplexed `ssh HOST 'exec sh'`. When the client
+ * A shell session through a master: a multiplexed `ssh HOST EXEC_TEXT` (the probe shell's
+ * loop, probeShellExec). When the client
  * fails (255) while the master still looks up, the master's own exit is waited for a
  * moment, so a dropped link is not mistaken for a shell that would not start.
  */
@@ -172,6 +168,7 @@ function openShellThrough(
   ssh: string,
   args: readonly string[],
   master: Master,
+  execText: string,
   wiring: ShellWiring,
 ): Promise<ShellChannel> {
   return new Promise((resolve, reject) => {
@@ -179,7 +176,7 @@ function openShellThrough(
       reject(new Error(`the ssh master is gone (${master.closeReason ?? 'closed'})`));
       return;
     }
-    const child = spawn(ssh, [...args, PROBE_SHELL_EXEC], {stdio: ['pipe', 'pipe', 'pipe']});
+    const child = spawn(ssh, [...args, execText], {stdio: ['pipe', 'pipe', 'pipe']});
     child.stdout.on('data', wiring.stdout);
     child.stderr.on('data', wiring.stderr);
     child.stdin.on('error', () => {});
@@ -493,7 +490,8 @@ export function createOpenSshTransport(options: OpenSshTransportOptions = {}): O
             pool: entry.pool,
             name: host.name,
             killGraceMs,
-            openShell: (master, wiring) => openShellThrough(ssh, args, master, wiring),
+            openShell: (master, execText, wiring) =>
+              openShellThrough(ssh, args, master, execText, wiring),
             control: (_master, text) => runBeside(ssh, args, text),
             fallback: (probe, to) => throughMaster(wrapForGroupKill(probe.script), probe, to),
             // Commands through the master each is how they always ran: nothing to say.

@@ -30,7 +30,7 @@ import {
 } from './known-hosts.js';
 import {openLink, type HostKeyVerifier, type Link} from './link.js';
 import {HostPool, type ConnectionState} from './pool.js';
-import {PROBE_SHELL_EXEC, ProbeShell} from './probe-shell.js';
+import {ProbeShell} from './probe-shell.js';
 import {createLinkReporter} from './link-events.js';
 import {gapNotices, ssh2Gaps} from './reach.js';
 import {
@@ -444,8 +444,8 @@ export function createSshTransport(options: SshTransportOptions = {}): SshTransp
             pool,
             name: host.name,
             killGraceMs,
-            openShell: (link, wiring) =>
-              link.exec(PROBE_SHELL_EXEC, {}, (channel) => {
+            openShell: (link, execText, wiring) =>
+              link.exec(execText, {}, (channel) => {
                 channel.on('data', wiring.stdout);
                 channel.stderr.on('data', wiring.stderr);
                 channel.on('error', () => {});

@@ -2,8 +2,9 @@
  * A probe shell per host: one long-lived shell on one channel, fed probes (a watch's polls,
  * checks) on its stdin, so a poll costs a fork on the server and no session start.
  *
- * The shell is bash where the host has it, else sh. Its greeting defines one function, and
- * each probe is sent as one line, `__cc TOKEN 'SCRIPT'`, with a random token per probe.
+ * The shell is bash where the host has it, else sh. The session's exec request defines one
+ * function (for sh: a greeting on its stdin), and each probe is sent as one record,
+ * `__cc TOKEN 'SCRIPT'`, with a random token per probe.
  * The function starts the script in a process group of its own with stdin from /dev/null
  * (bash: `set -m` and a forked subshell that evals it, no exec; sh: `setsid sh -c`), then
  *
@@ -67,8 +68,11 @@ export interface ProbeLink extends PoolLink {
 
 export interface ProbeShellOptions<L extends ProbeLink> {
   pool: HostPool<L>;
-  /** Starts `exec sh` on the link (no pty); rejects when the link drops on the way. */
-  openShell(link: L, wiring: ShellWiring): Promise<ShellChannel>;
+  /**
+   * Starts a session running `execText` (probeShellExec) on the link, no pty; rejects when
+   * the link drops on the way.
+   */
+  openShell(link: L, execText: string, wiring: ShellWiring): Promise<ShellChannel>;
   /** Runs a short command on the host beside the shell (a kill); its outcome is not needed. */
   control(link: L, command: string): void;
   /** The host, for messages. */
@@ -83,15 +87,8 @@ export interface ProbeShellOptions<L extends ProbeLink> {
   onFallback?(reason: string): void;
 }
 
-/** The shell function each probe is sent to, as one line: `__cc TOKEN SCRIPT`. */
+/** The shell function each probe is sent to: `__cc TOKEN SCRIPT`. */
 const PROBE_FUNCTION = '__cc';
-
-/**
- * What the probe shell's session runs: bash where the host has it (the one shell commands
- * run under, ../shell.ts), else sh. Said on one line of the exec request, not on stdin, so
- * the shell that reads the probes is the one exec'd here.
- */
-export const PROBE_SHELL_EXEC = 'command -v bash >/dev/null 2>&1 && exec bash; exec sh';
 
 /** A marker printf; the token is the function's $1. */
 const mark = (kind: string, value?: string): string =>
@@ -112,20 +109,44 @@ const frame = (job: string): string =>
  * bash: `set -m` gives each background job a process group of its own, and the probe runs
  * in that forked subshell (job control off again inside), so a poll costs a fork and the
  * command's own exec. The script sees no trace of the shell: no positional parameters, no
- * token, none of the function's variables. As in any subshell, `$$` is the probe shell's
- * pid (`$BASHPID` the probe's). sh (no bash): `setsid sh -c`, an exec more.
+ * token, none of the function's or the loop's variables. As in any subshell, `$$` is the
+ * probe shell's pid (`$BASHPID` the probe's). sh (no bash): `setsid sh -c`, an exec more.
  */
-const BASH_JOB = `( set +m; __s=$2; set --; unset -f ${PROBE_FUNCTION}; unset p s; eval "unset __s; $__s" )`;
+const BASH_JOB = `( set +m; __s=$2; set --; unset -f ${PROBE_FUNCTION}; unset p s l; eval "unset __s; $__s" )`;
 const SH_JOB = 'setsid sh -c "$2"';
 
-/** Defines the probe function for the shell that runs it; answers ready, or why not. */
-export function probeShellGreeting(hello: string): string {
-  const say = (word: string): string => `printf '\\036${hello}:${word}\\036\\n'`;
+const say = (hello: string, word: string): string => `printf '\\036${hello}:${word}\\036\\n'`;
+
+/**
+ * bash's probe loop, run by `bash -c`: the function is parsed once from the exec request
+ * (bash reads a pipe a byte at a time, so a greeting on stdin cost ~1 ms of a shell's
+ * start), then each probe is one NUL-terminated record, read and eval'd. It is ready once
+ * it has read a first, empty record: a session whose stdin is closed (a forced command)
+ * never says ready.
+ */
+const bashLoop = (hello: string): string =>
+  `set -m; ${frame(BASH_JOB)}IFS= read -r -d '' l && ${say(hello, 'ready')} && ` +
+  `while IFS= read -r -d '' l; do eval "$l"; done`;
+
+/**
+ * What the probe shell's session runs (the exec request, read by the login shell): bash's
+ * loop in the login shell itself when it is bash, else in an exec'd bash where the host has
+ * it (the one shell commands run under, ../shell.ts); else it answers `sh` and execs sh,
+ * which is sent {@link probeShellGreeting} on stdin; else `no-setsid`.
+ */
+export function probeShellExec(hello: string): string {
+  const loop = bashLoop(hello);
   return (
-    `if [ -n "\${BASH_VERSION-}" ]; then set -m; ${frame(BASH_JOB)}${say('ready')}; ` +
-    `elif command -v setsid >/dev/null 2>&1; then ${frame(SH_JOB)}${say('ready')}; ` +
-    `else ${say('no-setsid')}; fi\n`
+    `if [ -n "\${BASH_VERSION-}" ]; then ${loop}; ` +
+    `elif command -v bash >/dev/null 2>&1; then exec bash -c ${shellQuote(loop)}; ` +
+    `elif command -v setsid >/dev/null 2>&1; then ${say(hello, 'sh')}; exec sh; ` +
+    `else ${say(hello, 'no-setsid')}; fi`
   );
+}
+
+/** For sh (no bash): defines the probe function on its stdin; each probe is then a line. */
+export function probeShellGreeting(hello: string): string {
+  return `${frame(SH_JOB)}${say(hello, 'ready')}\n`;
 }
 
 type Marker = {kind: string; value?: string};
@@ -215,6 +236,8 @@ interface Shell<L extends ProbeLink> {
   reason?: string;
   /** The probe it is running. */
   current?: Probe;
+  /** What ends a probe's record: NUL for bash's read loop, a newline for sh. */
+  end: '\0' | '\n';
   onClose: Set<() => void>;
 }
 
@@ -406,25 +429,29 @@ export class ProbeShell<L extends ProbeLink> {
     const link = lease.link;
     const hello = randomBytes(9).toString('hex');
     let greeted: (ok: boolean | string) => void = () => {};
-    const greeting = new Promise<boolean | string>((resolve) => (greeted = resolve));
+    const answer = (): Promise<boolean | string> =>
+      new Promise<boolean | string>((resolve) => (greeted = resolve));
+    let greeting = answer();
+    const greet = (ok: boolean | string): void => greeted(ok);
     const shell: Shell<L> = {
       channel: undefined,
       lease,
       out: new MarkerScanner(
         (chunk) => shell.current?.sink.stdout(chunk),
-        (marker) => this.onMarker(shell, 'out', marker, greeted),
+        (marker) => this.onMarker(shell, 'out', marker, greet),
       ),
       err: new MarkerScanner(
         (chunk) => shell.current?.sink.stderr(chunk),
-        (marker) => this.onMarker(shell, 'err', marker, greeted),
+        (marker) => this.onMarker(shell, 'err', marker, greet),
       ),
       alive: true,
       onClose: new Set(),
+      end: '\0',
     };
     shell.out.token = hello;
     let channel: ShellChannel;
     try {
-      channel = await this.options.openShell(link, {
+      channel = await this.options.openShell(link, probeShellExec(hello), {
         stdout: (chunk) => shell.out.push(chunk),
         stderr: (chunk) => shell.err.push(chunk),
         closed: () => {
@@ -434,7 +461,7 @@ export class ProbeShell<L extends ProbeLink> {
             ? 'the probe shell exited'
             : `the link dropped (${link.closeReason ?? 'connection lost'})`;
           lease.release();
-          greeted(false);
+          greet(false);
           for (const listener of [...shell.onClose]) listener();
           if (this.shell === shell) this.shell = undefined;
         },
@@ -446,28 +473,36 @@ export class ProbeShell<L extends ProbeLink> {
       // the link dropped on the way: the next try waits for it again
       throw new ShellLostError(`could not start the probe shell on ${link.label}: ${message}`);
     }
-    channel.write(probeShellGreeting(hello));
+    // bash's loop says ready once it reads this (sh, once it is told to exec sh)
+    channel.write('\0');
     const timeoutMs = this.options.readyTimeoutMs ?? 10_000;
-    const timer = setTimeout(() => greeted(`no answer within ${timeoutMs} ms`), timeoutMs);
-    const answer = await greeting;
+    const timer = setTimeout(() => greet(`no answer within ${timeoutMs} ms`), timeoutMs);
+    let said = await greeting;
+    if (said === 'sh' && shell.alive) {
+      // no bash there: sh is told the probe function on its stdin
+      shell.end = '\n';
+      greeting = answer();
+      channel.write(probeShellGreeting(hello));
+      said = await greeting;
+    }
     clearTimeout(timer);
     shell.out.token = undefined;
-    if (answer === true && shell.alive) {
+    if (said === true && shell.alive) {
       this.shell = shell;
       return shell;
     }
     if (shell.alive) channel.close();
-    if (answer === false && !link.up) {
+    if (said === false && !link.up) {
       throw new ShellLostError(
         `could not start the probe shell on ${link.label}: ${shell.reason ?? ''}`,
       );
     }
     const why =
-      answer === false
+      said === false
         ? 'the remote shell did not run it (a forced command or an unknown shell)'
-        : answer === 'no-setsid'
+        : said === 'no-setsid'
           ? 'setsid is missing there'
-          : String(answer);
+          : String(said);
     this.unsupported = why;
     this.options.onFallback?.(
       `${this.options.name}: probes run on a channel each (no probe shell: ${why})`,
@@ -485,8 +520,8 @@ export class ProbeShell<L extends ProbeLink> {
       greeted(true);
       return;
     }
-    if (marker.kind === 'no-setsid') {
-      greeted('no-setsid');
+    if (marker.kind === 'no-setsid' || marker.kind === 'sh') {
+      greeted(marker.kind);
       return;
     }
     const probe = shell.current;
@@ -560,7 +595,9 @@ export class ProbeShell<L extends ProbeLink> {
           }, this.options.killGraceMs),
         );
       };
-      shell.channel?.write(`${PROBE_FUNCTION} ${token} ${shellQuote(probe.request.script)}\n`);
+      shell.channel?.write(
+        `${PROBE_FUNCTION} ${token} ${shellQuote(probe.request.script)}${shell.end}`,
+      );
       if (probe.stopReason) probe.onStop(probe.stopReason);
     });
   }
