@@ -2,7 +2,8 @@
  * The command a user runs, bin/crewchief.js (what `npx crewchief` and npm's .bin link
  * start): in a copy of the package, it runs the split build (dist/cli/) when that is
  * fresh — the demo's console in a real tmux, `--help`, `--version`, a command over a real
- * sshd (ssh2 is bundled into a chunk) — and falls back to
+ * sshd (ssh2 is bundled into a chunk); installed under node_modules/ it never looks at its
+ * sources — and in a clone it falls back to
  * the tsc build when the split build is stale or absent, and to the sources through tsx
  * when both are stale and TypeScript is not installed.
  */
@@ -34,22 +35,29 @@ const touchTree = (dir: string, when: Date): void => {
   }
 };
 
+/**
+ * A copy of the package at `to`: sources an hour old, both builds fresh, the tsc build's
+ * entry replaced by a marker.
+ */
+function copyPackage(to: string): void {
+  for (const part of ['bin', 'dist', 'source', 'machines', 'profiles', 'package.json'])
+    fs.cpSync(path.join(repoRoot, part), path.join(to, part), {recursive: true});
+  fs.symlinkSync(path.join(repoRoot, 'node_modules'), path.join(to, 'node_modules'));
+  touchTree(path.join(to, 'source'), past);
+  touchTree(path.join(to, 'machines'), past);
+  fs.writeFileSync(
+    path.join(to, 'dist', 'source', 'cli.js'),
+    `process.stdout.write(${JSON.stringify(`${TSC_MARK}\n`)});\n`,
+  );
+}
+
 beforeAll(() => {
   ensureBuilt();
   if (!fs.existsSync(path.join(repoRoot, 'dist', 'cli', 'crewchief.js')))
     throw new Error('dist/cli/ is missing: npm run build');
   dir = tempDir('cc-bin-');
   pkg = path.join(dir, 'crewchief');
-  for (const part of ['bin', 'dist', 'source', 'machines', 'profiles', 'package.json'])
-    fs.cpSync(path.join(repoRoot, part), path.join(pkg, part), {recursive: true});
-  fs.symlinkSync(path.join(repoRoot, 'node_modules'), path.join(pkg, 'node_modules'));
-  // Sources an hour old, both builds fresh; the tsc build's entry replaced by a marker.
-  touchTree(path.join(pkg, 'source'), past);
-  touchTree(path.join(pkg, 'machines'), past);
-  fs.writeFileSync(
-    path.join(pkg, 'dist', 'source', 'cli.js'),
-    `process.stdout.write(${JSON.stringify(`${TSC_MARK}\n`)});\n`,
-  );
+  copyPackage(pkg);
   link = path.join(dir, 'dot-bin', 'crewchief');
   fs.mkdirSync(path.dirname(link));
   fs.symlinkSync(path.join('..', 'crewchief', 'bin', 'crewchief.js'), link);
@@ -138,6 +146,19 @@ describe('bin/crewchief.js', () => {
       await lab.close();
     }
   }, 60_000);
+
+  it('runs an installed package (under node_modules/) from its split build without looking at its sources', async () => {
+    const installed = path.join(dir, 'app', 'node_modules', 'crewchief');
+    copyPackage(installed);
+    // A source newer than both builds would make a clone rebuild; an installed package
+    // ships its builds (npm gives every file one date) and runs them.
+    fs.appendFileSync(path.join(installed, 'source', 'version.ts'), '\n');
+    const run = await execa(path.join(installed, 'bin', 'crewchief.js'), ['--version'], {
+      reject: false,
+      all: true,
+    });
+    expect(run.all).toBe(version);
+  });
 
   it('falls back to the tsc build when the split build is stale, then when it is absent', async () => {
     const entry = path.join(pkg, 'dist', 'cli', 'crewchief.js');
