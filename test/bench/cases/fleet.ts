@@ -6,7 +6,9 @@
  *   crewchief   `crewchief run` (the built CLI, --plain --yes) of a machine with the same
  *               command step twice on group `all` (fanOut parallel 50): the first step's
  *               time is the cold case (50 connections opened), the second's the warm one
- *               (same session, connections pooled). Times are the steps' durationMs in
+ *               (same session, connections pooled; the first step started each host's
+ *               command shell, so the second runs there: a fork per host, no session
+ *               start). Times are the steps' durationMs in
  *               the journal: step-started (fsynced) to the last host's result.
  *   cold peers  a bash loop of ssh; parallel-ssh -p 50; xargs -P 50 ssh; ansible raw -f 50
  *   warm peers  xargs -P 50 and parallel-ssh through 50 ControlMasters opened beforehand
