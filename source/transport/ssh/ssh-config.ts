@@ -137,11 +137,58 @@ export function loadSshConfig(paths: readonly string[], home = homedir()): SshCo
     texts.push(`${readConfigText(full, files, 0, home)}\nHost *\n`);
   }
   const parsed = SSHConfig.parse(texts.join('\n'));
+  const sectionsFor = indexSections(parsed, texts.join('\n'));
+  const computed = new Map<string, ComputedConfig>();
   return {
     files,
     compute(alias: string): ComputedConfig {
-      return parsed.compute(alias, {ignoreCase: true, matchExec: false});
+      let c = computed.get(alias);
+      if (!c) {
+        c = Object.freeze(sectionsFor(alias).compute(alias, {ignoreCase: true, matchExec: false}));
+        computed.set(alias, c);
+      }
+      return c;
     },
+  };
+}
+
+/** A Host pattern that can only match the name it spells (no `*`, `?`, `!`, list). */
+const LITERAL = /^[^*?!,]+$/;
+
+/**
+ * The sections that can apply to an alias, in file order: a config naming N hosts one
+ * section each is read in O(sections that can match) per host instead of O(N), which
+ * made connecting to 200 hosts O(N²) (~0.5 ms per host at 200). Sections whose Host
+ * patterns are all literal are indexed by name; every other line (wildcards, negations,
+ * top-level directives) is kept for every alias. Where the name being matched can change
+ * during the computation (`Match`, `CanonicalizeHostName`), nothing is filtered.
+ */
+function indexSections(parsed: SSHConfig, text: string): (alias: string) => SSHConfig {
+  const lines = [...parsed];
+  const directive = (line: (typeof lines)[number]) =>
+    line.type === SSHConfig.DIRECTIVE ? line : undefined;
+  if (/^\s*(match|canonicalizehostname)\b/im.test(text)) return () => parsed;
+  const byName = new Map<string, number[]>();
+  const always: number[] = [];
+  lines.forEach((line, i) => {
+    const d = directive(line);
+    if (!d) return;
+    const patterns = /^host$/i.test(d.param)
+      ? typeof d.value === 'string'
+        ? [d.value]
+        : d.value.map((v) => v.val)
+      : [];
+    if (patterns.length && patterns.every((p) => LITERAL.test(p))) {
+      for (const p of new Set(patterns.map((x) => x.toLowerCase())))
+        byName.set(p, [...(byName.get(p) ?? []), i]);
+    } else always.push(i);
+  });
+  return (alias) => {
+    const named = byName.get(alias.toLowerCase()) ?? [];
+    const keep = [...named, ...always].sort((a, b) => a - b);
+    const sections = new SSHConfig();
+    for (const i of keep) sections.push(lines[i]!);
+    return sections;
   };
 }
 
