@@ -15,6 +15,7 @@ if (typeof CREWCHIEF_BUNDLED === 'undefined') process.setSourceMapsEnabled(true)
 // React's development build costs start-up time and CPU on every frame.
 process.env['NODE_ENV'] ??= 'production';
 
+import {startReplayRead} from './commands/replay-start.js';
 import {usageBlock} from './commands/table.js';
 import {version} from './version.js';
 
@@ -126,9 +127,21 @@ async function main(argv: string[]): Promise<number> {
     case 'demo':
     case 'resume':
       return (await import('./commands/run.js')).run(command, args, flags, version);
-    case 'replay':
+    case 'replay': {
+      const plain = !!flags.plain || !!flags.json || !process.stdout.isTTY;
+      // The console's journal starts being read on its own thread now, while the replay
+      // command and the console load here (commands/replay-start.ts).
+      if (
+        !plain &&
+        args.length === 1 &&
+        process.stdin.isTTY &&
+        flags.cast === undefined &&
+        !flags['journal-db'] &&
+        !(flags.speed && !(Number(flags.speed) >= 0))
+      )
+        startReplayRead(args[0]!);
       return (await import('./commands/replay.js')).replay(args, {
-        plain: !!flags.plain || !!flags.json || !process.stdout.isTTY,
+        plain,
         ...(flags.json ? {json: true} : {}),
         ...(flags.speed ? {speed: Number(flags.speed)} : {}),
         ...(flags.follow ? {follow: true} : {}),
@@ -136,6 +149,7 @@ async function main(argv: string[]): Promise<number> {
         ...(flags.cast !== undefined ? {cast: flags.cast} : {}),
         ...(flags.size !== undefined ? {size: flags.size} : {}),
       });
+    }
     case 'watch':
       return (await import('./commands/watch.js')).watch(args, {
         plain: !!flags.plain || !!flags.json || !process.stdout.isTTY,

@@ -9,21 +9,19 @@
  * it seeks). After the last entry the reader's end fact — sealed, closed, open, damaged —
  * is folded in like an event, so every view says how the journal ended.
  */
-import fs from 'node:fs';
-import {fileURLToPath} from 'node:url';
-import {Worker} from 'node:worker_threads';
 import type {JournalEntry} from '../journal/events.js';
 import {describeDamage, readJournal} from '../journal/file.js';
-import {FileLog, MemoryLog, type FileLogParts, type ReplayLog} from '../journal/replay-log.js';
+import {FileLog, MemoryLog, type ReplayLog} from '../journal/replay-log.js';
 import {journalEnd, type JournalEnd} from '../journal/scan.js';
 import {readFile, type Read} from './replay-read.js';
+import {readInWorker, takeEarlyRead} from './replay-start.js';
 import {EXIT} from '../services/exit.js';
 import {onInterrupt} from '../services/interrupt.js';
 // The pipeline and the console are loaded when needed: the console's journal starts
 // being read (on its own thread) before they are.
 import type {Clock, EventSource, Sink} from '../services/pipeline.js';
 import {createSessionStore, type SessionStoreApi} from '../store/store.js';
-import {ReplayPlayer, type PlayerOptions, type PlayerParts} from '../ui/replay-player.js';
+import {ReplayPlayer, type PlayerOptions} from '../ui/replay-player.js';
 
 export interface ReplayOptions {
   plain: boolean;
@@ -210,26 +208,6 @@ function ready(player: ReplayPlayer, read: Read, options: LoadOptions): LoadedRe
 }
 
 /**
- * Up to this size a journal is read on a thread of its own: the read is then held twice
- * for a moment (the reading thread's state, and its copy here), which a long journal's
- * memory cannot afford; it is read here, streamed, as {@link loadReplay} does.
- */
-const WORKER_MAX_BYTES = 64 << 20;
-
-/** Where the reading thread's module is: next to this one, or (bundled) in dist/source. */
-function workerFile(): string | undefined {
-  for (const rel of [
-    './replay-worker.js',
-    '../source/commands/replay-worker.js',
-    './source/commands/replay-worker.js',
-  ]) {
-    const candidate = fileURLToPath(new URL(rel, import.meta.url));
-    if (fs.existsSync(candidate)) return candidate;
-  }
-  return undefined;
-}
-
-/**
  * {@link loadReplay} for a journal file on a thread of its own (commands/replay-worker.ts),
  * so that the main thread can load the console meanwhile. The same scan, player and
  * checkpoints; the state comes back copied, the offsets and times moved. Undefined when
@@ -241,24 +219,11 @@ export function loadInWorker(
   store: SessionStoreApi,
   options: LoadOptions,
   /** The thread's module (tests: the built one). */
-  script = workerFile(),
+  script?: string,
 ): Promise<LoadedReplay> | undefined {
-  let size: number;
-  try {
-    size = fs.statSync(file).size;
-  } catch {
-    return undefined; // (the read here says why)
-  }
-  if (!script || size > WORKER_MAX_BYTES) return undefined;
-  const worker = new Worker(script, {workerData: {file}});
-  const answer = new Promise<WorkerAnswer | undefined>((resolve) => {
-    worker.once('message', (message: WorkerAnswer) => {
-      void worker.terminate();
-      resolve(message);
-    });
-    worker.once('error', () => resolve(undefined));
-    worker.once('exit', () => resolve(undefined));
-  });
+  // The CLI entry may have started it already (commands/replay-start.ts).
+  const answer = takeEarlyRead(file) ?? readInWorker(file, script);
+  if (!answer) return undefined;
   return (async () => {
     const [message, {storeSink}] = await Promise.all([answer, pipeline()]);
     // A thread that failed (not the journal: that is said as here) leaves it to this one.
@@ -274,10 +239,6 @@ export function loadInWorker(
     return ready(player, message.read, options);
   })();
 }
-
-/** What the reading thread answers. */
-type WorkerAnswer =
-  {read: Read; log: FileLogParts; player: PlayerParts} | {error: string; journal: boolean};
 
 async function replayConsole(
   file: string,
