@@ -99,7 +99,11 @@ describe('bin/crewchief.js', () => {
         cwd: dir,
         env: driverEnv({XDG_STATE_HOME: path.join(dir, 'state')}),
       });
-      const screen = await pane.waitFor('waiting for you', 30_000);
+      // The whole frame: tmux may be caught with one half drawn (the footer comes last).
+      const screen = await pane.waitFor(
+        (s) => s.includes('waiting for you') && /^\? help/m.test(s),
+        30_000,
+      );
       expect(screen).toMatch(/^ LIVE .*Rubin T&S deployment .*rubin-tts-demo/m);
       expect(screen).toContain('1. Log into the bare-metal machines');
       expect(screen).toMatch(/^\? help/m);

@@ -347,7 +347,7 @@ export interface SshAgent {
 export async function startSshAgent(dir: string, keys: readonly string[]): Promise<SshAgent> {
   const socket = join(dir, `agent.${process.pid}.${Date.now()}.sock`);
   const proc = spawn('ssh-agent', ['-D', '-a', socket], {stdio: ['ignore', 'ignore', 'ignore']});
-  const deadline = Date.now() + 5000;
+  const deadline = Date.now() + 15_000;
   while (!existsSync(socket)) {
     if (proc.exitCode !== null || Date.now() > deadline) {
       signal(proc.pid ?? -1, 'SIGKILL');
@@ -355,11 +355,26 @@ export async function startSshAgent(dir: string, keys: readonly string[]): Promi
     }
     await sleep(10);
   }
+  // The socket exists from bind(), a moment before the agent listens: under load an
+  // ssh-add can land in between and be refused, so each key is added until it takes.
   for (const key of keys) {
-    execFileSync('ssh-add', ['-q', key], {
-      env: {...process.env, SSH_AUTH_SOCK: socket},
-      stdio: 'ignore',
-    });
+    for (;;) {
+      try {
+        execFileSync('ssh-add', ['-q', key], {
+          env: {...process.env, SSH_AUTH_SOCK: socket},
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
+        break;
+      } catch (error) {
+        if (proc.exitCode !== null || Date.now() > deadline) {
+          signal(proc.pid ?? -1, 'SIGKILL');
+          throw new Error(
+            `ssh-add ${key} failed: ${String((error as {stderr?: Buffer}).stderr ?? error)}`,
+          );
+        }
+        await sleep(20);
+      }
+    }
   }
   return {
     socket,
