@@ -71,8 +71,8 @@ export function readInWorker(
 }
 
 /** The CLI entry: `replay FILE` on a terminal is coming; start its read now. */
-export function startReplayRead(file: string): void {
-  const answer = readInWorker(file);
+export function startReplayRead(file: string, script?: string): void {
+  const answer = readInWorker(file, script);
   if (answer) early = {file, answer};
 }
 

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {afterEach, describe, expect, it} from 'vitest';
 import {loadInWorker, loadReplay, type LoadedReplay} from '../../source/commands/replay.js';
+import {startReplayRead, takeEarlyRead} from '../../source/commands/replay-start.js';
 import type {JournalEntry} from '../../source/journal/events.js';
 import {formatEntry} from '../../source/journal/file.js';
 import {createSessionStore, snapshotOf, type SessionStoreApi} from '../../source/store/store.js';
@@ -92,5 +93,30 @@ describe('a journal read on its own thread', () => {
     )!.catch((e: Error) => e.message);
     expect(here).toMatch(/not a crewchief journal/);
     expect(there).toBe(here);
+  });
+
+  it('takes the read the CLI entry started for the same file, and only that one', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cc-replay-thread-'));
+    dirs.push(dir);
+    const file = path.join(dir, 'long.jsonl');
+    writeLongJournal(file, 4_000);
+    const here = createSessionStore();
+    const a = await loadReplay(file, here, {speed: 0, ...clock});
+    // The split build's reading thread, one bundled file, as bin/crewchief.js runs it.
+    const bundled = path.join(import.meta.dirname, '../../dist/cli/replay-worker.js');
+    expect(fs.existsSync(bundled), `${bundled} is missing: npm run build`).toBe(true);
+    startReplayRead(file, bundled);
+    // Another file's replay does not take it.
+    expect(takeEarlyRead(path.join(dir, 'other.jsonl'))).toBeUndefined();
+    const there = createSessionStore();
+    // No thread module given here: only the early read can answer.
+    const b = await loadInWorker(file, there, {speed: 0, ...clock}, '/nonexistent/worker.js');
+    expect(b, 'the early read was not taken').toBeDefined();
+    expect(b!.read).toEqual(a.read);
+    expect(snapshotOf(there)).toEqual(snapshotOf(here));
+    expect(b!.player.position()).toEqual(a.player.position());
+    expect(takeEarlyRead(file)).toBeUndefined();
+    a.player.dispose();
+    b!.player.dispose();
   });
 });
