@@ -63,6 +63,17 @@ export function driverEnv(extra: Record<string, string>): Record<string, string>
   };
 }
 
+/**
+ * Whether a capture holds a whole frame: tmux draws a frame as the pty delivers it, so a
+ * capture can hold the top of a new frame and nothing below (a 120×40 frame is more than
+ * one read). The console draws its footer ("? help …") last, so a console frame (its
+ * header on the first row) is whole once the footer is there. Anything else passes.
+ */
+function whole(screen: string): boolean {
+  if (!/^ (LIVE|READ-ONLY|FOLLOWING|REPLAY) /.test(screen)) return true;
+  return /^\? help/m.test(screen);
+}
+
 export class TmuxPane {
   private constructor(
     private readonly socket: string,
@@ -151,7 +162,7 @@ export class TmuxPane {
     let exitedAt: number | undefined;
     for (;;) {
       last = this.screen();
-      if (check(last)) return last;
+      if (check(last) && whole(last)) return last;
       // Once the command has ended, tmux gets a moment to show its last output.
       if (exitedAt === undefined && this.status() !== undefined) exitedAt = Date.now();
       if (exitedAt !== undefined && Date.now() - exitedAt > 2000)
