@@ -158,7 +158,7 @@ function Console(props: AppProps) {
     );
 
   return (
-    <Box flexDirection="column" width={L.width} height={L.height} overflow="hidden">
+    <Box flexDirection="column" width={L.width} height={L.height} overflowY="hidden">
       <Header
         state={state}
         mode={mode}

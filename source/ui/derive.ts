@@ -214,15 +214,26 @@ export interface HostLink {
  * last one that came back says up, one whose outcome is unknown says the link dropped.
  */
 export function hostLinks(state: SessionState): HostLink[] {
+  // The header asks on every frame (the clock ticks): one answer per state.
+  const known = linksOf.get(state);
+  if (known) return known;
+  const links = computeHostLinks(state);
+  linksOf.set(state, links);
+  return links;
+}
+
+const linksOf = new WeakMap<SessionState, HostLink[]>();
+
+function computeHostLinks(state: SessionState): HostLink[] {
   const hosts = new Set<string>();
+  const steps = new Map(state.steps.map((s) => [s.key, s]));
   for (const s of state.steps) for (const h of s.hosts ?? []) hosts.add(h);
   const last = new Map<string, HostLink>();
   for (const c of state.commands) {
     if (c.host === 'local') continue;
     hosts.add(c.host);
     if (c.outcome === undefined) continue;
-    const step = state.steps.find((s) => s.key === c.step);
-    const error = step?.hostResults?.[c.host]?.error;
+    const error = steps.get(c.step)?.hostResults?.[c.host]?.error;
     last.set(c.host, {
       host: c.host,
       state:
@@ -268,7 +279,26 @@ export function checklistRows(
   now: number,
   options: {selected?: string; budget?: number},
 ): ChecklistRow[] {
+  // Asked twice a frame (the layout's need, then the rows drawn), and again on every
+  // tick of the clock: the rows depend on the state, the day, the pick and the budget.
   const today = day(now);
+  const key = `${today}\u0000${options.selected ?? ''}\u0000${options.budget ?? 0}`;
+  let known = rowsOf.get(state);
+  const hit = known?.get(key);
+  if (hit) return hit;
+  const rows = computeChecklistRows(state, today, options);
+  if (!known) rowsOf.set(state, (known = new Map()));
+  known.set(key, rows);
+  return rows;
+}
+
+const rowsOf = new WeakMap<SessionState, Map<string, ChecklistRow[]>>();
+
+function computeChecklistRows(
+  state: SessionState,
+  today: string,
+  options: {selected?: string; budget?: number},
+): ChecklistRow[] {
   const focus = state.steps.find((s) => s.key === (options.selected ?? state.current));
   const active = state.steps.find((s) => s.key === state.current)?.phase;
   const open = new Set<string>([active, focus?.phase].filter((p): p is string => !!p));

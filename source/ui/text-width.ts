@@ -2,25 +2,45 @@
  * Text measured as the terminal draws it: CJK characters and most emoji take two
  * columns, combining marks and ANSI colour codes none. Use these (not `.length`) wherever
  * the console pads, truncates or wraps text to fit a width.
+ *
+ * Every frame measures the same titles, host names and key hints again: printable ASCII
+ * (one column a character) is counted by its length, and any other text's width and
+ * wrapping are remembered (a bounded cache, emptied when full). string-width on each
+ * checklist row and header host was most of a frame's own work (replay's first frame).
  */
 import stringWidth from 'string-width';
 import wrapAnsi from 'wrap-ansi';
 
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+const CACHE_MAX = 4096;
+const widths = new Map<string, number>();
+const wraps = new Map<string, readonly string[]>();
+
 /** Columns the text takes on a terminal. */
-export const textWidth = (text: string): number => stringWidth(text);
+export function textWidth(text: string): number {
+  if (PRINTABLE_ASCII.test(text)) return text.length;
+  let width = widths.get(text);
+  if (width === undefined) {
+    if (widths.size >= CACHE_MAX) widths.clear();
+    width = stringWidth(text);
+    widths.set(text, width);
+  }
+  return width;
+}
 
 /** Pads with spaces to `width` columns (never cuts). */
 export const padToWidth = (text: string, width: number): string =>
-  text + ' '.repeat(Math.max(0, width - stringWidth(text)));
+  text + ' '.repeat(Math.max(0, width - textWidth(text)));
 
 /** Cuts to at most `width` columns, ending with `…` when cut; never splits a wide character. */
 export function truncateToWidth(text: string, width: number): string {
-  if (stringWidth(text) <= width) return text;
+  if (textWidth(text) <= width) return text;
   if (width <= 0) return '';
+  if (PRINTABLE_ASCII.test(text)) return `${text.slice(0, width - 1)}…`;
   let out = '';
   let used = 0;
   for (const {segment} of new Intl.Segmenter().segment(text)) {
-    const w = stringWidth(segment);
+    const w = textWidth(segment);
     if (used + w > width - 1) break;
     out += segment;
     used += w;
@@ -29,5 +49,14 @@ export function truncateToWidth(text: string, width: number): string {
 }
 
 /** Wraps to lines of at most `width` columns (words kept whole where they fit). */
-export const wrapToWidth = (text: string, width: number): string[] =>
-  wrapAnsi(text, Math.max(1, width), {hard: true, trim: false}).split('\n');
+export function wrapToWidth(text: string, width: number): string[] {
+  const columns = Math.max(1, width);
+  const key = `${columns}\u0000${text}`;
+  let lines = wraps.get(key);
+  if (lines === undefined) {
+    if (wraps.size >= CACHE_MAX) wraps.clear();
+    lines = wrapAnsi(text, columns, {hard: true, trim: false}).split('\n');
+    wraps.set(key, lines);
+  }
+  return [...lines];
+}

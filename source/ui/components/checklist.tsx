@@ -78,7 +78,7 @@ export function Checklist({state, now, rows, width, budget, selected}: Checklist
   const focus = items.findIndex((r) => r.key === focusKey);
   const slice = windowOf(items.length, rows, focus >= 0 ? {focus} : {anchor: 'top'});
   return (
-    <Box flexDirection="column" width={width} height={rows} overflow="hidden">
+    <Box flexDirection="column" width={width} height={rows} overflowY="hidden">
       {slice.above > 0 && (
         <Text color={colour('gray')} wrap="truncate-end">
           {`  ↑ ${slice.above} more`}

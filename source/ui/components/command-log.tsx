@@ -70,7 +70,7 @@ export function CommandLog({
   const title = `─ command log: ${state.commands.length} commands · time host status step command `;
   const slice = windowOf(all.length, Math.max(0, rows - 1), {anchor: 'bottom', offset: scroll});
   return (
-    <Box flexDirection="column" width={width} height={rows} overflow="hidden">
+    <Box flexDirection="column" width={width} height={rows} overflowY="hidden">
       <Text color={colour('gray')} wrap="truncate-end">
         {title + '─'.repeat(Math.max(0, width - title.length))}
       </Text>

@@ -143,7 +143,7 @@ export function CountsPane({state, counts, now, rows, width}: CountsPaneProps) {
       flexDirection="column"
       width={width}
       height={Math.min(rows, lines.length)}
-      overflow="hidden"
+      overflowY="hidden"
     >
       {lines.slice(0, rows)}
     </Box>

@@ -91,7 +91,7 @@ export function Help({
   const title = '─ keys (dim: not now) · ↑/↓ PgUp/PgDn scroll · Esc or ? closes ';
   const slice = windowOf(lines.length, Math.max(0, rows - 1), {anchor: 'top', offset: scroll});
   return (
-    <Box flexDirection="column" width={width} height={rows} overflow="hidden">
+    <Box flexDirection="column" width={width} height={rows} overflowY="hidden">
       <Text color={colour('gray')} wrap="truncate-end">
         {title + '─'.repeat(Math.max(0, width - title.length))}
       </Text>

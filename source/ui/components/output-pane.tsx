@@ -136,7 +136,7 @@ export function OutputPane(props: OutputPaneProps) {
       );
   }
   return (
-    <Box flexDirection="column" width={width} height={rows} overflow="hidden">
+    <Box flexDirection="column" width={width} height={rows} overflowY="hidden">
       <Text color={colour('gray')} wrap="truncate-end">
         {`${title}${'─'.repeat(Math.max(0, width - title.length))}`}
       </Text>

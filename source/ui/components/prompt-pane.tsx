@@ -312,7 +312,7 @@ export function PromptPane(props: PromptPaneProps) {
       flexDirection="column"
       width={width}
       height={rows}
-      overflow="hidden"
+      overflowY="hidden"
       borderStyle={border.style}
       borderColor={colour(border.colour)}
       paddingX={1}
