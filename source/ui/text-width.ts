@@ -16,13 +16,41 @@ const CACHE_MAX = 4096;
 const widths = new Map<string, number>();
 const wraps = new Map<string, readonly string[]>();
 
+/**
+ * Text where every code point is a grapheme of its own (nothing that joins or extends a
+ * character: no marks, joiners, variation selectors, prepends, Hangul jamo, astral
+ * characters such as emoji, controls or escapes), so its width is the sum of its
+ * characters' widths: the checklist's marks, box drawing, arrows, CJK.
+ */
+const SIMPLE =
+  /^[^\p{M}\p{Cc}\p{Cs}\u200c\u200d\ufe00-\ufe0f\uff9e\uff9f\u0600-\u0605\u06dd\u070f\u0890\u0891\u08e2\u0d4e\u0e33\u0eb3\u1100-\u11ff\ua960-\ua97f\ud7b0-\ud7ff\u{10000}-\u{10ffff}]*$/u;
+const charWidths = new Map<number, number>();
+
+function simpleWidth(text: string): number {
+  let width = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code >= 0x20 && code < 0x7f) {
+      width++;
+      continue;
+    }
+    let w = charWidths.get(code);
+    if (w === undefined) {
+      w = stringWidth(text[i]!);
+      charWidths.set(code, w);
+    }
+    width += w;
+  }
+  return width;
+}
+
 /** Columns the text takes on a terminal. */
 export function textWidth(text: string): number {
   if (PRINTABLE_ASCII.test(text)) return text.length;
   let width = widths.get(text);
   if (width === undefined) {
     if (widths.size >= CACHE_MAX) widths.clear();
-    width = stringWidth(text);
+    width = SIMPLE.test(text) ? simpleWidth(text) : stringWidth(text);
     widths.set(text, width);
   }
   return width;

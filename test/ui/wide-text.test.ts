@@ -1,3 +1,4 @@
+import stringWidth from 'string-width';
 import {describe, expect, it} from 'vitest';
 import {fit} from '../../source/ui/components/checklist.js';
 import {wrapLine, wrapWords} from '../../source/ui/derive.js';
@@ -22,5 +23,18 @@ describe('text the console fits, measured in terminal columns', () => {
     for (const line of lines) expect(textWidth(line), line).toBeLessThanOrEqual(12);
     const hosts = wrapWords(['东京-1', '大阪-2', '名古屋-3', '札幌-4'], 14);
     for (const line of hosts) expect(textWidth(line), line).toBeLessThanOrEqual(14);
+  });
+
+  it('measures every character as string-width does, alone and between others', () => {
+    const wrong: string[] = [];
+    for (let c = 0; c < 0x10000; c++) {
+      if (c >= 0xd800 && c < 0xe000) continue;
+      const ch = String.fromCharCode(c);
+      for (const text of [`a${ch}b`, `✓ ${ch}${ch}`])
+        if (textWidth(text) !== stringWidth(text)) wrong.push(c.toString(16));
+    }
+    for (const text of ['  ▶ Restart 🚀 the services', '한국어', 'e\u0301', 'x\u200dy', '👍🏽 ok'])
+      if (textWidth(text) !== stringWidth(text)) wrong.push(text);
+    expect(wrong).toEqual([]);
   });
 });
