@@ -214,15 +214,16 @@ export interface HostLink {
  * last one that came back says up, one whose outcome is unknown says the link dropped.
  */
 export function hostLinks(state: SessionState): HostLink[] {
-  // The header asks on every frame (the clock ticks): one answer per state.
-  const known = linksOf.get(state);
-  if (known) return known;
+  // The header asks on every frame (the clock ticks, output comes): one answer while
+  // the steps and the commands stay the same.
+  const known = linksOf.get(state.commands);
+  if (known?.steps === state.steps) return known.links;
   const links = computeHostLinks(state);
-  linksOf.set(state, links);
+  linksOf.set(state.commands, {steps: state.steps, links});
   return links;
 }
 
-const linksOf = new WeakMap<SessionState, HostLink[]>();
+const linksOf = new WeakMap<object, {steps: object; links: HostLink[]}>();
 
 function computeHostLinks(state: SessionState): HostLink[] {
   const hosts = new Set<string>();
@@ -281,18 +282,21 @@ export function checklistRows(
 ): ChecklistRow[] {
   // Asked twice a frame (the layout's need, then the rows drawn), and again on every
   // tick of the clock: the rows depend on the state, the day, the pick and the budget.
+  // The rows read only the steps, the phases and the current step: output coming in
+  // (a new state on every frame of a flood) leaves them as they were.
   const today = day(now);
-  const key = `${today}\u0000${options.selected ?? ''}\u0000${options.budget ?? 0}`;
-  let known = rowsOf.get(state);
-  const hit = known?.get(key);
+  const key = `${today}\u0000${options.selected ?? ''}\u0000${options.budget ?? 0}\u0000${state.current ?? ''}`;
+  let known = rowsOf.get(state.steps);
+  if (known?.phases !== state.phases)
+    rowsOf.set(state.steps, (known = {phases: state.phases, rows: new Map()}));
+  const hit = known.rows.get(key);
   if (hit) return hit;
   const rows = computeChecklistRows(state, today, options);
-  if (!known) rowsOf.set(state, (known = new Map()));
-  known.set(key, rows);
+  known.rows.set(key, rows);
   return rows;
 }
 
-const rowsOf = new WeakMap<SessionState, Map<string, ChecklistRow[]>>();
+const rowsOf = new WeakMap<object, {phases: object; rows: Map<string, ChecklistRow[]>}>();
 
 function computeChecklistRows(
   state: SessionState,
@@ -457,14 +461,18 @@ export function filledState(state: SessionState): SessionState {
   return {
     ...state,
     ...(state.session ? {session: {...state.session, siteTitle: f(state.session.siteTitle)}} : {}),
-    phases: state.phases.map((p) => ({...p, title: f(p.title)})),
-    steps: state.steps.map((s) => ({
-      ...s,
-      title: f(s.title),
-      ...(s.reason !== undefined ? {reason: f(s.reason)} : {}),
-      ...(s.help !== undefined ? {help: f(s.help)} : {}),
-      ...(s.links ? {links: s.links.map(f)} : {}),
-    })),
+    phases: filledOnce(state.phases, vars, () =>
+      state.phases.map((p) => ({...p, title: f(p.title)})),
+    ),
+    steps: filledOnce(state.steps, vars, () =>
+      state.steps.map((s) => ({
+        ...s,
+        title: f(s.title),
+        ...(s.reason !== undefined ? {reason: f(s.reason)} : {}),
+        ...(s.help !== undefined ? {help: f(s.help)} : {}),
+        ...(s.links ? {links: s.links.map(f)} : {}),
+      })),
+    ),
     ...(prompt
       ? {
           prompt: {
@@ -478,6 +486,23 @@ export function filledState(state: SessionState): SessionState {
           },
         }
       : {}),
-    log: state.log.map((l) => (l.text.includes('${') ? {...l, text: f(l.text)} : l)),
+    log: filledOnce(state.log, vars, () =>
+      state.log.map((l) => (l.text.includes('${') ? {...l, text: f(l.text)} : l)),
+    ),
   };
 }
+
+/**
+ * The filled copy of a list, made once while the list and the values stay the same: a
+ * frame during a flood (only the output changed) keeps the same steps and phases, so
+ * what is derived from them (the checklist, the header's links) is not worked out again.
+ */
+function filledOnce<T extends object>(list: T, vars: object | undefined, fill: () => T): T {
+  const known = filled.get(list);
+  if (known && known.vars === vars) return known.value as T;
+  const value = fill();
+  filled.set(list, {vars, value});
+  return value;
+}
+
+const filled = new WeakMap<object, {vars: object | undefined; value: object}>();

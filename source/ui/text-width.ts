@@ -23,6 +23,7 @@ const wraps = new Map<string, readonly string[]>();
  * characters' widths: the checklist's marks, box drawing, arrows, CJK.
  */
 const SIMPLE =
+  // eslint-disable-next-line no-misleading-character-class -- joiners and marks listed to be excluded
   /^[^\p{M}\p{Cc}\p{Cs}\u200c\u200d\ufe00-\ufe0f\uff9e\uff9f\u0600-\u0605\u06dd\u070f\u0890\u0891\u08e2\u0d4e\u0e33\u0eb3\u1100-\u11ff\ua960-\ua97f\ud7b0-\ud7ff\u{10000}-\u{10ffff}]*$/u;
 const charWidths = new Map<number, number>();
 

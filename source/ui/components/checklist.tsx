@@ -103,7 +103,9 @@ export function Checklist({state, now, rows, width, budget, selected}: Checklist
   );
 }
 
-function Row({
+// A row is the same object while its step is unchanged (derive.checklistRows keeps
+// them): during a flood only the output changes, and the rows are not drawn again.
+const Row = React.memo(function Row({
   row,
   now,
   width,
@@ -154,4 +156,4 @@ function Row({
       {fit(left, stepSuffix(step, now), width)}
     </Text>
   );
-}
+});
