@@ -10,6 +10,7 @@ import {join} from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {createOpenSshTransport} from '../../source/transport/openssh/index.js';
 import {
+  bashRecord,
   MarkerScanner,
   probeShellExec,
   probeShellGreeting,
@@ -149,6 +150,15 @@ describe.each(Object.keys(clients))(
       await t.close();
     });
 
+    it('a probe that does not parse runs nothing and fails with bash’s message; the shell goes on', async () => {
+      const t = labTransport();
+      const broken = await probe(t, 'echo never ) (');
+      expect(broken).toMatchObject({exitCode: 2, out: ''});
+      expect(broken.err).toContain('syntax error');
+      expect(await probe(t, 'echo next')).toMatchObject({exitCode: 0, out: 'next\n', err: ''});
+      await t.close();
+    });
+
     it('output that looks like a marker is passed through untouched', async () => {
       const t = labTransport();
       const forged = await probe(
@@ -284,13 +294,18 @@ describe('the probe shell, run here', () => {
     const out = execFileSync('sh', ['-c', probeShellExec('hello')], {
       input:
         '\0' +
-        `__cc tok1 'echo "[$#][$0]"\nprintf "two\\n"; exit 3'\0` +
-        `__cc tok2 'kill -KILL $BASHPID'\0`,
+        bashRecord('tok1', 'echo "[$#][$0]"\nprintf "two\\n"; exit 3') +
+        bashRecord('tok2', 'kill -KILL $BASHPID') +
+        // a script that does not parse: nothing of it runs, the loop ends it (status 2)
+        bashRecord('tok3', 'echo never ) ('),
       encoding: 'latin1',
     });
     // (a probe's output may come before or after its pid marker: the job races the shell's printf)
     expect(out.replace(/\x1etok\d:pid:\d+\x1e\n/g, '')).toBe(
-      '\x1ehello:ready\x1e\n' + '[0][bash]\ntwo\n\x1etok1:end:3\x1e\n' + '\x1etok2:end:137\x1e\n',
+      '\x1ehello:ready\x1e\n' +
+        '[0][bash]\ntwo\n\x1etok1:end:3\x1e\n' +
+        '\x1etok2:end:137\x1e\n' +
+        '\x1etok3:end:2\x1e\n',
     );
   });
 

@@ -2,11 +2,12 @@
  * A probe shell per host: one long-lived shell on one channel, fed probes (a watch's polls,
  * checks) on its stdin, so a poll costs a fork on the server and no session start.
  *
- * The shell is bash where the host has it, else sh. The session's exec request defines one
- * function (for sh: a greeting on its stdin), and each probe is sent as one record,
- * `__cc TOKEN 'SCRIPT'`, with a random token per probe.
- * The function starts the script in a process group of its own with stdin from /dev/null
- * (bash: `set -m` and a forked subshell that evals it, no exec; sh: `setsid sh -c`), then
+ * The shell is bash where the host has it, else sh. Each probe is sent as one record with a
+ * random token per probe. bash: `TOKEN CODE`, the frame below with the script written into
+ * it as a subshell `( SCRIPT )`, a job of the loop under `set -m` (a process group of its
+ * own, stdin /dev/null; bash execs its last command where it can: one fork a poll).
+ * sh: the session's greeting defines a function and each record is `__cc TOKEN 'SCRIPT'`,
+ * the script run by `setsid sh -c`. Then
  *
  *   printf 'RS TOKEN:pid:%s RS\n' "$p"; wait "$p"; s=$?; kill -KILL -"$p";
  *   printf 'RS TOKEN:end:%s RS\n' "$s"; (and an end marker on stderr)
@@ -16,8 +17,9 @@
  * its output. Probes run one at a time; the stdout and stderr between a probe's markers
  * are its own. Output is scanned for the token, never for fixed text, so no probe can
  * forge an end. Under bash a probe runs in a subshell of the probe shell with nothing of
- * it left (no positional parameters, no token, none of the function's variables), but as
- * in any subshell `$$` is the probe shell's pid.
+ * it left (no positional parameters, no token, none of the frame's variables), but as in
+ * any subshell `$$` is the probe shell's pid. A bash record whose script does not parse
+ * runs nothing and ends with status 2 (bash's message on its stderr).
  *
  * A shell that dies is started again for the next probe (a probe it was running ends
  * `unknown`). Where the shell cannot be started (a forced command, a login shell that does
@@ -106,27 +108,46 @@ const frame = (job: string): string =>
   `wait "$p"; s=$?; kill -KILL -"$p"; ${mark('end', '$s')}; ${mark('end')} >&3; } 3>&2 2>/dev/null; }; `;
 
 /**
- * bash: `set -m` gives each background job a process group of its own, and the probe runs
- * in that forked subshell (job control off again inside), so a poll costs a fork and the
- * command's own exec. The script sees no trace of the shell: no positional parameters, no
- * token, none of the function's or the loop's variables. As in any subshell, `$$` is the
- * probe shell's pid (`$BASHPID` the probe's). sh (no bash): `setsid sh -c`, an exec more.
+ * bash: each probe is one record, `TOKEN CODE`, and CODE is the frame with the script
+ * written into it: `( SCRIPT\n)` is a job of the loop's shell, under `set -m` a process
+ * group of its own. The script is part of the subshell's own text, not eval'd in it, so
+ * bash execs its last command where it can (`( cd D && grep … )`: one fork and grep's
+ * exec per poll, where `( eval "$s" )` forked once more for grep; ~0.3 ms a poll here).
+ * A script that does not parse fails the whole record before any of it runs (`unset l`
+ * included): the loop then ends the probe itself, status 2, bash's message its stderr.
+ * The subshell sees no trace of the shell: no positional parameters (`bash -c` has none),
+ * no token (the record is unset before the job forks), no `p`, `s` (unset after each
+ * probe). As in any subshell, `$$` is the probe shell's pid (`$BASHPID` the probe's); jobs
+ * the script starts stay in its group (a subshell does no job control).
  */
-const BASH_JOB = `( set +m; __s=$2; set --; unset -f ${PROBE_FUNCTION}; unset p s l; eval "unset __s; $__s" )`;
+export function bashRecord(token: string, script: string): string {
+  const marker = (kind: string, value?: string): string =>
+    value === undefined
+      ? `printf '\\036%s:${kind}\\036\\n' ${token}`
+      : `printf '\\036%s:${kind}:%s\\036\\n' ${token} "${value}"`;
+  return (
+    `${token} unset l; { ( ${script}\n) 2>&3 3>&- </dev/null & p=$!; ${marker('pid', '$p')}; ` +
+    `wait "$p"; s=$?; kill -KILL -"$p"; ${marker('end', '$s')}; ${marker('end')} >&3; ` +
+    `unset p s; } 3>&2 2>/dev/null\0`
+  );
+}
+
+/** sh (no bash): `setsid sh -c`, an exec more. */
 const SH_JOB = 'setsid sh -c "$2"';
 
 const say = (hello: string, word: string): string => `printf '\\036${hello}:${word}\\036\\n'`;
 
 /**
- * bash's probe loop, run by `bash -c`: the function is parsed once from the exec request
- * (bash reads a pipe a byte at a time, so a greeting on stdin cost ~1 ms of a shell's
- * start), then each probe is one NUL-terminated record, read and eval'd. It is ready once
- * it has read a first, empty record: a session whose stdin is closed (a forced command)
- * never says ready.
+ * bash's probe loop, run by `bash -c`: no function is defined (bash reads a pipe a byte at
+ * a time, so a greeting on stdin cost ~1 ms of a shell's start), each probe is one
+ * NUL-terminated record ({@link bashRecord}), eval'd without its token; a record that does
+ * not parse is ended here. It is ready once it has read a first, empty record: a session
+ * whose stdin is closed (a forced command) never says ready.
  */
 const bashLoop = (hello: string): string =>
-  `set -m; ${frame(BASH_JOB)}IFS= read -r -d '' l && ${say(hello, 'ready')} && ` +
-  `while IFS= read -r -d '' l; do eval "$l"; done`;
+  `set -m; IFS= read -r -d '' l && ${say(hello, 'ready')} && ` +
+  `while IFS= read -r -d '' l; do eval "\${l#* }" || { ` +
+  `printf '\\036%s:end:2\\036\\n' "\${l%% *}"; printf '\\036%s:end\\036\\n' "\${l%% *}" >&2; }; done`;
 
 /**
  * What the probe shell's session runs (the exec request, read by the login shell): bash's
@@ -596,7 +617,9 @@ export class ProbeShell<L extends ProbeLink> {
         );
       };
       shell.channel?.write(
-        `${PROBE_FUNCTION} ${token} ${shellQuote(probe.request.script)}${shell.end}`,
+        shell.end === '\0'
+          ? bashRecord(token, probe.request.script)
+          : `${PROBE_FUNCTION} ${token} ${shellQuote(probe.request.script)}\n`,
       );
       if (probe.stopReason) probe.onStop(probe.stopReason);
     });
