@@ -73,7 +73,9 @@ export async function startupCases(bed: Bed, settings: Settings): Promise<CaseRe
           const journal = path.join(bed.dir, `demo-${round}.jsonl`);
           const {ms} = await timeToScreen(
             ['node', cliJs, 'demo', '--journal', journal],
-            consoleEnv({XDG_STATE_HOME: path.join(bed.dir, 'state')}),
+            // A state directory per round: the site lock of the round before, whose
+            // crewchief was just killed, must not refuse this one while it exits.
+            consoleEnv({XDG_STATE_HOME: path.join(bed.dir, `state-${round}`)}),
             (s) => /\S/.test(s),
             10_000,
           );
