@@ -53,28 +53,19 @@ function processStart(pid: number): string | undefined {
   }
 }
 
-/**
- * Whether a process runs (Linux: a zombie, killed and not yet reaped by its parent, does
- * not: it holds no lock, though signals still reach its pid).
- */
-export const processAlive = (pid: number): boolean => {
+const alive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
+    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
-  } catch {
-    return true; // no /proc here: the signal said it is there
   }
 };
 
 /** Whether the holder's process is certainly gone (only decidable on this host). */
 function gone(holder: JournalLockHolder): boolean {
   if (holder.host !== os.hostname()) return false;
-  if (!processAlive(holder.pid)) return true;
+  if (!alive(holder.pid)) return true;
   const started = processStart(holder.pid);
   return !!holder.started && !!started && started !== holder.started;
 }

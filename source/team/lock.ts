@@ -28,7 +28,7 @@ import {
   within,
   type PgClient,
 } from '../journal/pg-connect.js';
-import {processAlive, removeStaleLock} from '../journal/lock.js';
+import {removeStaleLock} from '../journal/lock.js';
 import {LOCK_NAMESPACE, migrate, SCHEMA} from '../journal/pg-schema.js';
 
 /** Who holds (or asks for) a driver lock. */
@@ -81,6 +81,15 @@ export function describeHolder(holder: Holder, via: string): string {
   ].join('\n');
 }
 
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
 /** The lock file of a site and profile: created atomically, removed on release. */
 export class FileLock {
   private released = false;
@@ -107,7 +116,7 @@ export class FileLock {
       const current = readHolder(file);
       if (!current) continue; // removed meanwhile: try again
       const sameHost = current.host === os.hostname();
-      if (!sameHost || processAlive(current.pid)) {
+      if (!sameHost || alive(current.pid)) {
         throw new LockRefused(current, describeHolder(current, `lock file ${file}`));
       }
       // The holder's process is gone: its lock goes (unless another crewchief got there first).

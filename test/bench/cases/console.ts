@@ -73,9 +73,7 @@ export async function startupCases(bed: Bed, settings: Settings): Promise<CaseRe
           const journal = path.join(bed.dir, `demo-${round}.jsonl`);
           const {ms} = await timeToScreen(
             ['node', cliJs, 'demo', '--journal', journal],
-            // A state directory per round: the site lock of the round before, whose
-            // crewchief was just killed, must not refuse this one while it exits.
-            consoleEnv({XDG_STATE_HOME: path.join(bed.dir, `state-${round}`)}),
+            consoleEnv({XDG_STATE_HOME: path.join(bed.dir, 'state')}),
             (s) => /\S/.test(s),
             10_000,
           );
@@ -287,7 +285,20 @@ async function timeToScreen(
       } catch {
         // gone with the pane
       }
+      // The next round starts once this crewchief is gone: while it exits, it still holds
+      // the site's lock (3 of 5 demos in one run were refused by the round before's).
+      await poll(() => (running(pid!) ? undefined : true), 5000, 10);
     }
+  }
+}
+
+/** Whether a process is still there and not a zombie. */
+function running(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+  } catch {
+    return false;
   }
 }
 
