@@ -28,7 +28,7 @@ import {
   tiedToParent,
   type Reaped,
 } from './masters.js';
-import {ProbeShell, type ShellChannel, type ShellWiring} from '../ssh/probe-shell.js';
+import {ProbeShell, runInShell, type ShellChannel, type ShellWiring} from '../ssh/probe-shell.js';
 import {gapNotices, openSshGaps} from '../ssh/reach.js';
 import {emptySshConfig, loadSshConfig, type SshConfigLookup} from '../ssh/ssh-config.js';
 import {
@@ -501,14 +501,13 @@ export function createOpenSshTransport(options: OpenSshTransportOptions = {}): O
         }
         return shell;
       };
-      if (!request.pty && options.probeShell !== false) {
-        if (request.probe) return shellFor(probeShells, true).run({...request, script}, sink);
-        if (request.noInput) {
-          // Only an idle shell: a command never waits behind another one.
-          const shell = shellFor(commandShells, false);
-          if (shell.idle) return shell.run({...request, script}, sink);
-        }
-      }
+      const inShell =
+        options.probeShell === false
+          ? undefined
+          : runInShell(request, script, sink, (kind) =>
+              kind === 'probe' ? shellFor(probeShells, true) : shellFor(commandShells, false),
+            );
+      if (inShell) return inShell;
       return throughMaster(wrapForGroupKill(script), request, sink);
     },
     connections: () => Object.fromEntries(states),

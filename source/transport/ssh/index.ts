@@ -30,7 +30,7 @@ import {
 } from './known-hosts.js';
 import {openLink, type HostKeyVerifier, type Link} from './link.js';
 import {HostPool, type ConnectionState} from './pool.js';
-import {ProbeShell} from './probe-shell.js';
+import {ProbeShell, runInShell} from './probe-shell.js';
 import {createLinkReporter} from './link-events.js';
 import {gapNotices, ssh2Gaps} from './reach.js';
 import {
@@ -460,14 +460,13 @@ export function createSshTransport(options: SshTransportOptions = {}): SshTransp
         }
         return shell;
       };
-      if (!request.pty && options.probeShell !== false) {
-        if (request.probe) return shellFor(probeShells, true).run({...request, script}, sink);
-        if (request.noInput) {
-          // Only an idle shell: a command never waits behind another one.
-          const shell = shellFor(commandShells, false);
-          if (shell.idle) return shell.run({...request, script}, sink);
-        }
-      }
+      const inShell =
+        options.probeShell === false
+          ? undefined
+          : runInShell(request, script, sink, (kind) =>
+              kind === 'probe' ? shellFor(probeShells, true) : shellFor(commandShells, false),
+            );
+      if (inShell) return inShell;
       return channelCommand(wrapForGroupKill(script), request, sink);
     },
     plan(request: RunRequest): SshPlan {

@@ -31,7 +31,7 @@
  */
 import {randomBytes} from 'node:crypto';
 import {shellQuote} from '../shell.js';
-import type {OutputSink, RunResult, RunningCommand} from '../types.js';
+import type {OutputSink, RunRequest, RunResult, RunningCommand} from '../types.js';
 import {killCommand} from './command-line.js';
 import {AbortedError, type HostPool, type Lease, type PoolLink} from './pool.js';
 
@@ -646,4 +646,22 @@ export class ProbeShell<L extends ProbeLink> {
     this.stop(current, 'canceled');
     return current.done.then(() => shell.channel?.close());
   }
+}
+
+/**
+ * Where a request runs, the same for both SSH clients: a probe in the host's probe shell;
+ * a foreground command without a pty in the host's command shell when that one is idle (a
+ * command never waits behind another); anything else, undefined: a session of its own.
+ */
+export function runInShell<L extends ProbeLink>(
+  request: RunRequest,
+  script: string,
+  sink: OutputSink,
+  shell: (kind: 'probe' | 'command') => ProbeShell<L>,
+): RunningCommand | undefined {
+  if (request.pty) return undefined;
+  if (request.probe) return shell('probe').run({...request, script}, sink);
+  if (!request.noInput) return undefined;
+  const commands = shell('command');
+  return commands.idle ? commands.run({...request, script}, sink) : undefined;
 }
