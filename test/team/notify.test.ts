@@ -95,8 +95,10 @@ async function session(url: string): Promise<Harness> {
 async function walk(h: Harness, posts: Post[]): Promise<void> {
   // (A webhook that never answers holds the notify step for its 10 s timeout.)
   await h.until(promptFor('look'), 15_000);
+  // The "waiting" post comes 300 ms after the prompt, later on a busy machine: wait for it
+  // (the tests count it) rather than tick too early.
   await h
-    .until(() => posts.some((p) => p.body.text.includes('waiting for the driver')), 5_000)
+    .until(() => posts.some((p) => p.body.text.includes('waiting for the driver')), 30_000)
     .catch(() => undefined);
   h.launched.session.decide({type: 'TICK'});
   await h.until(promptFor('probe'), 15_000);
@@ -142,7 +144,7 @@ describe.concurrent('chat notifications', () => {
     );
     // The webhook URL is a secret: never in the journal.
     expect(fs.readFileSync(h.journal, 'utf8')).not.toContain('secret-token-123');
-  });
+  }, 90_000);
 
   it('goes on when the webhook answers 500, and journals each failure', async () => {
     const hook = await webhook(500);
@@ -160,7 +162,7 @@ describe.concurrent('chat notifications', () => {
     expect(readJournal(h.journal).entries.find((e) => e.type === 'session-closed')).toMatchObject({
       outcome: 'finished',
     });
-  });
+  }, 90_000);
 
   it('goes on when the webhook never answers', async () => {
     const hook = await webhook('hang');
@@ -176,5 +178,5 @@ describe.concurrent('chat notifications', () => {
       ).length,
     ).toBeGreaterThanOrEqual(4);
     expect(fs.readFileSync(h.journal, 'utf8')).not.toContain('secret-token-123');
-  }, 40_000);
+  }, 90_000);
 });
