@@ -148,6 +148,11 @@ export interface SessionState {
   steps: readonly StepView[];
   /** Key of the step running or waiting for the driver. */
   current?: string;
+  /**
+   * The phase the session is in: the one entered last, or that of the step started or
+   * asking last (so a replay that lands on a phase's start points at that phase).
+   */
+  phase?: string;
   prompt?: PromptView;
   /** Output tails by step, then host. */
   output: Readonly<Record<string, Readonly<Record<string, OutputView>>>>;
@@ -205,6 +210,12 @@ const updateStep = (
   change: (step: StepView) => Partial<StepView>,
 ): readonly StepView[] => state.steps.map((s) => (s.key === key ? {...s, ...change(s)} : s));
 
+/** `{phase}` of a step, to spread into the state (nothing for a step not in the plan). */
+const phaseOf = (state: SessionState, key: string): {phase?: string} => {
+  const phase = state.steps.find((s) => s.key === key)?.phase;
+  return phase ? {phase} : {};
+};
+
 /** Applies one journal entry (or the end fact). Never mutates its arguments. */
 export function fold(state: SessionState, e: FoldItem): SessionState {
   if (e.type === 'journal-end') {
@@ -247,6 +258,7 @@ export function fold(state: SessionState, e: FoldItem): SessionState {
     case 'phase-entered':
       return {
         ...base,
+        phase: e.phase,
         phases: state.phases.map((p) => (p.id === e.phase ? {...p, entered: e.time} : p)),
       };
     case 'step-skipped':
@@ -259,6 +271,7 @@ export function fold(state: SessionState, e: FoldItem): SessionState {
       return {
         ...(state.prompt?.step === e.step ? rest : base),
         current: e.step,
+        ...phaseOf(state, e.step),
         steps: updateStep(state, e.step, () => ({
           status: 'running',
           attempt: e.attempt,
@@ -381,6 +394,7 @@ export function fold(state: SessionState, e: FoldItem): SessionState {
       return {
         ...base,
         current: e.step,
+        ...phaseOf(state, e.step),
         prompt: {
           step: e.step,
           prompt: e.prompt,
@@ -527,7 +541,7 @@ export function fold(state: SessionState, e: FoldItem): SessionState {
         },
       };
     case 'session-closed': {
-      const {prompt: _prompt, current: _current, ...rest} = base;
+      const {prompt: _prompt, current: _current, phase: _phase, ...rest} = base;
       return {
         ...rest,
         closed: {outcome: e.outcome, ...(e.reason ? {reason: e.reason} : {}), time: e.time},

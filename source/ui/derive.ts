@@ -282,10 +282,10 @@ export function checklistRows(
 ): ChecklistRow[] {
   // Asked twice a frame (the layout's need, then the rows drawn), and again on every
   // tick of the clock: the rows depend on the state, the day, the pick and the budget.
-  // The rows read only the steps, the phases and the current step: output coming in
+  // The rows read only the steps, the phases, the current step and phase: output coming in
   // (a new state on every frame of a flood) leaves them as they were.
   const today = day(now);
-  const key = `${today}\u0000${options.selected ?? ''}\u0000${options.budget ?? 0}\u0000${state.current ?? ''}`;
+  const key = `${today}\u0000${options.selected ?? ''}\u0000${options.budget ?? 0}\u0000${state.current ?? ''}\u0000${state.phase ?? ''}`;
   let known = rowsOf.get(state.steps);
   if (known?.phases !== state.phases)
     rowsOf.set(state.steps, (known = {phases: state.phases, rows: new Map()}));
@@ -304,7 +304,7 @@ function computeChecklistRows(
   options: {selected?: string; budget?: number},
 ): ChecklistRow[] {
   const focus = state.steps.find((s) => s.key === (options.selected ?? state.current));
-  const active = state.steps.find((s) => s.key === state.current)?.phase;
+  const active = state.phase ?? state.steps.find((s) => s.key === state.current)?.phase;
   const open = new Set<string>([active, focus?.phase].filter((p): p is string => !!p));
   const sizeOf = (id: string): number =>
     state.phases.find((p) => p.id === id)?.applies === false

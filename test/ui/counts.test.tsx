@@ -63,6 +63,15 @@ describe('the count pane', () => {
     expect(text).toMatch(/█▆ ┊▁ target {2}\(0–15\)/);
   });
 
+  it('keeps the scale whole at 80 columns once the sparkline is full', async () => {
+    const values = Array.from({length: 40}, (_, i) => 15 - (i % 6));
+    const {r} = watch(values.map((v) => sample(v)));
+    const text = await frame(r, (t) => t.includes('◷'));
+    const head = text.split('\n').find((l) => l.includes('◷'))!;
+    expect(head).toMatch(/ ┊▁ target {2}\(0–15\)$/);
+    expect(head.length).toBeLessThanOrEqual(SMALL.columns);
+  });
+
   it('says when the watch timed out (a time, never dashes) and what wait and investigate do', async () => {
     const {r} = watch([
       sample(9),
@@ -93,7 +102,9 @@ describe('the count pane', () => {
       },
     ]);
     const text = await frame(r, (t) => t.includes('investigating:'));
-    expect(text).toMatch(/investigating: polling stopped; the last probe output is shown above/);
+    expect(text).toMatch(
+      /investigating: polling stopped; the last probe output is in the output pane/,
+    );
     expect(text).toMatch(/last probe output: queue: 9 waiting/);
   });
 

@@ -6,6 +6,7 @@ import {loadReplay} from '../../source/commands/replay.js';
 import {foldAll} from '../../source/store/fold.js';
 import {createSessionStore, snapshotOf} from '../../source/store/store.js';
 import {App} from '../../source/ui/app.js';
+import {checklistRows} from '../../source/ui/derive.js';
 import {MAX_GAP_MS, parseTime, ReplayPlayer} from '../../source/ui/replay-player.js';
 import {frame, Journal, press, wholeSession} from './fixtures.js';
 
@@ -117,6 +118,11 @@ describe('the replay player', () => {
     // Seeking pauses: the screen holds where the driver jumped.
     expect(player.position().paused).toBe(true);
     expect(store.getState().phases.find((p) => p.id === 'deploy')?.entered).toBeDefined();
+    // The checklist points at the phase landed on, though none of its steps has started.
+    const active = checklistRows(store.getState(), Date.now(), {budget: 40}).filter(
+      (r) => r.kind === 'phase' && r.active,
+    );
+    expect(active.map((r) => r.kind === 'phase' && r.key)).toEqual(['phase:deploy']);
     expect(player.position()).toMatchObject({phase: 2, phases: 3});
     player.phase(1);
     expect(player.position().phase).toBe(3);

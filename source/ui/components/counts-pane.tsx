@@ -44,13 +44,16 @@ export function countLines(
   const head = `◷ ${value}${unit} → ${count.target}${from}  `;
   const goal = targetNumber(count.target);
   const top = scaleTop(count.samples, goal ?? 0);
-  const room = Math.max(0, Math.min(30, width - head.length - 16));
+  // The sparkline gets what the head, the target mark and the scale leave (30 at most).
+  const scale = `  (0–${top})`;
+  const markWidth = goal !== undefined ? ' ┊▁ target'.length : 0;
+  const room = Math.max(0, Math.min(30, width - head.length - markWidth - scale.length));
   const spark = room ? sparkline(count.samples, room, goal ?? 0) : '';
   const mark = goal !== undefined && room ? ` ┊${bar(goal, top)} target` : '';
   const lines: Line[] = [
     {
       key: 'head',
-      text: `${head}${spark}${mark}  (0–${top})`,
+      text: `${head}${spark}${mark}${scale}`,
       tone: status === 'ok' ? 'green' : timedOut ? 'red' : count.stalled ? 'yellow' : 'cyan',
     },
   ];
@@ -106,7 +109,7 @@ export function countLines(
     lines.push({
       key: 'timeout',
       text: investigating
-        ? `  investigating: polling stopped; the last probe output is shown above`
+        ? `  investigating: polling stopped; the last probe output is in the output pane`
         : `  wait: poll again, new timeout · investigate: stop, show last probe output`,
       tone: 'yellow',
     });
